@@ -1,0 +1,49 @@
+/**
+ * What happens when two writers change the same entry, and how a caller can take part.
+ */
+import type { SectionName } from './snapshot/entries.js';
+
+/** Two writers changed the same entry: this instance's change met another one already stored. */
+export interface EntryConflict {
+  /** The section: `user_data`, `chat_data`, `bot_data`, `callback_data` or `conversations`. */
+  section: SectionName;
+  /** The entry, e.g. `user_data[42]`, `bot_data.total`, `conversations["survey"][[1,2]]`. */
+  entry: string;
+  /** The entry as this instance last read it; `undefined` when it did not exist. */
+  base: unknown;
+  /** This instance's value; `undefined` when this instance removed the entry. */
+  ours: unknown;
+  /** The value another writer stored meanwhile; `undefined` when it removed the entry. */
+  theirs: unknown;
+}
+
+/**
+ * Decides a conflict: returns the value to store for the entry (`undefined` removes it).
+ * Without one, this instance's write is the later one and wins.
+ *
+ * @example
+ * // counters add up instead of the later write winning
+ * merge: ({ entry, base, ours, theirs }) =>
+ *   entry === 'bot_data.total' ? (theirs as number) + (ours as number) - (base as number) : ours
+ */
+export type MergeFunction = (conflict: EntryConflict) => unknown;
+
+/** Told of every same-entry conflict, with the value that was kept. */
+export type ConflictHook = (conflict: EntryConflict & { resolution: unknown }) => void;
+
+/** How conflicting conditional writes are retried: capped exponential backoff with full jitter. */
+export interface RetryPolicy {
+  /** Conditional writes tried before giving up with a `WriteConflictError`; default 10. */
+  maxAttempts: number;
+  /** Upper bound of the first backoff, in milliseconds; default 25. */
+  baseDelayMs: number;
+  /** Cap of any backoff, in milliseconds; default 1000. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseDelayMs: 25, maxDelayMs: 1000 };
+
+/** Backoff before attempt `attempt + 1`: uniform in [0, min(cap, base * 2^(attempt-1))). */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
+  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}

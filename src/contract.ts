@@ -1,0 +1,86 @@
+/**
+ * The persistence contract of python-telegram-bot's `BasePersistence`, in TypeScript.
+ *
+ * `S3Persistence` implements it on object storage; another store can implement it too and be
+ * driven by the same runtime.
+ */
+
+/** Which kinds of data a persistence stores. Each defaults to `true`. */
+export interface PersistenceInput {
+  userData: boolean;
+  chatData: boolean;
+  botData: boolean;
+  callbackData: boolean;
+}
+
+/** The key of a conversation, e.g. `[chatId, userId]`. `1` and `'1'` are different keys. */
+export type ConversationKey = readonly (number | string)[];
+
+/**
+ * PTB's persisted `CallbackDataCache`: the keyboards as `[keyboardUuid, accessTime, {buttonUuid: data}]`
+ * and the map from callback query id to keyboard uuid.
+ */
+export type CallbackData = [
+  Array<[string, number, Record<string, unknown>]>,
+  Record<string, string>,
+];
+
+/**
+ * The string form of a conversation key, as `getConversations` returns them:
+ * `JSON.stringify(key)`, so `[1, 2]` gives `'[1,2]'` and `['1', 2]` gives `'["1",2]'`.
+ *
+ * @example
+ * const states = await persistence.getConversations('survey');
+ * const state = states.get(conversationKey([chatId, userId]));
+ */
+export function conversationKey(key: ConversationKey): string {
+  return JSON.stringify(key);
+}
+
+/** Factories for fresh user, chat and bot data, as PTB's `ContextTypes`. */
+export interface ContextTypes<UD, CD, BD> {
+  userData?: () => UD;
+  chatData?: () => CD;
+  botData?: () => BD;
+}
+
+/**
+ * The abstract persistence contract. Methods mirror PTB's `BasePersistence`:
+ * `get*` load (once) and return copies; `update*` record a change and, unless `onFlush`, make it
+ * durable before resolving; `refresh*` bring a live object up to date in place; `flush` writes
+ * everything still pending.
+ */
+export abstract class BasePersistence<
+  UD = Record<string, unknown>,
+  CD = Record<string, unknown>,
+  BD = Record<string, unknown>,
+> {
+  /** Which kinds of data this persistence stores. */
+  abstract readonly storeData: Readonly<PersistenceInput>;
+  /** Seconds between periodic `flush` calls a long-running driver should make (PTB's `update_interval`). */
+  abstract readonly updateInterval: number;
+
+  abstract getUserData(): Promise<Map<number, UD>>;
+  abstract getChatData(): Promise<Map<number, CD>>;
+  abstract getBotData(): Promise<BD>;
+  abstract getCallbackData(): Promise<CallbackData | null>;
+  abstract getConversations(name: string): Promise<Map<string, unknown>>;
+
+  abstract updateUserData(userId: number, data: UD): Promise<void>;
+  abstract updateChatData(chatId: number, data: CD): Promise<void>;
+  abstract updateBotData(data: BD): Promise<void>;
+  abstract updateCallbackData(data: CallbackData): Promise<void>;
+  /** Set the state of one conversation; `null` ends it and removes the key. */
+  abstract updateConversation(name: string, key: ConversationKey, state: unknown): Promise<void>;
+
+  abstract dropUserData(userId: number): Promise<void>;
+  abstract dropChatData(chatId: number): Promise<void>;
+
+  abstract refreshUserData(userId: number, data: UD): Promise<void>;
+  abstract refreshChatData(chatId: number, data: CD): Promise<void>;
+  abstract refreshBotData(data: BD): Promise<void>;
+
+  abstract flush(): Promise<void>;
+  /** The live bot: stored data that holds it is written as a placeholder and restored as this bot. */
+  abstract setBot(bot: object): void;
+}

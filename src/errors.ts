@@ -1,0 +1,134 @@
+/**
+ * Every error this library throws is a `PersistenceError` with a stable `code`, so callers can
+ * branch on `error.code` even when `instanceof` fails across bundles.
+ */
+
+/** Stable codes of {@link PersistenceError}. */
+export type PersistenceErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'SNAPSHOT_UNREADABLE'
+  | 'UNSERIALIZABLE'
+  | 'WRITE_CONFLICT'
+  | 'STORAGE_FAILURE'
+  | 'BUCKET_NOT_FOUND'
+  | 'ACCESS_DENIED';
+
+interface Location {
+  bucket?: string;
+  key?: string;
+}
+
+function where({ bucket, key }: Location): string {
+  if (bucket === undefined) return '';
+  return key === undefined ? ` (bucket "${bucket}")` : ` (s3://${bucket}/${key})`;
+}
+
+/**
+ * The base class of every error of this library.
+ *
+ * @example
+ * try { await persistence.flush(); }
+ * catch (error) { if (error instanceof PersistenceError && error.code === 'WRITE_CONFLICT') retryLater(); }
+ */
+export class PersistenceError extends Error {
+  override readonly name: string = 'PersistenceError';
+  readonly code: PersistenceErrorCode;
+  readonly bucket: string | undefined;
+  readonly key: string | undefined;
+
+  constructor(code: PersistenceErrorCode, message: string, location: Location = {}, options?: { cause?: unknown }) {
+    super(message + where(location), options);
+    this.code = code;
+    this.bucket = location.bucket;
+    this.key = location.key;
+  }
+}
+
+/** The options given to the constructor are not usable. */
+export class InvalidOptionsError extends PersistenceError {
+  override readonly name = 'InvalidOptionsError';
+  constructor(message: string) {
+    super('INVALID_OPTIONS', message);
+  }
+}
+
+/**
+ * A stored object could not be decoded: corrupt, not a snapshot, or written by a newer release.
+ * This instance never overwrites that object.
+ */
+export class SnapshotDecodeError extends PersistenceError {
+  override readonly name = 'SnapshotDecodeError';
+  constructor(reason: string, location: Location, options?: { cause?: unknown }) {
+    super(
+      'SNAPSHOT_UNREADABLE',
+      `cannot decode the stored snapshot: ${reason}. It is left untouched; restore a good version or delete it`,
+      location,
+      options,
+    );
+  }
+}
+
+/** A value given to `update*` cannot be stored. Nothing was written and the stored state is unchanged. */
+export class SerializationError extends PersistenceError {
+  override readonly name = 'SerializationError';
+  /** Where in the data the value sits, e.g. `user_data[12345].handler`. */
+  readonly path: string;
+  constructor(path: string, reason: string, location: Location = {}) {
+    super('UNSERIALIZABLE', `cannot store ${path}: ${reason}`, location);
+    this.path = path;
+  }
+}
+
+/** Another writer kept winning and the retries ran out. The pending changes are kept for the next write. */
+export class WriteConflictError extends PersistenceError {
+  override readonly name = 'WriteConflictError';
+  readonly attempts: number;
+  constructor(attempts: number, location: Location, options?: { cause?: unknown }) {
+    super(
+      'WRITE_CONFLICT',
+      `gave up after ${attempts} conditional writes lost to concurrent writers; the changes are kept and go out with the next write`,
+      location,
+      options,
+    );
+    this.attempts = attempts;
+  }
+}
+
+/** The object store failed or refused a request. */
+export class StorageError extends PersistenceError {
+  override readonly name: string = 'StorageError';
+  /** HTTP status of the failed request, when there was a response. */
+  readonly status: number | undefined;
+  constructor(
+    message: string,
+    location: Location,
+    options: { cause?: unknown; status?: number; code?: PersistenceErrorCode } = {},
+  ) {
+    super(options.code ?? 'STORAGE_FAILURE', message, location, { cause: options.cause });
+    this.status = options.status;
+  }
+}
+
+/** The bucket does not exist. */
+export class BucketNotFoundError extends StorageError {
+  override readonly name = 'BucketNotFoundError';
+  constructor(location: Location, options: { cause?: unknown } = {}) {
+    super('the bucket does not exist: create it or fix the filepath', location, {
+      ...options,
+      status: 404,
+      code: 'BUCKET_NOT_FOUND',
+    });
+  }
+}
+
+/** The credentials in use may not do what was asked. */
+export class AccessDeniedError extends StorageError {
+  override readonly name = 'AccessDeniedError';
+  constructor(operation: 'read' | 'write', location: Location, options: { cause?: unknown } = {}) {
+    const hint =
+      operation === 'read'
+        ? 'grant s3:GetObject on the prefix, and s3:ListBucket on the bucket (without it S3 answers 403 instead of 404 for a key that does not exist yet)'
+        : 'grant s3:PutObject on the prefix (and s3:GetObject, s3:ListBucket to read it back)';
+    super(`access denied on ${operation}: ${hint}`, location, { ...options, status: 403, code: 'ACCESS_DENIED' });
+  }
+}

@@ -1,0 +1,23 @@
+export { BasePersistence, conversationKey } from './contract.js';
+export type { CallbackData, ContextTypes, ConversationKey, PersistenceInput } from './contract.js';
+export { S3Persistence } from './s3-persistence.js';
+export type { S3PersistenceOptions } from './s3-persistence.js';
+export type { ConflictHook, EntryConflict, MergeFunction, RetryPolicy } from './conflicts.js';
+export type { PersistenceMetrics } from './snapshot/tracked-object.js';
+export type { SectionName } from './snapshot/entries.js';
+export {
+  AccessDeniedError,
+  BucketNotFoundError,
+  InvalidOptionsError,
+  PersistenceError,
+  SerializationError,
+  SnapshotDecodeError,
+  StorageError,
+  WriteConflictError,
+} from './errors.js';
+export type { PersistenceErrorCode } from './errors.js';
+export { PreconditionLostError } from './store/object-store.js';
+export type { ObjectStore, ReadResult, WriteCondition } from './store/object-store.js';
+export { S3ObjectStore } from './store/s3-store.js';
+export { MemoryObjectStore } from './store/memory-store.js';
+export { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/codec.js';

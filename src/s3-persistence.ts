@@ -1,0 +1,315 @@
+/**
+ * `S3Persistence`: python-telegram-bot's `PicklePersistence` contract on S3-compatible storage.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import {
+  BasePersistence,
+  conversationKey,
+  type CallbackData,
+  type ContextTypes,
+  type ConversationKey,
+  type PersistenceInput,
+} from './contract.js';
+import { DEFAULT_RETRY, type ConflictHook, type MergeFunction, type RetryPolicy } from './conflicts.js';
+import { InvalidOptionsError, PersistenceError, SerializationError } from './errors.js';
+import { ABSENT, SECTION_NAMES, type EntryRef, type EntryValue, type SectionName } from './snapshot/entries.js';
+import { parseFilepath, sectionKey } from './snapshot/layout.js';
+import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
+import { copyIn, copyOut, defineEntry, isPlainObject } from './snapshot/values.js';
+import type { ObjectStore } from './store/object-store.js';
+import { S3ObjectStore } from './store/s3-store.js';
+
+export interface S3PersistenceOptions<UD, CD, BD> {
+  /** `s3://bucket/some/prefix`, or `some/prefix` together with `bucket`. */
+  filepath: string;
+  bucket?: string;
+  /** Default: built from the environment (`AWS_REGION`; `S3_ENDPOINT` selects that endpoint, path-style). */
+  client?: S3Client;
+  /** Which kinds of data to store; each defaults to `true`. Conversations are always stored. */
+  storeData?: Partial<PersistenceInput>;
+  /** One object for everything (default), or PTB's one object per kind of data. */
+  singleFile?: boolean;
+  /** Keep changes in memory until `flush()` (default false: each `update*` is durable when it resolves). */
+  onFlush?: boolean;
+  /** Seconds between periodic flushes a long-running driver should make; default 60. */
+  updateInterval?: number;
+  /** Factories for fresh data; default `() => ({})`. */
+  contextTypes?: ContextTypes<UD, CD, BD>;
+  /** Decides same-entry conflicts instead of "the later write wins". */
+  merge?: MergeFunction;
+  /** Told of every same-entry conflict. */
+  onConflict?: ConflictHook;
+  /** Backoff of conflicting writes. */
+  retry?: Partial<RetryPolicy>;
+  /** Snapshot size in bytes from which writes use a multipart upload; default 16 MiB. */
+  multipartThreshold?: number;
+  /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
+  store?: ObjectStore;
+}
+
+function clientFromEnvironment(): S3Client {
+  const endpoint = process.env.S3_ENDPOINT;
+  return new S3Client({
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  });
+}
+
+function checkId(kind: 'user' | 'chat', id: number): void {
+  if (!Number.isSafeInteger(id)) {
+    throw new SerializationError(`${kind}_data[${String(id)}]`, `a ${kind} id must be an integer`);
+  }
+}
+
+/**
+ * Keeps a bot's `user_data`, `chat_data`, `bot_data`, `callback_data` and conversations in an
+ * S3 bucket, as PTB's `PicklePersistence` keeps them in a file. Every write is a conditional PUT,
+ * so concurrent instances merge per entry instead of overwriting each other.
+ *
+ * @example
+ * const persistence = new S3Persistence({ filepath: 's3://my-bot-state/prod/bot' });
+ * const users = await persistence.getUserData();
+ * await persistence.updateUserData(42, { count: (users.get(42)?.count ?? 0) + 1 });
+ */
+export class S3Persistence<
+  UD = Record<string, unknown>,
+  CD = Record<string, unknown>,
+  BD = Record<string, unknown>,
+> extends BasePersistence<UD, CD, BD> {
+  readonly bucket: string;
+  /** The path part of `filepath`. */
+  readonly path: string;
+  readonly storeData: Readonly<PersistenceInput>;
+  readonly singleFile: boolean;
+  readonly onFlush: boolean;
+  readonly updateInterval: number;
+  /** Requests sent and conflicts met by this instance. */
+  readonly metrics: PersistenceMetrics = emptyMetrics();
+  private readonly contextTypes: ContextTypes<UD, CD, BD>;
+  private readonly objects = new Map<string, TrackedObject>();
+  private bot: object | undefined;
+
+  constructor(options: S3PersistenceOptions<UD, CD, BD>) {
+    super();
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionsError('options are required, e.g. { filepath: "s3://my-bucket/bot/state" }');
+    }
+    const { bucket, path } = parseFilepath(options.filepath, options.bucket);
+    this.bucket = bucket;
+    this.path = path;
+    this.storeData = Object.freeze({
+      userData: options.storeData?.userData ?? true,
+      chatData: options.storeData?.chatData ?? true,
+      botData: options.storeData?.botData ?? true,
+      callbackData: options.storeData?.callbackData ?? true,
+    });
+    this.singleFile = options.singleFile ?? true;
+    this.onFlush = options.onFlush ?? false;
+    this.updateInterval = options.updateInterval ?? 60;
+    if (!(this.updateInterval > 0)) throw new InvalidOptionsError('updateInterval must be a positive number of seconds');
+    this.contextTypes = options.contextTypes ?? {};
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
+      throw new InvalidOptionsError('retry.maxAttempts must be a positive integer');
+    }
+    const store =
+      options.store ??
+      new S3ObjectStore({
+        client: options.client ?? clientFromEnvironment(),
+        bucket,
+        multipartThreshold: options.multipartThreshold,
+      });
+    for (const section of SECTION_NAMES) {
+      const key = sectionKey(path, this.singleFile, section);
+      if (this.objects.has(key)) continue;
+      this.objects.set(
+        key,
+        new TrackedObject({
+          store,
+          key,
+          retry,
+          metrics: this.metrics,
+          merge: options.merge,
+          onConflict: options.onConflict,
+          exportValue: (value) => copyOut(value, this.bot),
+          importValue: (value, entry) => copyIn(value, entry, this.bot),
+        }),
+      );
+    }
+    Object.defineProperty(this, 'updateInterval', { writable: false });
+  }
+
+  setBot(bot: object): void {
+    if (typeof bot !== 'object' || bot === null) throw new InvalidOptionsError('setBot expects the bot object');
+    this.bot = bot;
+  }
+
+  async getUserData(): Promise<Map<number, UD>> {
+    return this.storeData.userData ? this.readIdMap('user_data') : new Map();
+  }
+
+  async getChatData(): Promise<Map<number, CD>> {
+    return this.storeData.chatData ? this.readIdMap('chat_data') : new Map();
+  }
+
+  async getBotData(): Promise<BD> {
+    const stored = this.storeData.botData ? await this.readEntry({ section: 'bot_data', property: null }) : ABSENT;
+    if (stored === ABSENT) return this.contextTypes.botData?.() ?? ({} as BD);
+    return copyOut(stored, this.bot) as BD;
+  }
+
+  async getCallbackData(): Promise<CallbackData | null> {
+    if (!this.storeData.callbackData) return null;
+    const stored = await this.readEntry({ section: 'callback_data' });
+    return stored === ABSENT ? null : (copyOut(stored, this.bot) as CallbackData | null);
+  }
+
+  async getConversations(name: string): Promise<Map<string, unknown>> {
+    const object = this.objectOf('conversations');
+    await object.load();
+    const states = (object.view().get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(name);
+    return (copyOut(states ?? new Map(), this.bot) as Map<string, unknown>);
+  }
+
+  async updateUserData(userId: number, data: UD): Promise<void> {
+    checkId('user', userId);
+    if (!this.storeData.userData) return;
+    await this.change({ section: 'user_data', id: userId }, copyIn(data, `user_data[${userId}]`, this.bot));
+  }
+
+  async updateChatData(chatId: number, data: CD): Promise<void> {
+    checkId('chat', chatId);
+    if (!this.storeData.chatData) return;
+    await this.change({ section: 'chat_data', id: chatId }, copyIn(data, `chat_data[${chatId}]`, this.bot));
+  }
+
+  async updateBotData(data: BD): Promise<void> {
+    if (!this.storeData.botData) return;
+    const value = copyIn(data, 'bot_data', this.bot);
+    const object = this.objectOf('bot_data');
+    await object.load();
+    const current = object.entry({ section: 'bot_data', property: null });
+    let changed = false;
+    if (isPlainObject(value) && (current === ABSENT || isPlainObject(current))) {
+      // Per top-level property, so that writers changing different properties merge.
+      const stored = current === ABSENT ? {} : current;
+      for (const property of Object.keys(value)) {
+        changed = object.set({ section: 'bot_data', property }, value[property]) || changed;
+      }
+      for (const property of Object.keys(stored)) {
+        if (!Object.prototype.hasOwnProperty.call(value, property)) {
+          changed = object.set({ section: 'bot_data', property }, ABSENT) || changed;
+        }
+      }
+      if (current === ABSENT && Object.keys(value).length === 0) {
+        changed = object.set({ section: 'bot_data', property: null }, value) || changed;
+      }
+    } else {
+      changed = object.set({ section: 'bot_data', property: null }, value);
+    }
+    if (changed && !this.onFlush) await object.commit();
+  }
+
+  async updateCallbackData(data: CallbackData): Promise<void> {
+    if (!this.storeData.callbackData) return;
+    await this.change({ section: 'callback_data' }, copyIn(data, 'callback_data', this.bot));
+  }
+
+  async updateConversation(name: string, key: ConversationKey, state: unknown): Promise<void> {
+    if (typeof name !== 'string' || name === '') {
+      throw new SerializationError('conversations', 'a persistent conversation needs a non-empty name');
+    }
+    if (!Array.isArray(key) || !key.every((part) => typeof part === 'number' || typeof part === 'string')) {
+      throw new SerializationError(`conversations[${JSON.stringify(name)}]`, 'a conversation key is an array of numbers and strings');
+    }
+    const id = conversationKey(key);
+    const value =
+      state === null || state === undefined ? ABSENT : copyIn(state, `conversations[${JSON.stringify(name)}][${id}]`, this.bot);
+    await this.change({ section: 'conversations', name, key: id }, value);
+  }
+
+  async dropUserData(userId: number): Promise<void> {
+    checkId('user', userId);
+    if (!this.storeData.userData) return;
+    await this.change({ section: 'user_data', id: userId }, ABSENT);
+  }
+
+  async dropChatData(chatId: number): Promise<void> {
+    checkId('chat', chatId);
+    if (!this.storeData.chatData) return;
+    await this.change({ section: 'chat_data', id: chatId }, ABSENT);
+  }
+
+  async refreshUserData(userId: number, data: UD): Promise<void> {
+    if (!this.storeData.userData) return;
+    await this.refresh({ section: 'user_data', id: userId }, data, this.contextTypes.userData);
+  }
+
+  async refreshChatData(chatId: number, data: CD): Promise<void> {
+    if (!this.storeData.chatData) return;
+    await this.refresh({ section: 'chat_data', id: chatId }, data, this.contextTypes.chatData);
+  }
+
+  async refreshBotData(data: BD): Promise<void> {
+    if (!this.storeData.botData) return;
+    await this.refresh({ section: 'bot_data', property: null }, data, this.contextTypes.botData);
+  }
+
+  /** Writes every pending change. Throws the first failure after trying every object. */
+  async flush(): Promise<void> {
+    const results = await Promise.allSettled([...this.objects.values()].map((object) => object.commit()));
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+  }
+
+  /** True while some change is not yet durable. */
+  get hasPendingChanges(): boolean {
+    return [...this.objects.values()].some((object) => object.hasPendingChanges);
+  }
+
+  private objectOf(section: SectionName): TrackedObject {
+    const object = this.objects.get(sectionKey(this.path, this.singleFile, section));
+    if (object === undefined) throw new PersistenceError('STORAGE_FAILURE', `no object for ${section}`);
+    return object;
+  }
+
+  private async readIdMap<T>(section: 'user_data' | 'chat_data'): Promise<Map<number, T>> {
+    const object = this.objectOf(section);
+    await object.load();
+    const entries = object.view().get(section) as Map<number, unknown> | undefined;
+    return (entries === undefined ? new Map() : copyOut(entries, this.bot)) as Map<number, T>;
+  }
+
+  private async readEntry(ref: EntryRef): Promise<EntryValue> {
+    const object = this.objectOf(ref.section);
+    await object.load();
+    return object.entry(ref);
+  }
+
+  private async change(ref: EntryRef, value: EntryValue): Promise<void> {
+    const object = this.objectOf(ref.section);
+    await object.load();
+    if (object.set(ref, value) && !this.onFlush) await object.commit();
+  }
+
+  private async refresh<T>(ref: EntryRef, target: T, fresh: (() => T) | undefined): Promise<void> {
+    const object = this.objectOf(ref.section);
+    if (!(await object.revalidate())) return;
+    const stored = object.entry(ref);
+    const source = stored === ABSENT ? (fresh?.() ?? {}) : copyOut(stored, this.bot);
+    replaceInPlace(target, source);
+  }
+}
+
+/** Makes `target` hold what `source` holds, keeping its identity (the caller's live object). */
+function replaceInPlace(target: unknown, source: unknown): void {
+  if (target instanceof Map && source instanceof Map) {
+    target.clear();
+    for (const [key, value] of source) target.set(key, value);
+  } else if (Array.isArray(target) && Array.isArray(source)) {
+    target.splice(0, target.length, ...(source as unknown[]));
+  } else if (isPlainObject(target) && isPlainObject(source)) {
+    for (const key of Object.keys(target)) delete target[key];
+    for (const key of Object.keys(source)) defineEntry(target, key, source[key]);
+  }
+}

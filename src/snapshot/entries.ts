@@ -1,0 +1,167 @@
+/**
+ * The unit of merge: an entry. A snapshot holds sections (PTB's five kinds of data); each section
+ * is a set of entries that writers change independently: a user id, a chat id, a top-level property
+ * of bot data, a conversation key. Callback data is one entry as a whole.
+ */
+import { defineEntry, isPlainObject } from './values.js';
+import type { SnapshotFields } from './codec.js';
+
+export type SectionName = 'user_data' | 'chat_data' | 'bot_data' | 'callback_data' | 'conversations';
+
+export const SECTION_NAMES: readonly SectionName[] = [
+  'user_data',
+  'chat_data',
+  'bot_data',
+  'callback_data',
+  'conversations',
+];
+
+/** One entry of one section. */
+export type EntryRef =
+  | { readonly section: 'user_data' | 'chat_data'; readonly id: number }
+  | { readonly section: 'bot_data'; readonly property: string | null } // null: bot data as a whole
+  | { readonly section: 'callback_data' }
+  | { readonly section: 'conversations'; readonly name: string; readonly key: string };
+
+/** Marks an entry that does not exist (a dropped user, an ended conversation, a removed property). */
+export const ABSENT: unique symbol = Symbol('absent');
+export type EntryValue = unknown | typeof ABSENT;
+
+/** A stable string identity of an entry, to key pending changes. */
+export function entryId(ref: EntryRef): string {
+  switch (ref.section) {
+    case 'user_data':
+    case 'chat_data':
+      return `${ref.section}:${ref.id}`;
+    case 'bot_data':
+      return ref.property === null ? 'bot_data' : `bot_data.${ref.property}`;
+    case 'callback_data':
+      return 'callback_data';
+    case 'conversations':
+      return `conversations:${JSON.stringify([ref.name, ref.key])}`;
+  }
+}
+
+/** How an entry is named in messages and conflict reports, e.g. `user_data[42]`. */
+export function entryLabel(ref: EntryRef): string {
+  switch (ref.section) {
+    case 'user_data':
+    case 'chat_data':
+      return `${ref.section}[${ref.id}]`;
+    case 'bot_data':
+      return ref.property === null ? 'bot_data' : `bot_data.${ref.property}`;
+    case 'callback_data':
+      return 'callback_data';
+    case 'conversations':
+      return `conversations[${JSON.stringify(ref.name)}][${ref.key}]`;
+  }
+}
+
+/**
+ * Checks that decoded fields have the shapes of their sections; returns a reason when not.
+ * Fields this release does not know are kept as they are, so that they survive a rewrite.
+ */
+export function invalidSection(fields: SnapshotFields): string | undefined {
+  for (const section of ['user_data', 'chat_data'] as const) {
+    const value = fields.get(section);
+    if (value === undefined) continue;
+    if (!(value instanceof Map)) return `${section} is not a map`;
+    for (const id of value.keys()) if (typeof id !== 'number') return `${section} has a non-numeric id ${String(id)}`;
+  }
+  const conversations = fields.get('conversations');
+  if (conversations !== undefined) {
+    if (!(conversations instanceof Map)) return 'conversations is not a map';
+    for (const [name, states] of conversations) {
+      if (typeof name !== 'string' || !(states instanceof Map)) return `conversations[${String(name)}] is not a map`;
+      for (const key of states.keys()) if (typeof key !== 'string') return `conversations[${name}] has a non-string key`;
+    }
+  }
+  const callbackData = fields.get('callback_data');
+  if (callbackData !== undefined && callbackData !== null && !Array.isArray(callbackData)) {
+    return 'callback_data is not a [keyboards, queries] pair';
+  }
+  return undefined;
+}
+
+export function readEntry(fields: SnapshotFields, ref: EntryRef): EntryValue {
+  switch (ref.section) {
+    case 'user_data':
+    case 'chat_data': {
+      const entries = fields.get(ref.section) as Map<number, unknown> | undefined;
+      return entries?.has(ref.id) ? entries.get(ref.id) : ABSENT;
+    }
+    case 'bot_data': {
+      if (!fields.has('bot_data')) return ABSENT;
+      const botData = fields.get('bot_data');
+      if (ref.property === null) return botData;
+      return isPlainObject(botData) && Object.prototype.hasOwnProperty.call(botData, ref.property)
+        ? botData[ref.property]
+        : ABSENT;
+    }
+    case 'callback_data':
+      return fields.has('callback_data') ? fields.get('callback_data') : ABSENT;
+    case 'conversations': {
+      const states = (fields.get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(ref.name);
+      return states?.has(ref.key) ? states.get(ref.key) : ABSENT;
+    }
+  }
+}
+
+/**
+ * Returns `fields` with the changes applied (an {@link ABSENT} value removes the entry). Each touched
+ * container is copied once, never mutated, so `fields` stays a valid picture of what was read.
+ */
+export function applyChanges(
+  fields: SnapshotFields,
+  changes: Iterable<readonly [EntryRef, EntryValue]>,
+): SnapshotFields {
+  const next = new Map(fields);
+  const copied = new Set<unknown>();
+  const writable = <T>(container: T, copy: (value: T) => T): T => {
+    if (copied.has(container)) return container;
+    const fresh = copy(container);
+    copied.add(fresh);
+    return fresh;
+  };
+  for (const [ref, value] of changes) {
+    switch (ref.section) {
+      case 'user_data':
+      case 'chat_data': {
+        const entries = writable(next.get(ref.section) as Map<number, unknown> | undefined, (m) => new Map(m))!;
+        if (value === ABSENT) entries.delete(ref.id);
+        else entries.set(ref.id, value);
+        next.set(ref.section, entries);
+        break;
+      }
+      case 'bot_data': {
+        if (ref.property === null) {
+          if (value === ABSENT) next.delete('bot_data');
+          else next.set('bot_data', value);
+          break;
+        }
+        const current = next.get('bot_data');
+        const botData = writable(isPlainObject(current) ? current : undefined, (o) => ({ ...o }))!;
+        if (value === ABSENT) delete botData[ref.property];
+        else defineEntry(botData, ref.property, value);
+        next.set('bot_data', botData);
+        break;
+      }
+      case 'callback_data':
+        if (value === ABSENT) next.delete('callback_data');
+        else next.set('callback_data', value);
+        break;
+      case 'conversations': {
+        type States = Map<string, unknown>;
+        const conversations = writable(next.get('conversations') as Map<string, States> | undefined, (m) => new Map(m))!;
+        const states = writable(conversations.get(ref.name), (m) => new Map(m))!;
+        if (value === ABSENT) states.delete(ref.key);
+        else states.set(ref.key, value);
+        if (states.size === 0) conversations.delete(ref.name);
+        else conversations.set(ref.name, states);
+        next.set('conversations', conversations);
+        break;
+      }
+    }
+  }
+  return next;
+}

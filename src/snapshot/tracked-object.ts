@@ -1,0 +1,286 @@
+/**
+ * One snapshot object in the bucket, as this instance knows it: the fields last read or written
+ * with their ETag, the changes not yet durable, and the machinery that writes them: group commit,
+ * conditional puts, and rebase of pending changes on conflict.
+ */
+import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
+import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy } from '../conflicts.js';
+import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
+import { decodeSnapshot, encodeSnapshot, UndecodableSnapshot, type SnapshotFields } from './codec.js';
+import { ABSENT, applyChanges, entryId, entryLabel, invalidSection, readEntry, type EntryRef, type EntryValue } from './entries.js';
+import { deepEqual } from './values.js';
+
+/** Requests and outcomes, counted per persistence instance. */
+export interface PersistenceMetrics {
+  /** GETs sent, conditional ones included. */
+  gets: number;
+  /** Conditional GETs answered 304 Not Modified. */
+  notModified: number;
+  /** Conditional PUTs sent (a multipart upload counts once). */
+  puts: number;
+  /** PUTs that lost their condition (412, 409, or 404 on If-Match) and were retried or given up. */
+  preconditionsLost: number;
+  /** Entries that this instance and another writer both changed. */
+  conflicts: number;
+}
+
+export function emptyMetrics(): PersistenceMetrics {
+  return { gets: 0, notModified: 0, puts: 0, preconditionsLost: 0, conflicts: 0 };
+}
+
+export interface TrackedObjectOptions {
+  store: ObjectStore;
+  key: string;
+  retry: RetryPolicy;
+  metrics: PersistenceMetrics;
+  merge?: MergeFunction;
+  onConflict?: ConflictHook;
+  /** Copies a stored value out for a hook, and a hook's answer in. */
+  exportValue: (value: unknown) => unknown;
+  importValue: (value: unknown, path: string) => unknown;
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface PendingChange {
+  ref: EntryRef;
+  value: EntryValue;
+  /** Bumped on every change, so a write only clears the changes it carried. */
+  version: number;
+}
+
+interface ReadState {
+  fields: SnapshotFields;
+  etag: string | null; // null: the object does not exist
+}
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class TrackedObject {
+  readonly key: string;
+  private readonly options: TrackedObjectOptions;
+  private known: SnapshotFields = new Map();
+  private etag: string | null = null;
+  /** Bumped whenever `known` changes, so a read that raced a write is not taken as newer. */
+  private generation = 0;
+  private loading: Promise<void> | null = null;
+  private loaded = false;
+  private unreadable: SnapshotDecodeError | null = null;
+  private readonly pending = new Map<string, PendingChange>();
+  private nextVersion = 0;
+  private writing: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private revalidating: Promise<boolean> | null = null;
+
+  constructor(options: TrackedObjectOptions) {
+    this.options = options;
+    this.key = options.key;
+  }
+
+  get hasPendingChanges(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Reads the object once (cold start); later calls share that read. A failed read is tried again next time. */
+  load(): Promise<void> {
+    this.throwIfUnreadable();
+    if (this.loaded) return Promise.resolve();
+    this.loading ??= this.read()
+      .then((state) => {
+        this.adopt(state);
+        this.loaded = true;
+      })
+      .finally(() => {
+        this.loading = null;
+      });
+    return this.loading;
+  }
+
+  /** The fields with pending changes applied: what this instance holds as current. */
+  view(): SnapshotFields {
+    this.throwIfUnreadable();
+    return this.pending.size === 0 ? this.known : applyChanges(this.known, this.changes());
+  }
+
+  /** The current value of one entry. */
+  entry(ref: EntryRef): EntryValue {
+    this.throwIfUnreadable();
+    // Bot data changes per property and as a whole: only the applied view answers for both.
+    if (ref.section === 'bot_data') return readEntry(this.view(), ref);
+    const change = this.pending.get(entryId(ref));
+    return change === undefined ? readEntry(this.known, ref) : change.value;
+  }
+
+  /** Records a change; returns false (and records nothing) when the entry already holds `value`. */
+  set(ref: EntryRef, value: EntryValue): boolean {
+    const current = this.entry(ref);
+    if (current === ABSENT ? value === ABSENT : value !== ABSENT && deepEqual(current, value)) return false;
+    const id = entryId(ref);
+    this.pending.delete(id); // re-inserted last: changes apply in the order they were made
+    this.pending.set(id, { ref, value, version: ++this.nextVersion });
+    return true;
+  }
+
+  /**
+   * Revalidates with a conditional GET (If-None-Match); concurrent calls share one request.
+   * Returns true when the stored object had changed.
+   */
+  revalidate(): Promise<boolean> {
+    this.throwIfUnreadable();
+    if (!this.loaded) return this.load().then(() => true);
+    this.revalidating ??= this.revalidateOnce().finally(() => {
+      this.revalidating = null;
+    });
+    return this.revalidating;
+  }
+
+  private async revalidateOnce(): Promise<boolean> {
+    const generation = this.generation;
+    const state = await this.read(this.etag ?? undefined);
+    if (state === 'not-modified') return false;
+    if (generation !== this.generation) return true; // a write landed meanwhile: what we hold is newer
+    if (state.etag === this.etag) return false;
+    this.rebase(state);
+    return true;
+  }
+
+  /**
+   * Makes every pending change durable. Changes made while a write is in flight go out together
+   * in the next write (group commit); the promise resolves when the changes pending at the time of
+   * the call are stored.
+   */
+  commit(): Promise<void> {
+    if (this.writing === null) {
+      if (this.pending.size === 0) return Promise.resolve();
+      this.writing = this.writeRound().finally(() => {
+        this.writing = null;
+      });
+      return this.writing;
+    }
+    this.queued ??= this.writing
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        this.queued = null;
+        return this.commit();
+      });
+    return this.queued;
+  }
+
+  private async writeRound(): Promise<void> {
+    await this.load();
+    const { store, key, retry, metrics } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      this.throwIfUnreadable();
+      const batch = [...this.pending.values()];
+      if (batch.length === 0) return;
+      const next = applyChanges(this.known, this.changes());
+      const body = encodeSnapshot(next);
+      const condition = this.etag === null ? ({ ifNoneMatch: '*' } as const) : { ifMatch: this.etag };
+      try {
+        metrics.puts++;
+        const { etag } = await store.put(key, body, condition);
+        this.known = next;
+        this.etag = etag;
+        this.generation++;
+        for (const change of batch) {
+          const id = entryId(change.ref);
+          if (this.pending.get(id)?.version === change.version) this.pending.delete(id);
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof PreconditionLostError)) throw error;
+        metrics.preconditionsLost++;
+        if (attempt >= retry.maxAttempts) {
+          throw new WriteConflictError(attempt, { bucket: store.bucket, key }, { cause: error });
+        }
+      }
+      await (this.options.sleep ?? sleepFor)(backoffDelay(retry, attempt, this.options.random ?? Math.random));
+      const fresh = await this.read();
+      this.rebase(fresh);
+    }
+  }
+
+  /**
+   * Takes `fresh` as the stored state and re-applies pending changes on top. An entry that another
+   * writer changed while this instance changed it too is a conflict: counted, reported, and decided
+   * by the merge function, or else this (later) write wins.
+   */
+  private rebase(fresh: ReadState): void {
+    const { merge, onConflict, metrics, exportValue, importValue } = this.options;
+    for (const [id, change] of this.pending) {
+      const base = readEntry(this.known, change.ref);
+      const theirs = readEntry(fresh.fields, change.ref);
+      if (sameEntry(base, theirs)) continue;
+      if (sameEntry(theirs, change.value)) {
+        this.pending.delete(id); // both wrote the same value: nothing left to do
+        continue;
+      }
+      metrics.conflicts++;
+      const conflict = {
+        section: change.ref.section,
+        entry: entryLabel(change.ref),
+        base: exportEntry(base, exportValue),
+        ours: exportEntry(change.value, exportValue),
+        theirs: exportEntry(theirs, exportValue),
+      };
+      if (merge !== undefined) {
+        const decided = merge(conflict);
+        change.value = decided === undefined ? ABSENT : importValue(decided, conflict.entry);
+      }
+      onConflict?.({ ...conflict, resolution: exportEntry(change.value, exportValue) });
+    }
+    this.adopt(fresh);
+  }
+
+  private adopt(state: ReadState): void {
+    this.known = state.fields;
+    this.etag = state.etag;
+    this.generation++;
+  }
+
+  private changes(): Array<readonly [EntryRef, EntryValue]> {
+    return [...this.pending.values()].map((change) => [change.ref, change.value] as const);
+  }
+
+  private read(): Promise<ReadState>;
+  private read(ifNoneMatch: string | undefined): Promise<ReadState | 'not-modified'>;
+  private async read(ifNoneMatch?: string): Promise<ReadState | 'not-modified'> {
+    const { store, key, metrics } = this.options;
+    metrics.gets++;
+    const result = await store.get(key, ifNoneMatch === undefined ? {} : { ifNoneMatch });
+    if (result.status === 'not-modified') {
+      metrics.notModified++;
+      if (ifNoneMatch === undefined) {
+        throw new StorageError('the server answered 304 to an unconditional read', { bucket: store.bucket, key });
+      }
+      return 'not-modified';
+    }
+    if (result.status === 'absent') return { fields: new Map(), etag: null };
+    try {
+      const fields = decodeSnapshot(result.body);
+      const invalid = invalidSection(fields);
+      if (invalid !== undefined) throw new UndecodableSnapshot(invalid);
+      return { fields, etag: result.etag };
+    } catch (error) {
+      if (!(error instanceof UndecodableSnapshot)) throw error;
+      this.unreadable = new SnapshotDecodeError(error.message, { bucket: store.bucket, key }, { cause: error });
+      throw this.unreadable;
+    }
+  }
+
+  private throwIfUnreadable(): void {
+    if (this.unreadable !== null) throw this.unreadable;
+  }
+}
+
+function sameEntry(a: EntryValue, b: EntryValue): boolean {
+  if (a === ABSENT || b === ABSENT) return a === b;
+  return deepEqual(a, b);
+}
+
+function exportEntry(value: EntryValue, exportValue: (value: unknown) => unknown): unknown {
+  return value === ABSENT ? undefined : exportValue(value);
+}

@@ -1,0 +1,36 @@
+/**
+ * The object-store interface the persistence needs: conditional get and conditional put of one
+ * key. S3 implements it (`S3ObjectStore`); so does an in-memory store for tests.
+ */
+
+/** The result of a (conditional) read. */
+export type ReadResult =
+  | { readonly status: 'found'; readonly body: Uint8Array; readonly etag: string }
+  | { readonly status: 'not-modified' }
+  | { readonly status: 'absent' };
+
+/** The condition of a write: the ETag the object must still have, or that it must not exist. */
+export type WriteCondition = { readonly ifMatch: string } | { readonly ifNoneMatch: '*' };
+
+export interface ObjectStore {
+  /** The bucket, for messages. */
+  readonly bucket: string;
+  /** Reads `key`; with `ifNoneMatch`, answers `not-modified` when the ETag is still that one. */
+  get(key: string, options?: { ifNoneMatch?: string }): Promise<ReadResult>;
+  /**
+   * Writes `key` only when `condition` holds, and returns the new ETag. Throws
+   * {@link PreconditionLostError} when another writer changed (or deleted, or created) the object.
+   */
+  put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }>;
+}
+
+/** The condition of a write did not hold: another writer won. The caller re-reads and retries. */
+export class PreconditionLostError extends Error {
+  override readonly name = 'PreconditionLostError';
+  constructor(
+    readonly key: string,
+    readonly status: number,
+  ) {
+    super(`the conditional write of ${key} lost (HTTP ${status})`);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * {@link ObjectStore} on S3 or an S3-compatible server (MinIO), with AWS SDK v3.
+ *
+ * Errors are judged by `$metadata.httpStatusCode` first and the error name second, as SDK v3
+ * reports a 304 and some 404s without a reliable name.
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { AccessDeniedError, BucketNotFoundError, StorageError } from '../errors.js';
+import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
+
+export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
+/** Snapshots from this size on go up as multipart uploads (the condition then rides on CompleteMultipartUpload). */
+export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 * 1024;
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+export interface S3ObjectStoreOptions {
+  client: S3Client;
+  bucket: string;
+  /** Bytes from which a snapshot is written with a multipart upload; default 16 MiB, at least 5 MiB. */
+  multipartThreshold?: number;
+}
+
+interface SdkErrorShape {
+  name?: string;
+  Code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as SdkErrorShape | null)?.$metadata?.httpStatusCode;
+}
+
+function nameOf(error: unknown): string | undefined {
+  const shape = error as SdkErrorShape | null;
+  return shape?.Code ?? shape?.name;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly multipartThreshold: number;
+
+  constructor(options: S3ObjectStoreOptions) {
+    this.client = options.client;
+    this.bucket = options.bucket;
+    this.multipartThreshold = Math.max(options.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD, MIN_PART_SIZE);
+  }
+
+  async get(key: string, options: { ifNoneMatch?: string } = {}): Promise<ReadResult> {
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: options.ifNoneMatch }),
+      );
+      if (response.$metadata.httpStatusCode === 304) return { status: 'not-modified' };
+      if (response.ETag === undefined || response.Body === undefined) {
+        throw new StorageError('the server answered a read without an ETag or a body', { bucket: this.bucket, key });
+      }
+      return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      const status = statusOf(error);
+      if (status === 304) return { status: 'not-modified' };
+      if (status === 404 || nameOf(error) === 'NoSuchKey') {
+        if (nameOf(error) === 'NoSuchBucket') throw new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
+        return { status: 'absent' };
+      }
+      throw this.failure('read', key, error);
+    }
+  }
+
+  async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
+    const params = {
+      Bucket: this.bucket,
+      Key: key,
+      Body: body,
+      ContentType: SNAPSHOT_CONTENT_TYPE,
+      ...('ifMatch' in condition ? { IfMatch: condition.ifMatch } : { IfNoneMatch: condition.ifNoneMatch }),
+    };
+    let etag: string | undefined;
+    try {
+      if (body.length >= this.multipartThreshold) {
+        const upload = new Upload({ client: this.client, params, partSize: this.multipartThreshold, leavePartsOnError: false });
+        etag = (await upload.done()).ETag;
+      } else {
+        etag = (await this.client.send(new PutObjectCommand(params))).ETag;
+      }
+    } catch (error) {
+      const status = statusOf(error);
+      const name = nameOf(error);
+      // 412: the ETag moved or the object appeared; 409: a concurrent conditional write; 404 on If-Match: it was deleted.
+      if (status === 412 || name === 'PreconditionFailed') throw new PreconditionLostError(key, 412);
+      if (status === 409 || name === 'ConditionalRequestConflict') throw new PreconditionLostError(key, 409);
+      if (name === 'NoSuchBucket') throw new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
+      if ((status === 404 || name === 'NoSuchKey') && 'ifMatch' in condition) throw new PreconditionLostError(key, 404);
+      throw this.failure('write', key, error);
+    }
+    if (etag === undefined) {
+      throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
+    }
+    return { etag };
+  }
+
+  private failure(operation: 'read' | 'write', key: string, error: unknown): StorageError {
+    const location = { bucket: this.bucket, key };
+    const status = statusOf(error);
+    const name = nameOf(error);
+    if (name === 'NoSuchBucket') return new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
+    if (status === 403 || name === 'AccessDenied') return new AccessDeniedError(operation, location, { cause: error });
+    const detail = [name, status === undefined ? 'no response' : `HTTP ${status}`, (error as SdkErrorShape | null)?.message]
+      .filter((part) => part !== undefined && part !== '')
+      .join(', ');
+    return new StorageError(`${operation} failed (${detail})`, location, { cause: error, status });
+  }
+}
