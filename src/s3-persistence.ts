@@ -112,6 +112,9 @@ export class S3Persistence<
     if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
       throw new InvalidOptionsError('retry.maxAttempts must be a positive integer');
     }
+    if (options.store !== undefined && options.store.bucket !== bucket) {
+      throw new InvalidOptionsError(`the store is for bucket "${options.store.bucket}" but filepath names bucket "${bucket}"`);
+    }
     const store =
       options.store ??
       new S3ObjectStore({
