@@ -80,6 +80,30 @@ export abstract class BasePersistence<
   abstract refreshChatData(chatId: number, data: CD): Promise<void>;
   abstract refreshBotData(data: BD): Promise<void>;
 
+  /**
+   * The states of a conversation, brought up to date with storage first where the store can
+   * (another instance may have moved the conversation on). Default: {@link getConversations}.
+   */
+  refreshConversations(name: string): Promise<Map<string, unknown>> {
+    return this.getConversations(name);
+  }
+
+  /** Callback data, brought up to date with storage first where the store can. Default: {@link getCallbackData}. */
+  refreshCallbackData(): Promise<CallbackData | null> {
+    return this.getCallbackData();
+  }
+
+  /**
+   * Whether the update with this id was handled already, so that a redelivered webhook update is
+   * acknowledged without running its handler twice. Default: never (the store remembers nothing).
+   */
+  async isUpdateProcessed(_updateId: number): Promise<boolean> {
+    return false;
+  }
+
+  /** Remembers that the update was handled; stored with the update's other changes. Default: forgets. */
+  async markUpdateProcessed(_updateId: number): Promise<void> {}
+
   abstract flush(): Promise<void>;
   /** The live bot: stored data that holds it is written as a placeholder and restored as this bot. */
   abstract setBot(bot: object): void;

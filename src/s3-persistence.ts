@@ -47,6 +47,11 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   store?: ObjectStore;
 }
 
+/** How many handled update ids are remembered, at most. */
+export const PROCESSED_UPDATES_KEPT = 1000;
+/** How long a handled update id is remembered: Telegram keeps an undelivered update for at most 24 hours. */
+export const PROCESSED_UPDATES_TTL_MS = 24 * 60 * 60 * 1000;
+
 function clientFromEnvironment(): S3Client {
   const endpoint = process.env.S3_ENDPOINT;
   return new S3Client({
@@ -256,6 +261,40 @@ export class S3Persistence<
   async refreshBotData(data: BD): Promise<void> {
     if (!this.storeData.botData) return;
     await this.refresh({ section: 'bot_data', property: null }, data, this.contextTypes.botData);
+  }
+
+  override async refreshConversations(name: string): Promise<Map<string, unknown>> {
+    await this.objectOf('conversations').revalidate();
+    return this.getConversations(name);
+  }
+
+  override async refreshCallbackData(): Promise<CallbackData | null> {
+    if (!this.storeData.callbackData) return null;
+    await this.objectOf('callback_data').revalidate();
+    return this.getCallbackData();
+  }
+
+  override async isUpdateProcessed(updateId: number): Promise<boolean> {
+    return (await this.readEntry({ section: 'processed_updates', id: updateId })) !== ABSENT;
+  }
+
+  /**
+   * Remembers the update id with the time it was handled, and forgets ids older than
+   * {@link PROCESSED_UPDATES_TTL_MS} or beyond the newest {@link PROCESSED_UPDATES_KEPT}.
+   */
+  override async markUpdateProcessed(updateId: number, now = Date.now()): Promise<void> {
+    if (!Number.isSafeInteger(updateId)) throw new SerializationError(`processed_updates[${String(updateId)}]`, 'an update id must be an integer');
+    const object = this.objectOf('processed_updates');
+    await object.load();
+    let changed = object.set({ section: 'processed_updates', id: updateId }, now);
+    const remembered = (object.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map();
+    const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
+    for (const [index, [id, handledAt]] of newestFirst.entries()) {
+      if (index >= PROCESSED_UPDATES_KEPT || now - handledAt > PROCESSED_UPDATES_TTL_MS) {
+        changed = object.set({ section: 'processed_updates', id }, ABSENT) || changed;
+      }
+    }
+    if (changed && !this.onFlush) await object.commit();
   }
 
   /** Writes every pending change. Throws the first failure after trying every object. */

@@ -98,15 +98,21 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotFields {
     );
   }
   const fields: SnapshotFields = new Map();
-  const ancestors = new Set<object>();
-  for (const name of Object.keys(envelope)) {
-    if (name === '$format' || name === '$version') continue;
-    fields.set(name, fromWire(envelope[name], name, ancestors));
+  const seen = new Set<object>();
+  try {
+    for (const name of Object.keys(envelope)) {
+      if (name === '$format' || name === '$version') continue;
+      fields.set(name, fromWire(envelope[name], name, seen));
+    }
+  } catch (error) {
+    // A stack overflow in the walk; cbor-x's own overflow on deeper nesting ends as invalid CBOR above.
+    if (error instanceof RangeError) throw new UndecodableSnapshot(`nested too deeply to decode (${error.message})`);
+    throw error;
   }
   return fields;
 }
 
-function fromWire(value: unknown, path: string, ancestors: Set<object>): unknown {
+function fromWire(value: unknown, path: string, seen: Set<object>): unknown {
   switch (typeof value) {
     case 'string':
     case 'number':
@@ -120,45 +126,43 @@ function fromWire(value: unknown, path: string, ancestors: Set<object>): unknown
       throw new UndecodableSnapshot(`unexpected ${typeof value} at ${path}`);
   }
   if (value === null) return null;
-  if (ancestors.has(value)) throw new UndecodableSnapshot(`circular reference at ${path}`);
-  ancestors.add(value);
-  try {
-    return fromWireObject(value, path, ancestors);
-  } finally {
-    ancestors.delete(value);
-  }
+  // cbor-x reads each item into a fresh object except through shared references (tags 28/29), which this
+  // format never writes; refusing any object met twice refuses cycles and the exponential walk of a shared DAG.
+  if (seen.has(value)) throw new UndecodableSnapshot(`circular or shared reference at ${path}`);
+  seen.add(value);
+  return fromWireObject(value, path, seen);
 }
 
-function fromWireObject(value: object, path: string, ancestors: Set<object>): unknown {
+function fromWireObject(value: object, path: string, seen: Set<object>): unknown {
   if (Array.isArray(value)) {
     const items = value as unknown[];
-    for (let i = 0; i < items.length; i++) items[i] = fromWire(items[i], `${path}[${i}]`, ancestors);
+    for (let i = 0; i < items.length; i++) items[i] = fromWire(items[i], `${path}[${i}]`, seen);
     return items;
   }
   if (value instanceof Map) {
     const map = new Map<unknown, unknown>();
-    for (const [key, entry] of value) map.set(fromWire(key, `${path} key`, ancestors), fromWire(entry, `${path}.get()`, ancestors));
+    for (const [key, entry] of value) map.set(fromWire(key, `${path} key`, seen), fromWire(entry, `${path}.get()`, seen));
     return map;
   }
   if (value instanceof Set) {
     const set = new Set<unknown>();
-    for (const item of value) set.add(fromWire(item, `${path} item`, ancestors));
+    for (const item of value) set.add(fromWire(item, `${path} item`, seen));
     return set;
   }
   if (value instanceof Uint8Array && (value.constructor === Uint8Array || value.constructor.name === 'Buffer')) {
     return new Uint8Array(value);
   }
-  if (value instanceof Tag) return fromTag(value, path, ancestors);
+  if (value instanceof Tag) return fromTag(value, path, seen);
   if (Object.getPrototypeOf(value) === Object.prototype) {
     const object = value as Record<string, unknown>;
-    for (const key of Object.keys(object)) object[key] = fromWire(object[key], `${path}.${key}`, ancestors);
+    for (const key of Object.keys(object)) object[key] = fromWire(object[key], `${path}.${key}`, seen);
     return object;
   }
   const name = (value.constructor as { name?: string } | undefined)?.name ?? 'unknown';
   throw new UndecodableSnapshot(`unexpected ${name} at ${path}; this format never stores one`);
 }
 
-function fromTag(tag: Tag, path: string, ancestors: Set<object>): unknown {
+function fromTag(tag: Tag, path: string, seen: Set<object>): unknown {
   const content = tag.value as unknown;
   switch (tag.tag) {
     case TAG_BOT:
@@ -176,7 +180,7 @@ function fromTag(tag: Tag, path: string, ancestors: Set<object>): unknown {
       for (let i = 0; i < content.length; i += 2) {
         const key: unknown = content[i];
         if (typeof key !== 'string') throw new UndecodableSnapshot(`non-string object key at ${path}`);
-        defineEntry(object, key, fromWire(content[i + 1], `${path}.${key}`, ancestors));
+        defineEntry(object, key, fromWire(content[i + 1], `${path}.${key}`, seen));
       }
       return object;
     }

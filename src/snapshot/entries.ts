@@ -6,7 +6,14 @@
 import { defineEntry, isPlainObject } from './values.js';
 import type { SnapshotFields } from './codec.js';
 
-export type SectionName = 'user_data' | 'chat_data' | 'bot_data' | 'callback_data' | 'conversations';
+export type SectionName =
+  | 'user_data'
+  | 'chat_data'
+  | 'bot_data'
+  | 'callback_data'
+  | 'conversations'
+  /** Update ids already handled, for redelivered webhooks; not a PTB section. */
+  | 'processed_updates';
 
 export const SECTION_NAMES: readonly SectionName[] = [
   'user_data',
@@ -14,11 +21,15 @@ export const SECTION_NAMES: readonly SectionName[] = [
   'bot_data',
   'callback_data',
   'conversations',
+  'processed_updates',
 ];
+
+/** Sections stored as a map from a number (user id, chat id, update id) to a value. */
+type IdSection = 'user_data' | 'chat_data' | 'processed_updates';
 
 /** One entry of one section. */
 export type EntryRef =
-  | { readonly section: 'user_data' | 'chat_data'; readonly id: number }
+  | { readonly section: IdSection; readonly id: number }
   | { readonly section: 'bot_data'; readonly property: string | null } // null: bot data as a whole
   | { readonly section: 'callback_data' }
   | { readonly section: 'conversations'; readonly name: string; readonly key: string };
@@ -32,6 +43,7 @@ export function entryId(ref: EntryRef): string {
   switch (ref.section) {
     case 'user_data':
     case 'chat_data':
+    case 'processed_updates':
       return `${ref.section}:${ref.id}`;
     case 'bot_data':
       return ref.property === null ? 'bot_data' : `bot_data.${ref.property}`;
@@ -47,6 +59,7 @@ export function entryLabel(ref: EntryRef): string {
   switch (ref.section) {
     case 'user_data':
     case 'chat_data':
+    case 'processed_updates':
       return `${ref.section}[${ref.id}]`;
     case 'bot_data':
       return ref.property === null ? 'bot_data' : `bot_data.${ref.property}`;
@@ -62,7 +75,7 @@ export function entryLabel(ref: EntryRef): string {
  * Fields this release does not know are kept as they are, so that they survive a rewrite.
  */
 export function invalidSection(fields: SnapshotFields): string | undefined {
-  for (const section of ['user_data', 'chat_data'] as const) {
+  for (const section of ['user_data', 'chat_data', 'processed_updates'] as const) {
     const value = fields.get(section);
     if (value === undefined) continue;
     if (!(value instanceof Map)) return `${section} is not a map`;
@@ -86,7 +99,8 @@ export function invalidSection(fields: SnapshotFields): string | undefined {
 export function readEntry(fields: SnapshotFields, ref: EntryRef): EntryValue {
   switch (ref.section) {
     case 'user_data':
-    case 'chat_data': {
+    case 'chat_data':
+    case 'processed_updates': {
       const entries = fields.get(ref.section) as Map<number, unknown> | undefined;
       return entries?.has(ref.id) ? entries.get(ref.id) : ABSENT;
     }
@@ -126,7 +140,8 @@ export function applyChanges(
   for (const [ref, value] of changes) {
     switch (ref.section) {
       case 'user_data':
-      case 'chat_data': {
+      case 'chat_data':
+      case 'processed_updates': {
         const entries = writable(next.get(ref.section) as Map<number, unknown> | undefined, (m) => new Map(m))!;
         if (value === ABSENT) entries.delete(ref.id);
         else entries.set(ref.id, value);

@@ -47,7 +47,11 @@ export function parseFilepath(filepath: string, bucket?: string): ObjectLocation
   return location;
 }
 
-/** The object key of each section. */
+/**
+ * The object key of each section. The processed update ids, which PTB does not have, travel with
+ * bot data, which every update refreshes anyway.
+ */
 export function sectionKey(path: string, singleFile: boolean, section: SectionName): string {
-  return singleFile ? path : `${path}_${section}`;
+  if (singleFile) return path;
+  return `${path}_${section === 'processed_updates' ? 'bot_data' : section}`;
 }

@@ -146,6 +146,8 @@ export function copyOut(value: unknown, bot: object | undefined): unknown {
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  // The placeholder has no keys, like an empty object, yet stands for the bot.
+  if (a === BOT_PLACEHOLDER || b === BOT_PLACEHOLDER) return false;
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;

@@ -432,3 +432,57 @@ describe('S3Persistence bot placeholder', () => {
     await expect(p.updateUserData(1, { bot: new Bot('2:b') })).rejects.toThrow(/bot object other than the one given to setBot/);
   });
 });
+
+describe('S3Persistence processed updates', () => {
+  it('remembers a handled update id for another instance, with the update’s other changes', async () => {
+    const store = new ControlledStore();
+    const p = persistence(store, { onFlush: true });
+    await p.updateUserData(1, { n: 1 });
+    await p.markUpdateProcessed(500);
+    await p.flush();
+    expect(store.count('PUT')).toBe(1);
+    const other = persistence(store);
+    expect(await other.isUpdateProcessed(500)).toBe(true);
+    expect(await other.isUpdateProcessed(501)).toBe(false);
+  });
+
+  it('forgets ids older than a day and beyond the newest thousand', async () => {
+    const store = new ControlledStore();
+    const p = persistence(store, { onFlush: true });
+    const day = 24 * 60 * 60 * 1000;
+    await p.markUpdateProcessed(1, 0);
+    await p.markUpdateProcessed(2, day);
+    expect(await p.isUpdateProcessed(1)).toBe(true);
+    await p.markUpdateProcessed(3, day + 1);
+    expect([await p.isUpdateProcessed(1), await p.isUpdateProcessed(2)]).toEqual([false, true]);
+    for (let id = 10; id < 1010; id++) await p.markUpdateProcessed(id, day + id);
+    expect([await p.isUpdateProcessed(2), await p.isUpdateProcessed(10), await p.isUpdateProcessed(1009)]).toEqual([false, true, true]);
+    await p.markUpdateProcessed(2000, day + 2000);
+    expect(await p.isUpdateProcessed(10)).toBe(false);
+  });
+
+  it('keeps processed ids with bot data in the multi-file layout', async () => {
+    const store = new ControlledStore();
+    await persistence(store, { singleFile: false }).markUpdateProcessed(7);
+    expect([...store.objects.keys()]).toEqual(['bot/state_bot_data']);
+  });
+});
+
+describe('S3Persistence refresh of conversations and callback data', () => {
+  it('sees a conversation another instance moved on, in the multi-file layout', async () => {
+    const store = new ControlledStore();
+    const warm = persistence(store, { singleFile: false });
+    await warm.updateConversation('survey', [1, 1], 'NAME');
+    await persistence(store, { singleFile: false }).updateConversation('survey', [1, 1], 'AGE');
+    expect((await warm.getConversations('survey')).get('[1,1]')).toBe('NAME');
+    expect((await warm.refreshConversations('survey')).get('[1,1]')).toBe('AGE');
+  });
+
+  it('sees callback data another instance stored', async () => {
+    const store = new ControlledStore();
+    const warm = persistence(store);
+    expect(await warm.getCallbackData()).toBeNull();
+    await persistence(store).updateCallbackData([[['kb', 1, { b: 1 }]], {}]);
+    expect(await warm.refreshCallbackData()).toEqual([[['kb', 1, { b: 1 }]], {}]);
+  });
+});
