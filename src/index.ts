@@ -21,3 +21,15 @@ export type { ObjectStore, ReadResult, WriteCondition } from './store/object-sto
 export { S3ObjectStore } from './store/s3-store.js';
 export { MemoryObjectStore } from './store/memory-store.js';
 export { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/codec.js';
+export { PersistenceRuntime, UpdateScope } from './runtime/update-runtime.js';
+export type { RunOutcome, RuntimeOptions, UpdateKeys } from './runtime/update-runtime.js';
+export { END, checkConversation, runConversation } from './runtime/conversation.js';
+export type {
+  ConversationDefinition,
+  ConversationEnd,
+  ConversationStateAccess,
+  ConversationStep,
+  NextState,
+} from './runtime/conversation.js';
+export { CallbackDataCache } from './runtime/callback-data-cache.js';
+export type { CallbackButton, CallbackDataCacheOptions, CallbackDataOutcome, InlineButton } from './runtime/callback-data-cache.js';

@@ -1,0 +1,57 @@
+/**
+ * The sample bot's configuration, from the environment. Values are never logged; errors name the
+ * variable, not its value.
+ */
+import type { UserFromGetMe } from 'grammy/types';
+
+export interface BotConfig {
+  token: string;
+  /** Checked against `X-Telegram-Bot-Api-Secret-Token`. */
+  webhookSecret: string | undefined;
+  /** `s3://bucket/prefix` of the state. */
+  persistenceUrl: string;
+  /** A local fake Bot API in tests; Telegram by default. */
+  apiRoot: string | undefined;
+  /** The bot's identity from `BOT_INFO` (getMe's JSON), when given. */
+  botInfo: UserFromGetMe | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function required(env: NodeJS.ProcessEnv, name: string, example: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') throw new ConfigError(`${name} is not set (e.g. ${example})`);
+  return value.trim();
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
+  const token = required(env, 'BOT_TOKEN', '123456:ABC-DEF from @BotFather');
+  if (!/^\d+:[\w-]+$/.test(token)) throw new ConfigError('BOT_TOKEN does not look like a bot token (digits, a colon, then letters)');
+  let botInfo: UserFromGetMe | undefined;
+  if (env.BOT_INFO !== undefined && env.BOT_INFO.trim() !== '') {
+    try {
+      botInfo = JSON.parse(env.BOT_INFO) as UserFromGetMe;
+    } catch {
+      throw new ConfigError('BOT_INFO is not valid JSON: use the "result" of getMe, or leave it unset');
+    }
+    if (typeof botInfo?.id !== 'number' || typeof botInfo.username !== 'string') {
+      throw new ConfigError('BOT_INFO needs at least "id" and "username", as getMe returns them');
+    }
+  }
+  return {
+    token,
+    webhookSecret: env.WEBHOOK_SECRET?.trim() || undefined,
+    persistenceUrl: required(env, 'PERSISTENCE_URL', 's3://my-bot-state/prod/bot'),
+    apiRoot: env.TELEGRAM_API_ROOT?.trim() || undefined,
+    botInfo,
+  };
+}
+
+/** Replaces the token and the webhook secret in a text about to be logged. */
+export function redact(text: string, config: Pick<BotConfig, 'token' | 'webhookSecret'>): string {
+  let safe = text.split(config.token).join('[BOT_TOKEN]');
+  if (config.webhookSecret !== undefined) safe = safe.split(config.webhookSecret).join('[WEBHOOK_SECRET]');
+  return safe;
+}

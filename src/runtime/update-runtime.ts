@@ -1,0 +1,301 @@
+/**
+ * The role PTB's `Application` plays for a persistence, for one update per invocation (a cloud
+ * function): load everything on the first update (cold start), refresh before each update, hand
+ * the handler live user, chat and bot data, conversation states and callback data, and write what
+ * changed before the invocation returns.
+ */
+import { conversationKey, type BasePersistence, type ContextTypes, type ConversationKey } from '../contract.js';
+import { CallbackDataCache } from './callback-data-cache.js';
+import type { ConversationStateAccess } from './conversation.js';
+
+/** Who an update concerns. */
+export interface UpdateKeys {
+  /** `update_id`: remembered so that a redelivered update runs once. */
+  updateId?: number;
+  /** The effective user, if any. */
+  userId?: number;
+  /** The effective chat, if any. */
+  chatId?: number;
+  /** True for a callback query: callback data is refreshed first. */
+  callbackQuery?: boolean;
+}
+
+export interface RuntimeOptions<UD, CD, BD> {
+  /** Factories for the data of a new user, a new chat and for bot data; default `() => ({})`. */
+  contextTypes?: ContextTypes<UD, CD, BD>;
+  /** Arbitrary callback data (PTB's `CallbackDataCache`) with at most `maxSize` keyboards (default 1024); `false` disables it. */
+  callbackData?: { maxSize?: number } | false;
+  /** Remember handled update ids so a redelivered update is acknowledged without running again; default true. */
+  skipRedelivered?: boolean;
+}
+
+/** What `run` did with an update. */
+export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplicate' };
+
+/**
+ * The state one update works on. `userData` and `chatData` are live objects: change them in
+ * place (or assign new ones); what changed is written after the handler.
+ */
+export class UpdateScope<UD, CD, BD> {
+  /** Conversation states changed by this update, by name, then key. */
+  readonly conversationChanges = new Map<string, Map<string, string | null>>();
+  userDropped = false;
+  chatDropped = false;
+
+  constructor(
+    readonly keys: UpdateKeys,
+    private readonly runtime: PersistenceRuntime<UD, CD, BD>,
+    /** The callback data cache, when arbitrary callback data is enabled. */
+    readonly callbackData: CallbackDataCache | undefined,
+  ) {}
+
+  /** The data of the effective user; throws when the update has none. */
+  get userData(): UD {
+    return this.runtime.userEntry(this.required('userId', 'user data'));
+  }
+  set userData(value: UD) {
+    this.runtime.setUserEntry(this.required('userId', 'user data'), value);
+  }
+
+  /** The data of the effective chat; throws when the update has none. */
+  get chatData(): CD {
+    return this.runtime.chatEntry(this.required('chatId', 'chat data'));
+  }
+  set chatData(value: CD) {
+    this.runtime.setChatEntry(this.required('chatId', 'chat data'), value);
+  }
+
+  get botData(): BD {
+    return this.runtime.botData;
+  }
+  set botData(value: BD) {
+    this.runtime.botData = value;
+  }
+
+  /** Removes the effective user's data from storage (PTB's `drop_user_data`). */
+  dropUserData(): void {
+    this.runtime.userData.delete(this.required('userId', 'user data'));
+    this.userDropped = true;
+  }
+
+  /** Removes the effective chat's data from storage (PTB's `drop_chat_data`). */
+  dropChatData(): void {
+    this.runtime.chatData.delete(this.required('chatId', 'chat data'));
+    this.chatDropped = true;
+  }
+
+  /**
+   * The state of conversation `name` for `key` (default `[chatId, userId]`).
+   *
+   * @example
+   * const survey = scope.conversation('survey');
+   * if (survey.state === 'AGE') survey.set(null);
+   */
+  conversation(name: string, key?: ConversationKey): ConversationStateAccess {
+    const states = this.runtime.conversationStates(name);
+    const id = conversationKey(key ?? [this.required('chatId', 'a conversation'), this.required('userId', 'a conversation')]);
+    return {
+      get state() {
+        return states.get(id);
+      },
+      set: (state) => {
+        if (state === null) states.delete(id);
+        else states.set(id, state);
+        let changes = this.conversationChanges.get(name);
+        if (changes === undefined) this.conversationChanges.set(name, (changes = new Map()));
+        changes.set(id, state);
+      },
+    };
+  }
+
+  private required(key: 'userId' | 'chatId', what: string): number {
+    const id = this.keys[key];
+    if (id === undefined) {
+      throw new TypeError(`this update has no ${key === 'userId' ? 'user' : 'chat'}, so it has no ${what}`);
+    }
+    return id;
+  }
+}
+
+/**
+ * Drives a persistence for a cloud function: one `run` per update.
+ *
+ * @example
+ * const runtime = new PersistenceRuntime(new S3Persistence({ filepath: process.env.PERSISTENCE_URL! }));
+ * await runtime.run({ updateId, userId, chatId }, async (scope) => {
+ *   scope.userData.count = Number(scope.userData.count ?? 0) + 1;
+ * });
+ */
+export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string, unknown>, BD = Record<string, unknown>> {
+  readonly persistence: BasePersistence<UD, CD, BD>;
+  readonly userData = new Map<number, UD>();
+  readonly chatData = new Map<number, CD>();
+  botData!: BD;
+  private readonly options: RuntimeOptions<UD, CD, BD>;
+  private readonly conversations = new Map<string, Map<string, unknown>>();
+  private readonly conversationNames = new Set<string>();
+  private callbackCache: CallbackDataCache | undefined;
+  private loaded: Promise<void> | null = null;
+  private previous: Promise<void> = Promise.resolve();
+
+  constructor(persistence: BasePersistence<UD, CD, BD>, options: RuntimeOptions<UD, CD, BD> = {}) {
+    this.persistence = persistence;
+    this.options = options;
+  }
+
+  /** Declares a persistent conversation, so that its states are loaded and refreshed with each update. */
+  registerConversation(name: string): void {
+    if (this.conversationNames.has(name)) throw new TypeError(`two persistent conversations are named "${name}"`);
+    this.conversationNames.add(name);
+    this.loaded = null; // load its states with the next update
+  }
+
+  /**
+   * Handles one update: loads or refreshes, skips a redelivered update, runs `handler`, then writes
+   * and flushes what changed. Updates run one at a time. When the handler throws, nothing of the
+   * update is written; when it or a write fails, the live state is reloaded from the persistence
+   * (its memory, no request) before the next update.
+   */
+  run<T>(keys: UpdateKeys, handler: (scope: UpdateScope<UD, CD, BD>) => T | Promise<T>): Promise<RunOutcome<T>> {
+    // One update at a time: the live objects are shared between updates.
+    const outcome = this.previous.then(() => this.runAlone(keys, handler));
+    this.previous = outcome.then(
+      () => undefined,
+      () => undefined,
+    );
+    return outcome;
+  }
+
+  private async runAlone<T>(keys: UpdateKeys, handler: (scope: UpdateScope<UD, CD, BD>) => T | Promise<T>): Promise<RunOutcome<T>> {
+    const { persistence } = this;
+    const skipRedelivered = this.options.skipRedelivered ?? true;
+    if (this.loaded === null) {
+      this.loaded = this.load().catch((error: unknown) => {
+        this.loaded = null;
+        throw error;
+      });
+      await this.loaded;
+    } else {
+      await this.loaded;
+      await this.refresh(keys);
+    }
+    if (skipRedelivered && keys.updateId !== undefined && (await persistence.isUpdateProcessed(keys.updateId))) {
+      await persistence.flush(); // a failed earlier attempt may have left this update's changes pending
+      return { status: 'duplicate' };
+    }
+    const scope = new UpdateScope(keys, this, this.callbackCache);
+    try {
+      const result = await handler(scope);
+      await this.persist(scope, skipRedelivered);
+      return { status: 'handled', result };
+    } catch (error) {
+      // Live objects may hold changes that were not stored: take them afresh from the persistence.
+      this.loaded = null;
+      throw error;
+    }
+  }
+
+  /** The live data of a user, created from `contextTypes` when new. */
+  userEntry(userId: number): UD {
+    let data = this.userData.get(userId);
+    if (data === undefined) this.userData.set(userId, (data = this.fresh('userData') as UD));
+    return data;
+  }
+
+  setUserEntry(userId: number, data: UD): void {
+    this.userData.set(userId, data);
+  }
+
+  /** The live data of a chat, created from `contextTypes` when new. */
+  chatEntry(chatId: number): CD {
+    let data = this.chatData.get(chatId);
+    if (data === undefined) this.chatData.set(chatId, (data = this.fresh('chatData') as CD));
+    return data;
+  }
+
+  setChatEntry(chatId: number, data: CD): void {
+    this.chatData.set(chatId, data);
+  }
+
+  /** The live states of conversation `name`, by conversation key. */
+  conversationStates(name: string): Map<string, unknown> {
+    const states = this.conversations.get(name);
+    if (states === undefined) {
+      throw new TypeError(`conversation "${name}" is not registered with the runtime: register it before the first update`);
+    }
+    return states;
+  }
+
+  private fresh(kind: 'userData' | 'chatData' | 'botData'): unknown {
+    return this.options.contextTypes?.[kind]?.() ?? {};
+  }
+
+  private async load(): Promise<void> {
+    const { persistence } = this;
+    const [botData, users, chats, callbackData, conversations] = await Promise.all([
+      persistence.getBotData(),
+      persistence.getUserData(),
+      persistence.getChatData(),
+      persistence.getCallbackData(),
+      Promise.all([...this.conversationNames].map(async (name) => [name, await persistence.getConversations(name)] as const)),
+    ]);
+    this.botData = botData;
+    this.replace(this.userData, users);
+    this.replace(this.chatData, chats);
+    this.conversations.clear();
+    for (const [name, states] of conversations) this.conversations.set(name, states);
+    const { callbackData: cacheOptions = {} } = this.options;
+    this.callbackCache =
+      cacheOptions === false ? undefined : new CallbackDataCache({ maxSize: cacheOptions.maxSize, persistentData: callbackData });
+  }
+
+  /** Revalidates what this update reads; on one snapshot object the requests share one conditional GET. */
+  private async refresh(keys: UpdateKeys): Promise<void> {
+    const { persistence } = this;
+    const cache = this.callbackCache;
+    await Promise.all([
+      persistence.refreshBotData(this.botData),
+      keys.userId === undefined ? undefined : persistence.refreshUserData(keys.userId, this.userEntry(keys.userId)),
+      keys.chatId === undefined ? undefined : persistence.refreshChatData(keys.chatId, this.chatEntry(keys.chatId)),
+      ...[...this.conversationNames].map(async (name) => {
+        this.conversations.set(name, await persistence.refreshConversations(name));
+      }),
+      keys.callbackQuery === true && cache !== undefined
+        ? persistence.refreshCallbackData().then((data) => cache.load(data))
+        : undefined,
+    ]);
+  }
+
+  private async persist(scope: UpdateScope<UD, CD, BD>, skipRedelivered: boolean): Promise<void> {
+    const { persistence } = this;
+    const { userId, chatId, updateId } = scope.keys;
+    const writes: Array<Promise<void>> = [];
+    if (userId !== undefined) {
+      writes.push(scope.userDropped ? persistence.dropUserData(userId) : persistence.updateUserData(userId, this.userEntry(userId)));
+    }
+    if (chatId !== undefined) {
+      writes.push(scope.chatDropped ? persistence.dropChatData(chatId) : persistence.updateChatData(chatId, this.chatEntry(chatId)));
+    }
+    writes.push(persistence.updateBotData(this.botData));
+    const cache = this.callbackCache;
+    if (cache?.changed) {
+      const { version } = cache;
+      writes.push(persistence.updateCallbackData(cache.persistenceData()).then(() => cache.markPersisted(version)));
+    }
+    for (const [name, changes] of scope.conversationChanges) {
+      for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state));
+    }
+    if (skipRedelivered && updateId !== undefined) writes.push(persistence.markUpdateProcessed(updateId));
+    // Every write is started before any is awaited, so they share one PUT per object; flush before
+    // returning, because the function is frozen once the response is sent.
+    const settled = await Promise.allSettled(writes);
+    await persistence.flush();
+    const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+  }
+
+  private replace<V>(target: Map<number, V>, source: Map<number, V>): void {
+    target.clear();
+    for (const [id, value] of source) target.set(id, value);
+  }
+}
