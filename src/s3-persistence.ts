@@ -15,7 +15,7 @@ import { InvalidOptionsError, PersistenceError, SerializationError } from './err
 import { ABSENT, SECTION_NAMES, type EntryRef, type EntryValue, type SectionName } from './snapshot/entries.js';
 import { parseFilepath, sectionKey } from './snapshot/layout.js';
 import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
-import { copyIn, copyOut, defineEntry, isPlainObject } from './snapshot/values.js';
+import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import type { ObjectStore } from './store/object-store.js';
 import { S3ObjectStore } from './store/s3-store.js';
 
@@ -334,12 +334,18 @@ export class S3Persistence<
     if (object.set(ref, value) && !this.onFlush) await object.commit();
   }
 
+  /**
+   * Revalidates the object, then makes `target` hold the entry's current value when it differs.
+   * Comparing contents, not only "did this GET bring news", matters: on one snapshot object the
+   * first refresh takes the news for all, and a rebase may have merged another writer's changes
+   * that no caller's object holds yet.
+   */
   private async refresh<T>(ref: EntryRef, target: T, fresh: (() => T) | undefined): Promise<void> {
     const object = this.objectOf(ref.section);
-    if (!(await object.revalidate())) return;
+    await object.revalidate();
     const stored = object.entry(ref);
     const source = stored === ABSENT ? (fresh?.() ?? {}) : copyOut(stored, this.bot);
-    replaceInPlace(target, source);
+    if (!deepEqual(source, target)) replaceInPlace(target, source);
   }
 }
 

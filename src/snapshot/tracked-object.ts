@@ -3,6 +3,7 @@
  * with their ETag, the changes not yet durable, and the machinery that writes them: group commit,
  * conditional puts, and rebase of pending changes on conflict.
  */
+import { randomUUID } from 'node:crypto';
 import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
 import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy } from '../conflicts.js';
 import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
@@ -54,6 +55,18 @@ interface ReadState {
   etag: string | null; // null: the object does not exist
 }
 
+/**
+ * The snapshot field listing the ids of its latest writes, newest last. A writer whose answer was
+ * lost finds its id there and knows its write was stored, instead of taking it for another writer's.
+ */
+export const WRITE_IDS_FIELD = '$writes';
+const WRITE_IDS_KEPT = 16;
+
+function writeIdsOf(fields: SnapshotFields): string[] {
+  const ids = fields.get(WRITE_IDS_FIELD);
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+}
+
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class TrackedObject {
@@ -71,6 +84,8 @@ export class TrackedObject {
   private writing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private revalidating: Promise<boolean> | null = null;
+  /** Writes sent but not answered with success, by write id, with the changes each carried. */
+  private readonly unconfirmed = new Map<string, PendingChange[]>();
 
   constructor(options: TrackedObjectOptions) {
     this.options = options;
@@ -123,7 +138,7 @@ export class TrackedObject {
 
   /**
    * Revalidates with a conditional GET (If-None-Match); concurrent calls share one request.
-   * Returns true when the stored object had changed.
+   * Returns true when the stored object had changed (or was read for the first time).
    */
   revalidate(): Promise<boolean> {
     this.throwIfUnreadable();
@@ -176,48 +191,62 @@ export class TrackedObject {
       this.throwIfUnreadable();
       const batch = [...this.pending.values()];
       if (batch.length === 0) return;
+      const writeId = randomUUID();
       const next = applyChanges(this.known, this.changes());
-      const body = encodeSnapshot(next);
+      next.set(WRITE_IDS_FIELD, [...writeIdsOf(this.known), writeId].slice(-WRITE_IDS_KEPT));
       const condition = this.etag === null ? ({ ifNoneMatch: '*' } as const) : { ifMatch: this.etag };
+      // Until a write is answered, it may have landed (a lost response, the SDK's own retry): its id tells later.
+      this.unconfirmed.set(writeId, batch);
       try {
         metrics.puts++;
-        const { etag } = await store.put(key, body, condition);
-        this.known = next;
-        this.etag = etag;
-        this.generation++;
-        for (const change of batch) {
-          const id = entryId(change.ref);
-          if (this.pending.get(id)?.version === change.version) this.pending.delete(id);
-        }
+        const { etag } = await store.put(key, encodeSnapshot(next), condition);
+        this.unconfirmed.clear();
+        this.acknowledge(batch);
+        this.adopt({ fields: next, etag });
         return;
       } catch (error) {
         if (!(error instanceof PreconditionLostError)) throw error;
         metrics.preconditionsLost++;
         if (attempt >= retry.maxAttempts) {
+          // Leave with the stored state in hand, so the next write does not start from a known-stale ETag.
+          await this.read().then(
+            (fresh) => this.rebase(fresh),
+            () => undefined,
+          );
           throw new WriteConflictError(attempt, { bucket: store.bucket, key }, { cause: error });
         }
       }
       await (this.options.sleep ?? sleepFor)(backoffDelay(retry, attempt, this.options.random ?? Math.random));
-      const fresh = await this.read();
-      this.rebase(fresh);
+      this.rebase(await this.read());
+    }
+  }
+
+  /** Drops the pending changes a stored write carried, unless they were changed again since. */
+  private acknowledge(batch: readonly PendingChange[]): void {
+    for (const change of batch) {
+      const id = entryId(change.ref);
+      if (this.pending.get(id)?.version === change.version) this.pending.delete(id);
     }
   }
 
   /**
-   * Takes `fresh` as the stored state and re-applies pending changes on top. An entry that another
-   * writer changed while this instance changed it too is a conflict: counted, reported, and decided
-   * by the merge function, or else this (later) write wins.
+   * Takes `fresh` as the stored state and re-applies pending changes on top. A write of this
+   * instance whose answer was lost but which `fresh` shows as stored is acknowledged first. An entry
+   * that another writer changed while this instance changed it too is a conflict: counted,
+   * reported, and decided by the merge function, or else this (later) write wins.
    */
   private rebase(fresh: ReadState): void {
     const { merge, onConflict, metrics, exportValue, importValue } = this.options;
-    for (const [id, change] of this.pending) {
+    const landed = writeIdsOf(fresh.fields);
+    for (const [writeId, batch] of this.unconfirmed) {
+      if (!landed.includes(writeId)) continue;
+      this.acknowledge(batch);
+      this.unconfirmed.delete(writeId);
+    }
+    for (const change of this.pending.values()) {
       const base = readEntry(this.known, change.ref);
       const theirs = readEntry(fresh.fields, change.ref);
       if (sameEntry(base, theirs)) continue;
-      if (sameEntry(theirs, change.value)) {
-        this.pending.delete(id); // both wrote the same value: nothing left to do
-        continue;
-      }
       metrics.conflicts++;
       const conflict = {
         section: change.ref.section,

@@ -107,7 +107,7 @@ export class S3ObjectStore implements ObjectStore {
     const status = statusOf(error);
     const name = nameOf(error);
     if (name === 'NoSuchBucket') return new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
-    if (status === 403 || name === 'AccessDenied') return new AccessDeniedError(operation, location, { cause: error });
+    if (status === 403 || name === 'AccessDenied') return new AccessDeniedError(operation, location, { cause: error, s3Code: name });
     const detail = [name, status === undefined ? 'no response' : `HTTP ${status}`, (error as SdkErrorShape | null)?.message]
       .filter((part) => part !== undefined && part !== '')
       .join(', ');

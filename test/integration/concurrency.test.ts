@@ -140,12 +140,7 @@ describe('two instances changing the same entry', () => {
     expect(conflicts).toMatchObject([{ entry: 'user_data[7]', resolution: { count: 8 } }]);
   });
 
-  // BUG: TrackedObject.rebase drops a pending change whose value equals what the other writer stored
-  // ("both wrote the same value: nothing left to do") before the merge function and the hook are
-  // consulted. Counters incremented from the same base by the same amount are equal, so all
-  // increments but one vanish: 8 instances each adding 1 to count 0 leave count 1, expected 8
-  // (with 2 instances: expected 7 from 5, got 6). conflicts metric and onConflict see nothing.
-  it.fails(`lets a merge function sum the counter that ${INSTANCES} instances increment from the same value`, async () => {
+  it(`lets a merge function sum the counter that ${INSTANCES} instances increment from the same value`, async () => {
     const path = 'same-entry-merge-many/bot';
     await bucket.open<Counter>(path).updateUserData(7, { count: 0 });
     const instances = range(INSTANCES).map(() => bucket.open<Counter>(path, { merge: sumCounters }));
@@ -201,11 +196,7 @@ describe('when the retries run out', () => {
     expect([...users.keys()].filter((id) => id >= 100).length).toBe(writes());
   });
 
-  // BUG: after giving up, TrackedObject keeps the ETag it knows is stale (it re-reads only between
-  // attempts, never after the last one), so the next write's first PUT always loses again. With
-  // retry.maxAttempts: 1 that instance can never write again, even with no other writer left.
-  // Expected flush() to write the kept change; got WriteConflictError (attempts 1) again.
-  it.fails('with retry.maxAttempts: 1, the next flush after a give-up writes the kept change', async () => {
+  it('with retry.maxAttempts: 1, the next flush after a give-up writes the kept change', async () => {
     const path = 'give-up-single-attempt/bot';
     const { loser, stop } = await alwaysBeaten(path, 1);
     await expect(loser.updateUserData(1, { mine: true })).rejects.toMatchObject({ name: 'WriteConflictError' });

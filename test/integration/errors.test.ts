@@ -122,12 +122,7 @@ describe('wrong credentials', () => {
     expect(await bucket.keys('credentials/')).toEqual([]);
   });
 
-  // BUG: every 403 becomes AccessDeniedError whose message only advises granting s3:GetObject and
-  // s3:ListBucket; a wrong secret (SignatureDoesNotMatch) or an unknown key id (InvalidAccessKeyId)
-  // is not a missing permission, and the message never names that cause (DESIGN 3: "each message
-  // names the bucket, the key and the cause"). Expected the message to contain "SignatureDoesNotMatch";
-  // got "access denied on read: grant s3:GetObject on the prefix, and s3:ListBucket ... (s3://<bucket>/credentials/bot)".
-  it.fails('says that the credentials were refused, not only which permissions to grant', async () => {
+  it('says that the credentials were refused, not only which permissions to grant', async () => {
     const persistence = persistenceWith(inject('minio').accessKeyId, 'not-the-secret');
 
     const error = await rejectionOf(persistence.getUserData());

@@ -280,7 +280,22 @@ describe('a write that fails with a server error', () => {
 });
 
 describe('refresh', () => {
-  it('revalidates with If-None-Match: the known ETag, and on 304 leaves the passed object untouched', async () => {
+  it('revalidates with If-None-Match: the known ETag, and on 304 leaves an up-to-date object untouched', async () => {
+    s3.on(GetObjectCommand).resolvesOnce(found(snapshotOf([[1, { n: 1, list: [1] }]]), '"e1"')).rejects(notModified());
+    const persistence = newPersistence();
+    await persistence.getUserData();
+    const list = [1];
+    const live: Record<string, unknown> = { n: 1, list };
+
+    await persistence.refreshUserData(1, live);
+
+    expect(gets()).toHaveLength(2);
+    expect(gets()[1]).toMatchObject({ Bucket: BUCKET, Key: KEY, IfNoneMatch: '"e1"' });
+    expect(live).toEqual({ n: 1, list: [1] });
+    expect(live.list).toBe(list);
+  });
+
+  it('on 304 still brings an object that differs from what the instance holds back to it', async () => {
     s3.on(GetObjectCommand).resolvesOnce(found(snapshotOf([[1, { n: 1 }]]), '"e1"')).rejects(notModified());
     const persistence = newPersistence();
     await persistence.getUserData();
@@ -289,8 +304,7 @@ describe('refresh', () => {
     await persistence.refreshUserData(1, live);
 
     expect(gets()).toHaveLength(2);
-    expect(gets()[1]).toMatchObject({ Bucket: BUCKET, Key: KEY, IfNoneMatch: '"e1"' });
-    expect(live).toEqual({ n: 1, unsaved: 'draft' });
+    expect(live).toEqual({ n: 1 });
   });
 
   it('on 200 with a new snapshot, updates the passed object in place and adopts the new ETag', async () => {

@@ -185,7 +185,7 @@ describe('S3Persistence writes', () => {
     await p.updateChatData(1, { c: 1 });
     await p.updateCallbackData([[], {}]);
     await p.updateUserData(1, { u: 1 });
-    expect([...store.fields('bot/state').keys()]).toEqual(['user_data']);
+    expect([...store.fields('bot/state').keys()].filter((field) => !field.startsWith('$'))).toEqual(['user_data']);
     expect(await p.getChatData()).toEqual(new Map());
     expect(await p.getCallbackData()).toBeNull();
   });
@@ -298,14 +298,35 @@ describe('S3Persistence conflicts', () => {
     expect(store.fields('bot/state').get('bot_data')).toEqual({ stats: { count: 14 } });
   });
 
-  it('sees no conflict when both writers stored the same value', async () => {
+  it('counts two writers setting one entry to the same value as a conflict, so a merge function sees it', async () => {
     const store = new ControlledStore();
-    const a = persistence(store);
+    const merge = vi.fn(({ ours }: EntryConflict) => ours);
+    const a = persistence(store, { merge });
     await a.getUserData();
     await persistence(store).updateUserData(1, { same: true });
     await a.updateUserData(1, { same: true });
-    expect(a.metrics.conflicts).toBe(0);
-    expect(store.count('PUT')).toBe(2);
+    expect(a.metrics.conflicts).toBe(1);
+    expect(merge).toHaveBeenCalledWith({ section: 'user_data', entry: 'user_data[1]', base: undefined, ours: { same: true }, theirs: { same: true } });
+    expect(store.fields('bot/state').get('user_data')).toEqual(new Map([[1, { same: true }]]));
+  });
+
+  it('recognises its own write whose answer was lost, instead of taking it for another writer’s', async () => {
+    const store = new ControlledStore();
+    const p = persistence(store, { onConflict: () => expect.unreachable('no conflict') });
+    await p.updateUserData(1, { n: 1 });
+    // The PUT is applied, then its answer is lost and the SDK retries it: the retry meets its own write.
+    const put = store.put.bind(store);
+    let lost = false;
+    store.put = async (key, body, condition) => {
+      const stored = await put(key, body, condition);
+      if (lost) return stored;
+      lost = true;
+      return put(key, body, condition);
+    };
+    await p.updateUserData(1, { n: 2 });
+    expect(p.metrics).toMatchObject({ conflicts: 0, preconditionsLost: 1 });
+    expect(p.hasPendingChanges).toBe(false);
+    expect(store.fields('bot/state').get('user_data')).toEqual(new Map([[1, { n: 2 }]]));
   });
 
   it('re-creates a snapshot deleted behind its back', async () => {
@@ -377,14 +398,29 @@ describe('S3Persistence refresh', () => {
     expect(store.requests.at(-1)).toBe('GET bot/state if-none-match');
   });
 
-  it('costs one conditional GET and changes nothing when the snapshot is unchanged', async () => {
+  it('costs one conditional GET and leaves an up-to-date object alone when the snapshot is unchanged', async () => {
     const store = new ControlledStore();
     const p = persistence(store);
     await p.updateChatData(5, { note: 'a' });
-    const live = { note: 'a', local: 1 };
+    const live = { note: 'a' };
     await p.refreshChatData(5, live);
-    expect(live).toEqual({ note: 'a', local: 1 });
+    expect(live).toEqual({ note: 'a' });
     expect(p.metrics.notModified).toBe(1);
+  });
+
+  it('brings every live object of one snapshot up to date, not only the first refreshed', async () => {
+    const store = new ControlledStore();
+    const warm = persistence(store);
+    await warm.updateChatData(5, { note: 'old' });
+    await warm.updateBotData({ n: 1 });
+    const chat = { note: 'old' };
+    const bot = { n: 1 };
+    const other = persistence(store);
+    await other.updateChatData(5, { note: 'new' });
+    await other.updateBotData({ n: 2 });
+    await warm.refreshBotData(bot);
+    await warm.refreshChatData(5, chat);
+    expect([bot, chat]).toEqual([{ n: 2 }, { note: 'new' }]);
   });
 
   it('shares one conditional GET among concurrent refreshes of one snapshot', async () => {
