@@ -56,9 +56,22 @@ export function copyIn(value: unknown, path: string, bot: object | undefined): u
   return copyInAt(value, path, bot, new Set());
 }
 
+/** Deeper values are refused: what one process can encode, another with a smaller stack may fail to decode. */
+export const MAX_DEPTH = 1000;
+// A lone surrogate is not UTF-8 encodable: CBOR text would turn it into U+FFFD, silently.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function checkString(text: string, path: string): void {
+  if (LONE_SURROGATE.test(text)) {
+    throw new SerializationError(path, 'a string with a lone surrogate (half of a UTF-16 pair) cannot be stored exactly');
+  }
+}
+
 function copyInAt(value: unknown, path: string, bot: object | undefined, ancestors: Set<object>): unknown {
   switch (typeof value) {
     case 'string':
+      checkString(value, path);
+      return value;
     case 'number':
     case 'boolean':
     case 'bigint':
@@ -73,6 +86,7 @@ function copyInAt(value: unknown, path: string, bot: object | undefined, ancesto
   if (object === bot) return BOT_PLACEHOLDER;
   if (object === BOT_PLACEHOLDER) return BOT_PLACEHOLDER;
   if (ancestors.has(object)) throw new SerializationError(path, 'it contains a circular reference');
+  if (ancestors.size >= MAX_DEPTH) throw new SerializationError(path, `it is nested deeper than ${MAX_DEPTH} levels`);
   ancestors.add(object);
   try {
     if (Array.isArray(object)) {
@@ -83,6 +97,7 @@ function copyInAt(value: unknown, path: string, bot: object | undefined, ancesto
     if (isPlainObject(object)) {
       const copy: Record<string, unknown> = {};
       for (const key of Object.keys(object)) {
+        checkString(key, `${path} key ${JSON.stringify(key)}`);
         defineEntry(copy, key, copyInAt(object[key], `${path}.${key}`, bot, ancestors));
       }
       return copy;

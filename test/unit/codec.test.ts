@@ -513,7 +513,7 @@ describe('decodeSnapshot refuses bytes that are not a snapshot of a version it r
   });
 
   it('refuses a CBOR value that is not a map, saying there is no $format marker', () => {
-    for (const value of [[1, 2], SNAPSHOT_FORMAT, 1, null, new Map([['$format', SNAPSHOT_FORMAT], ['$version', 1]])]) {
+    for (const value of [[1, 2], SNAPSHOT_FORMAT, 1, null, new Map<string, unknown>([['$format', SNAPSHOT_FORMAT], ['$version', 1]])]) {
       expect(decodeError(encode(value)).message).toMatch(/not a telegram-s3-persistence snapshot \(no "\$format" marker\)/);
     }
   });
