@@ -14,6 +14,17 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          // MinIO first; then the handler bundle, which needs nothing from MinIO.
+          globalSetup: ['test/global-setup.ts', 'test/e2e/global-setup.ts'],
+          // Every invocation is a new Node process (a cold start): tests run dozens of them.
+          testTimeout: 180_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });

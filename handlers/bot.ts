@@ -13,6 +13,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { END } from '../src/runtime/conversation.js';
 import { persistence, type PersistenceFlavor } from '../src/grammy.js';
 import type { BasePersistence } from '../src/contract.js';
+import type { MergeFunction } from '../src/conflicts.js';
 
 export interface UserData {
   count?: number;
@@ -32,6 +33,14 @@ export interface SampleBotOptions {
   store: BasePersistence<UserData, ChatData, BotData>;
   apiRoot?: string;
 }
+
+/**
+ * The sample bot's `merge` for its persistence. Two instances that both counted a /count met on
+ * `bot_data.totalCount`, and "the later write wins" would drop one press: counters add both
+ * increments instead. Any other same-entry conflict keeps the later write.
+ */
+export const mergeConcurrentChanges: MergeFunction = ({ entry, base, ours, theirs }) =>
+  entry === 'bot_data.totalCount' ? Number(theirs ?? 0) + Number(ours ?? 0) - Number(base ?? 0) : ours;
 
 const MENU = [
   { text: '🍎 Apple', callbackData: { fruit: 'apple', colour: 'red', calories: 52 } },

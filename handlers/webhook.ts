@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Update } from 'grammy/types';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3Persistence } from '../src/s3-persistence.js';
-import { createBot, type BotContext } from './bot.js';
+import { createBot, mergeConcurrentChanges, type BotContext } from './bot.js';
 import { resolveBotInfo } from './bot-info.js';
 import { readConfig, redact, type BotConfig } from './config.js';
 import type { Bot } from 'grammy';
@@ -72,16 +72,10 @@ export function parseUpdate(body: string | undefined, isBase64Encoded = false): 
   return update as Update;
 }
 
-interface Runtime {
-  config: BotConfig;
-  bot: Bot<BotContext>;
-}
+let bot: Promise<Bot<BotContext>> | undefined;
 
-let runtime: Promise<Runtime> | undefined;
-
-/** Everything built once per container (cold start): configuration, S3 client, persistence, bot. */
-async function coldStart(env: NodeJS.ProcessEnv): Promise<Runtime> {
-  const config = readConfig(env);
+/** Everything built once per container (cold start): S3 client, persistence, bot identity, bot. */
+async function coldStart(config: BotConfig, env: NodeJS.ProcessEnv): Promise<Bot<BotContext>> {
   const client = new S3Client({
     region: env.AWS_REGION ?? 'us-east-1',
     ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
@@ -90,35 +84,38 @@ async function coldStart(env: NodeJS.ProcessEnv): Promise<Runtime> {
     filepath: config.persistenceUrl,
     client,
     onFlush: true,
+    merge: mergeConcurrentChanges,
   });
   const botInfo = config.botInfo ?? (await resolveBotInfo({ client, persistenceUrl: config.persistenceUrl, token: config.token, apiRoot: config.apiRoot }));
-  const bot = createBot({ token: config.token, botInfo, store, apiRoot: config.apiRoot });
-  store.setBot(bot);
-  return { config, bot };
+  const created = createBot({ token: config.token, botInfo, store, apiRoot: config.apiRoot });
+  store.setBot(created);
+  return created;
 }
+
+const MISCONFIGURED = { ok: false, error: 'the bot is misconfigured; see the function log' };
 
 /**
  * AWS Lambda handler.
  *
  * 401: missing or wrong secret token. 400: not an update. 200: handled (or a redelivery skipped).
  * 500: the update could not be handled or stored; Telegram will deliver it again.
+ * A request is checked before the cold start, so one that is refused makes no request of its own
+ * (no getMe, no S3).
  */
 export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
-  const started = (runtime ??= coldStart(process.env));
-  let current: Runtime;
+  let config: BotConfig;
   try {
-    current = await started;
+    config = readConfig(process.env);
   } catch (error) {
-    runtime = undefined;
+    // Configuration errors name the variable, never its value.
     console.error(`cold start failed: ${error instanceof Error ? error.message : String(error)}`);
-    return respond(500, { ok: false, error: 'the bot is misconfigured; see the function log' });
+    return respond(500, MISCONFIGURED);
   }
-  const { config, bot } = current;
   const method = event.requestContext?.http?.method;
   if (method !== undefined && method !== 'POST') return respond(405, { ok: false, error: 'use POST' });
   if (config.webhookSecret === undefined) {
     console.error('WEBHOOK_SECRET is not set: refusing every update');
-    return respond(500, { ok: false, error: 'the bot is misconfigured; see the function log' });
+    return respond(500, MISCONFIGURED);
   }
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   if (!secretMatches(headers['x-telegram-bot-api-secret-token'], config.webhookSecret)) {
@@ -126,8 +123,16 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
   }
   const update = parseUpdate(event.body, event.isBase64Encoded);
   if (typeof update === 'string') return respond(400, { ok: false, error: update });
+  let current: Bot<BotContext>;
   try {
-    await bot.handleUpdate(update);
+    current = await (bot ??= coldStart(config, process.env));
+  } catch (error) {
+    bot = undefined;
+    console.error(`cold start failed: ${redact(error instanceof Error ? error.message : String(error), config)}`);
+    return respond(500, MISCONFIGURED);
+  }
+  try {
+    await current.handleUpdate(update);
     return respond(200, { ok: true });
   } catch (error) {
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -17,6 +17,10 @@ export const handlerBuildOptions = {
   target: 'node20',
   format: 'esm',
   minify: true,
+  // Keep class and function names: node-fetch (grammY's HTTP client on Node) accepts an AbortSignal
+  // only if its constructor is named exactly 'AbortSignal', which esbuild otherwise renames when
+  // bundling, so that every Bot API call failed with "Network request for '<method>' failed!".
+  keepNames: true,
   sourcemap: 'linked',
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

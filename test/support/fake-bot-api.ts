@@ -1,6 +1,7 @@
 // A fake Telegram Bot API on 127.0.0.1 for the end-to-end tests and the local demo: it answers the
-// few methods the sample bot calls the way Telegram does, records every call, and builds the updates
-// the tests send to the bot. grammY talks to it through `client: { apiRoot }`.
+// few methods the sample bot calls the way Telegram does (getUpdates long polling included), records
+// every call, fails a call on request, and builds the updates the tests send to the bot. grammY talks
+// to it through `client: { apiRoot }`.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -69,7 +70,7 @@ export interface CallbackQuery {
   message?: Message;
 }
 
-/** An incoming update, as Telegram posts it to the bot's webhook. */
+/** An incoming update, as Telegram posts it to the bot's webhook or returns it from getUpdates. */
 export interface Update {
   update_id: number;
   message?: Message;
@@ -101,7 +102,27 @@ export interface FakeBotApi {
   readonly calls: readonly RecordedCall[];
   /** The recorded calls to `method`, oldest first. */
   callsTo(method: string): RecordedCall[];
-  /** Forgets the recorded calls and the sent messages, so message ids start again at 1. */
+  /** The messages the bot sent to `chatId`, as they are now (edits applied), oldest first. */
+  messagesIn(chatId: number): Message[];
+  /**
+   * Resolves once `count` calls to `method` have been recorded (at once if they already have), so a
+   * test waits for the bot's reply instead of sleeping.
+   */
+  waitForCalls(method: string, count: number): Promise<RecordedCall[]>;
+  /**
+   * Makes the next call to `method` fail with `status` (e.g. 500), recorded like any other call;
+   * queue several to fail several calls.
+   *
+   * @example
+   * api.failNext('sendMessage', 500); // the bot's next reply gets "500: Internal Server Error"
+   */
+  failNext(method: string, status: number): void;
+  /**
+   * Queues an update for long polling: `getUpdates` returns it, and a pending long poll wakes up.
+   * Telegram forgets an update once a later `getUpdates` passes an `offset` above its id.
+   */
+  pushUpdate(update: Update): void;
+  /** Forgets the recorded calls, the sent messages, queued failures and updates, so message ids start again at 1. */
   reset(): void;
   /** Stops listening and drops open keep-alive connections. */
   close(): Promise<void>;
@@ -124,6 +145,10 @@ export async function startFakeBotApi(options: FakeBotApiOptions): Promise<FakeB
     calls: [],
     lastMessageIdByChat: new Map(),
     sentMessages: new Map(),
+    failures: new Map(),
+    pendingUpdates: [],
+    callListeners: new Set(),
+    updateListeners: new Set(),
   };
   const server = createServer((request, response) => {
     handleRequest(state, request, response).catch((error: unknown) => {
@@ -143,11 +168,36 @@ export async function startFakeBotApi(options: FakeBotApiOptions): Promise<FakeB
     apiRoot: `http://127.0.0.1:${port}`,
     botInfo: state.bot,
     calls: state.calls,
-    callsTo: (method) => state.calls.filter((call) => call.method === method),
+    callsTo: (method) => callsTo(state, method),
+    messagesIn: (chatId) =>
+      [...state.sentMessages.values()]
+        .filter((message) => message.chat.id === chatId)
+        .sort((a, b) => a.message_id - b.message_id),
+    waitForCalls: (method, count) =>
+      new Promise((resolve) => {
+        const check = () => {
+          const calls = callsTo(state, method);
+          if (calls.length < count) return;
+          state.callListeners.delete(check);
+          resolve(calls);
+        };
+        state.callListeners.add(check);
+        check();
+      }),
+    failNext(method, status) {
+      const queued = state.failures.get(method) ?? [];
+      state.failures.set(method, [...queued, status]);
+    },
+    pushUpdate(update) {
+      state.pendingUpdates.push(update);
+      for (const wake of [...state.updateListeners]) wake();
+    },
     reset() {
       state.calls.length = 0;
       state.lastMessageIdByChat.clear();
       state.sentMessages.clear();
+      state.failures.clear();
+      state.pendingUpdates.length = 0;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -165,6 +215,18 @@ interface ApiState {
   lastMessageIdByChat: Map<number, number>;
   /** Messages the bot sent or edited, by `${chatId}:${messageId}`, so edits keep the other fields. */
   sentMessages: Map<string, Message>;
+  /** Statuses the next calls to a method fail with, by method, first one next. */
+  failures: Map<string, number[]>;
+  /** Updates for getUpdates, oldest first, until an offset above their id confirms them. */
+  pendingUpdates: Update[];
+  /** Run after every recorded call. */
+  callListeners: Set<() => void>;
+  /** Run when an update is pushed, waking pending long polls. */
+  updateListeners: Set<() => void>;
+}
+
+function callsTo(state: ApiState, method: string): RecordedCall[] {
+  return state.calls.filter((call) => call.method === method);
 }
 
 /** Telegram's answer to a method call: the HTTP status and the JSON body. */
@@ -215,14 +277,24 @@ async function handleRequest(state: ApiState, request: IncomingMessage, response
   }
 
   const body = await readBody(request);
-  const answer = answerCall(state, method, request.headers['content-type'] ?? '', body);
+  const answer = await answerCall(state, method, request.headers['content-type'] ?? '', body, request);
   reply(response, answer.status, answer.body);
 }
 
-function answerCall(state: ApiState, method: string, contentType: string, body: string): Answer {
+async function answerCall(
+  state: ApiState,
+  method: string,
+  contentType: string,
+  body: string,
+  request: IncomingMessage,
+): Promise<Answer> {
   try {
     const payload = parsePayload(contentType, body);
     state.calls.push({ method, payload });
+    for (const listener of [...state.callListeners]) listener();
+    const failure = state.failures.get(method)?.shift();
+    if (failure !== undefined) throw new BotApiError(failure, STATUS_DESCRIPTIONS[failure] ?? `Error ${failure}`);
+    if (method === 'getUpdates') return { status: 200, body: { ok: true, result: await getUpdates(payload, state, request) } };
     if (!Object.hasOwn(methods, method)) throw new BotApiError(404, 'Not Found: method not found');
     return { status: 200, body: { ok: true, result: methods[method]!(payload, state) } };
   } catch (error) {
@@ -230,6 +302,42 @@ function answerCall(state: ApiState, method: string, contentType: string, body: 
     const { errorCode, description } = error;
     return { status: errorCode, body: { ok: false, error_code: errorCode, description } };
   }
+}
+
+/** Telegram's descriptions of the statuses a test is likely to fail a call with. */
+const STATUS_DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden: bot was blocked by the user',
+  429: 'Too Many Requests: retry after 1',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+};
+
+/**
+ * Long polling as Telegram does it: an `offset` confirms (forgets) every update below it; the
+ * updates from `offset` on are returned at once, or the call waits up to `timeout` seconds for one
+ * (the client closing the connection ends the wait).
+ */
+async function getUpdates(payload: Record<string, unknown>, state: ApiState, request: IncomingMessage): Promise<Update[]> {
+  const offset = typeof payload.offset === 'number' ? payload.offset : 0;
+  const limit = typeof payload.limit === 'number' && payload.limit > 0 ? Math.min(payload.limit, 100) : 100;
+  const timeout = typeof payload.timeout === 'number' && payload.timeout > 0 ? payload.timeout : 0;
+  const confirmed = state.pendingUpdates.filter((update) => update.update_id < offset).length;
+  state.pendingUpdates.splice(0, confirmed);
+  if (state.pendingUpdates.length === 0 && timeout > 0) {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        state.updateListeners.delete(done);
+        request.socket.off('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeout * 1000);
+      state.updateListeners.add(done);
+      request.socket.once('close', done);
+    });
+  }
+  return state.pendingUpdates.slice(0, limit);
 }
 
 function parsePayload(contentType: string, body: string): Record<string, unknown> {

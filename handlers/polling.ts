@@ -1,0 +1,68 @@
+/**
+ * The sample bot by long polling, for running it on your own machine with a real token: the same
+ * bot as the webhook (`createBot`), its state in S3 or a local MinIO, no public URL needed.
+ *
+ *   export $(bash infra/minio.sh run)   # S3_ENDPOINT, credentials, S3_BUCKET
+ *   BOT_TOKEN=123456:ABC... PERSISTENCE_URL=s3://telegram-bot/local/bot npm run bot:polling
+ *
+ * Telegram refuses getUpdates while a webhook is set, so a webhook set by a deployment is removed
+ * first (its pending updates are kept and delivered here). Ctrl-C stops after the update in hand.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { S3Persistence } from '../src/s3-persistence.js';
+import { createBot, mergeConcurrentChanges, type BotContext } from './bot.js';
+import { resolveBotInfo } from './bot-info.js';
+import { readConfig, redact, type BotConfig } from './config.js';
+
+function explain(error: unknown, config: BotConfig): string {
+  return redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error), config);
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const client = new S3Client({
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    ...(process.env.S3_ENDPOINT ? { endpoint: process.env.S3_ENDPOINT, forcePathStyle: true } : {}),
+  });
+  const store = new S3Persistence<BotContext['userData'], BotContext['chatData'], BotContext['botData']>({
+    filepath: config.persistenceUrl,
+    client,
+    onFlush: true,
+    merge: mergeConcurrentChanges,
+  });
+  const botInfo =
+    config.botInfo ??
+    (await resolveBotInfo({ client, persistenceUrl: config.persistenceUrl, token: config.token, apiRoot: config.apiRoot }));
+  const bot = createBot({ token: config.token, botInfo, store, apiRoot: config.apiRoot });
+  store.setBot(bot);
+  // grammY's default stops polling at the first failed update; log it (redacted) and go on instead.
+  bot.catch((error) => console.error(`update ${error.ctx.update.update_id} failed: ${explain(error.error, config)}`));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping after the update in hand`);
+    void bot.stop();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
+  // bot.start() deletes the webhook (keeping its pending updates) before its first getUpdates.
+  await bot.start({
+    drop_pending_updates: false,
+    onStart: (me) => console.log(`@${me.username} is polling; state in ${config.persistenceUrl}. Ctrl-C to stop.`),
+  });
+  // Every update was flushed before the next getUpdates; this is for changes a failed update left pending.
+  await store.flush();
+  client.destroy();
+  console.log('stopped');
+}
+
+main().catch((error: unknown) => {
+  let message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const token = process.env.BOT_TOKEN?.trim();
+  if (token) message = message.split(token).join('[BOT_TOKEN]');
+  console.error(`polling failed: ${message}`);
+  process.exitCode = 1;
+});

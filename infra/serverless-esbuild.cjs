@@ -1,0 +1,16 @@
+// serverless-esbuild's options for `serverless.yml` (`custom.esbuild: ${file(./infra/serverless-esbuild.cjs)}`):
+// the esbuild options of infra/bundle.mjs, so `serverless package` builds the same bundle as the
+// tests and the demo, plus the few settings that belong to the plugin. CommonJS because the
+// Serverless Framework loads `${file(...)}` sources with require(); bundle.mjs is ESM, hence import().
+/* global module */
+module.exports = async () => {
+  const { handlerBuildOptions } = await import('./bundle.mjs');
+  return {
+    ...handlerBuildOptions,
+    // An ESM bundle must end in .mjs: the zip has no package.json with "type": "module".
+    outputFileExtension: '.mjs',
+    // Externals are normally installed with npm into the zip; the only one (cbor-extract, optional
+    // and native) stays out, so packaging never runs npm and never needs the network.
+    exclude: handlerBuildOptions.external,
+  };
+};

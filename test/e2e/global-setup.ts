@@ -1,0 +1,46 @@
+// Builds what the end-to-end tests run, once per run: the Lambda handler as deployed
+// (infra/bundle.mjs, into a temporary directory) and the long-polling bot with the very command
+// `npm run bot:polling` uses. MinIO comes from test/global-setup.ts, listed before this file.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
+import { bundleHandler } from '../../infra/bundle.mjs';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The bundled webhook handler (`webhook.mjs`). */
+    handlerBundle: string;
+    /** The bundled long-polling bot (`polling.mjs`). */
+    pollingBundle: string;
+  }
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const handlerDir = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-e2e-'));
+  // The polling bundle imports its packages from node_modules, so it must sit inside the repository.
+  await mkdir(join(root, '.build'), { recursive: true });
+  const pollingDir = await mkdtemp(join(root, '.build', 'e2e-'));
+  const pollingBundle = join(pollingDir, 'polling.mjs');
+  const removeBoth = async () => {
+    await rm(handlerDir, { recursive: true, force: true });
+    await rm(pollingDir, { recursive: true, force: true });
+  };
+  try {
+    const [handlerBundle] = await Promise.all([
+      bundleHandler(handlerDir),
+      promisify(execFile)('npm', ['run', '--silent', 'build:polling', '--', `--outfile=${pollingBundle}`], { cwd: root }),
+    ]);
+    project.provide('handlerBundle', handlerBundle);
+    project.provide('pollingBundle', pollingBundle);
+  } catch (error) {
+    await removeBoth();
+    throw error;
+  }
+  return removeBoth;
+}
