@@ -37,6 +37,12 @@ export function conversationKey(key: ConversationKey): string {
   return JSON.stringify(key);
 }
 
+/** The user and chat an update concerns, where a store keeps its "handled" mark. */
+export interface UpdateOwner {
+  userId?: number;
+  chatId?: number;
+}
+
 /** Factories for fresh user, chat and bot data, as PTB's `ContextTypes`. */
 export interface ContextTypes<UD, CD, BD> {
   userData?: () => UD;
@@ -88,6 +94,22 @@ export abstract class BasePersistence<
     return this.getConversations(name);
   }
 
+  /**
+   * The state of one conversation key, brought up to date first; `undefined` outside a
+   * conversation. Default: from {@link refreshConversations}.
+   */
+  async refreshConversation(name: string, key: ConversationKey): Promise<unknown> {
+    return (await this.refreshConversations(name)).get(conversationKey(key));
+  }
+
+  /**
+   * True when the store is meant to be read entry by entry (`refresh*` per update) rather than
+   * loaded whole with `getUserData()`/`getChatData()`: drivers then skip those on a cold start.
+   */
+  get loadsLazily(): boolean {
+    return false;
+  }
+
   /** Callback data, brought up to date with storage first where the store can. Default: {@link getCallbackData}. */
   refreshCallbackData(): Promise<CallbackData | null> {
     return this.getCallbackData();
@@ -97,12 +119,15 @@ export abstract class BasePersistence<
    * Whether the update with this id was handled already, so that a redelivered webhook update is
    * acknowledged without running its handler twice. Default: never (the store remembers nothing).
    */
-  async isUpdateProcessed(_updateId: number): Promise<boolean> {
+  async isUpdateProcessed(_updateId: number, _owner?: UpdateOwner): Promise<boolean> {
     return false;
   }
 
-  /** Remembers that the update was handled; stored with the update's other changes. Default: forgets. */
-  async markUpdateProcessed(_updateId: number): Promise<void> {}
+  /**
+   * Remembers that the update was handled; stored with the update's other changes. `owner` lets a
+   * store keep the mark beside the user's or chat's data. Default: forgets.
+   */
+  async markUpdateProcessed(_updateId: number, _owner?: UpdateOwner): Promise<void> {}
 
   abstract flush(): Promise<void>;
   /** The live bot: stored data that holds it is written as a placeholder and restored as this bot. */

@@ -136,16 +136,17 @@ export class AccessDeniedError extends StorageError {
   override readonly name = 'AccessDeniedError';
   /** The S3 error code, e.g. `AccessDenied` or `SignatureDoesNotMatch`. */
   readonly s3Code: string | undefined;
-  constructor(operation: 'read' | 'write', location: Location, options: { cause?: unknown; s3Code?: string } = {}) {
+  constructor(operation: 'read' | 'write' | 'list', location: Location, options: { cause?: unknown; s3Code?: string } = {}) {
     const { s3Code } = options;
     let message: string;
     if (s3Code !== undefined && REFUSED_CREDENTIALS.has(s3Code)) {
       message = `the credentials were refused (${s3Code}): check the access key id, secret key and session token the S3 client uses`;
     } else {
-      const hint =
-        operation === 'read'
-          ? 'grant s3:GetObject on the prefix, and s3:ListBucket on the bucket (without it S3 answers 403 instead of 404 for a key that does not exist yet)'
-          : 'grant s3:PutObject on the prefix (and s3:GetObject, s3:ListBucket to read it back)';
+      const hint = {
+        read: 'grant s3:GetObject on the prefix, and s3:ListBucket on the bucket (without it S3 answers 403 instead of 404 for a key that does not exist yet)',
+        write: 'grant s3:PutObject on the prefix (and s3:GetObject, s3:ListBucket to read it back)',
+        list: 'grant s3:ListBucket on the bucket, with the condition s3:prefix like "<prefix>*"',
+      }[operation];
       message = `access denied on ${operation}${s3Code === undefined ? '' : ` (${s3Code})`}: ${hint}`;
     }
     super(message, location, { cause: options.cause, status: 403, code: 'ACCESS_DENIED' });

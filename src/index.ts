@@ -1,7 +1,8 @@
 export { BasePersistence, conversationKey } from './contract.js';
-export type { CallbackData, ContextTypes, ConversationKey, PersistenceInput } from './contract.js';
+export type { CallbackData, ContextTypes, ConversationKey, PersistenceInput, UpdateOwner } from './contract.js';
 export { S3Persistence } from './s3-persistence.js';
-export type { S3PersistenceOptions } from './s3-persistence.js';
+export type { LoadProgress, S3PersistenceOptions } from './s3-persistence.js';
+export type { LayoutName } from './snapshot/layout.js';
 export type { ConflictHook, EntryConflict, MergeFunction, RetryPolicy } from './conflicts.js';
 export type { PersistenceMetrics } from './snapshot/tracked-object.js';
 export type { SectionName } from './snapshot/entries.js';

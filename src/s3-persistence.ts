@@ -5,15 +5,24 @@ import { S3Client } from '@aws-sdk/client-s3';
 import {
   BasePersistence,
   conversationKey,
+  type UpdateOwner,
   type CallbackData,
   type ContextTypes,
   type ConversationKey,
   type PersistenceInput,
 } from './contract.js';
 import { DEFAULT_RETRY, type ConflictHook, type MergeFunction, type RetryPolicy } from './conflicts.js';
-import { InvalidOptionsError, PersistenceError, SerializationError } from './errors.js';
-import { ABSENT, SECTION_NAMES, type EntryRef, type EntryValue, type SectionName } from './snapshot/entries.js';
-import { parseFilepath, sectionKey } from './snapshot/layout.js';
+import { InvalidOptionsError, SerializationError } from './errors.js';
+import { ABSENT, type EntryRef, type EntryValue } from './snapshot/entries.js';
+import {
+  entryOfShardedKey,
+  parseFilepath,
+  sectionKey,
+  shardedKey,
+  shardedPrefix,
+  type LayoutName,
+  type ShardedKind,
+} from './snapshot/layout.js';
 import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import type { ObjectStore } from './store/object-store.js';
@@ -29,6 +38,16 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   storeData?: Partial<PersistenceInput>;
   /** One object for everything (default), or PTB's one object per kind of data. */
   singleFile?: boolean;
+  /**
+   * `'single-file'` (default) and `'multi-file'` are PTB's layouts (the same as `singleFile`);
+   * `'sharded'` keeps each user, chat and conversation key in its own object, so that the cost of an
+   * update and of a cold start does not grow with the number of users.
+   */
+  layout?: LayoutName;
+  /** Told how far `get*` has come while loading a sharded layout entry by entry. */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Objects read at once when a sharded layout loads every entry of a kind; default 16. */
+  loadConcurrency?: number;
   /** Keep changes in memory until `flush()` (default false: each `update*` is durable when it resolves). */
   onFlush?: boolean;
   /** Seconds between periodic flushes a long-running driver should make; default 60. */
@@ -51,6 +70,34 @@ export interface S3PersistenceOptions<UD, CD, BD> {
 export const PROCESSED_UPDATES_KEPT = 1000;
 /** How long a handled update id is remembered: Telegram keeps an undelivered update for at most 24 hours. */
 export const PROCESSED_UPDATES_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Progress of loading every entry of one kind in the sharded layout. */
+export interface LoadProgress {
+  kind: ShardedKind;
+  loaded: number;
+  total: number;
+}
+
+function layoutOf(options: { layout?: LayoutName; singleFile?: boolean }): LayoutName {
+  const { layout, singleFile } = options;
+  if (layout === undefined) return singleFile === false ? 'multi-file' : 'single-file';
+  if (!['single-file', 'multi-file', 'sharded'].includes(layout)) {
+    throw new InvalidOptionsError(`layout must be 'single-file', 'multi-file' or 'sharded', not ${JSON.stringify(layout)}`);
+  }
+  if (singleFile !== undefined && singleFile !== (layout === 'single-file')) {
+    throw new InvalidOptionsError(`singleFile: ${singleFile} contradicts layout: '${layout}'; set only layout`);
+  }
+  return layout;
+}
+
+/** Runs `task` over `items`, at most `limit` at once. */
+async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 function clientFromEnvironment(): S3Client {
   const endpoint = process.env.S3_ENDPOINT;
@@ -85,13 +132,19 @@ export class S3Persistence<
   /** The path part of `filepath`. */
   readonly path: string;
   readonly storeData: Readonly<PersistenceInput>;
+  /** True for PTB's single-file layout. */
   readonly singleFile: boolean;
+  readonly layout: LayoutName;
   readonly onFlush: boolean;
   readonly updateInterval: number;
   /** Requests sent and conflicts met by this instance. */
   readonly metrics: PersistenceMetrics = emptyMetrics();
   private readonly contextTypes: ContextTypes<UD, CD, BD>;
   private readonly objects = new Map<string, TrackedObject>();
+  private readonly newObject: (key: string) => TrackedObject;
+  private readonly store: ObjectStore;
+  private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
+  private readonly loadConcurrency: number;
   private bot: object | undefined;
 
   constructor(options: S3PersistenceOptions<UD, CD, BD>) {
@@ -108,7 +161,13 @@ export class S3Persistence<
       botData: options.storeData?.botData ?? true,
       callbackData: options.storeData?.callbackData ?? true,
     });
-    this.singleFile = options.singleFile ?? true;
+    this.layout = layoutOf(options);
+    this.singleFile = this.layout === 'single-file';
+    this.onProgress = options.onProgress;
+    this.loadConcurrency = options.loadConcurrency ?? 16;
+    if (!Number.isInteger(this.loadConcurrency) || this.loadConcurrency < 1) {
+      throw new InvalidOptionsError('loadConcurrency must be a positive integer');
+    }
     this.onFlush = options.onFlush ?? false;
     this.updateInterval = options.updateInterval ?? 60;
     if (!(this.updateInterval > 0)) throw new InvalidOptionsError('updateInterval must be a positive number of seconds');
@@ -127,23 +186,18 @@ export class S3Persistence<
         bucket,
         multipartThreshold: options.multipartThreshold,
       });
-    for (const section of SECTION_NAMES) {
-      const key = sectionKey(path, this.singleFile, section);
-      if (this.objects.has(key)) continue;
-      this.objects.set(
+    this.store = store;
+    this.newObject = (key) =>
+      new TrackedObject({
+        store,
         key,
-        new TrackedObject({
-          store,
-          key,
-          retry,
-          metrics: this.metrics,
-          merge: options.merge,
-          onConflict: options.onConflict,
-          exportValue: (value) => copyOut(value, this.bot),
-          importValue: (value, entry) => copyIn(value, entry, this.bot),
-        }),
-      );
-    }
+        retry,
+        metrics: this.metrics,
+        merge: options.merge,
+        onConflict: options.onConflict,
+        exportValue: (value) => copyOut(value, this.bot),
+        importValue: (value, entry) => copyIn(value, entry, this.bot),
+      });
     Object.defineProperty(this, 'updateInterval', { writable: false });
   }
 
@@ -173,10 +227,28 @@ export class S3Persistence<
   }
 
   async getConversations(name: string): Promise<Map<string, unknown>> {
-    const object = this.objectOf('conversations');
-    await object.load();
-    const states = (object.view().get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(name);
-    return (copyOut(states ?? new Map(), this.bot) as Map<string, unknown>);
+    const states = new Map<string, unknown>();
+    const objects =
+      this.layout === 'sharded'
+        ? await this.loadAll('conversations', name)
+        : [await this.loaded({ section: 'conversations', name, key: '' })];
+    for (const object of objects) {
+      const stored = (object.view().get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(name);
+      for (const [key, state] of stored ?? []) states.set(key, copyOut(state, this.bot));
+    }
+    return states;
+  }
+
+  /**
+   * The state of one conversation key, revalidated first (one conditional GET); `undefined` when the
+   * key is in no conversation. This is what a driver reads per update in the sharded layout.
+   */
+  override async refreshConversation(name: string, key: ConversationKey): Promise<unknown> {
+    const ref = { section: 'conversations', name, key: conversationKey(key) } as const;
+    const object = this.objectFor(ref);
+    await object.revalidate();
+    const state = object.entry(ref);
+    return state === ABSENT ? undefined : copyOut(state, this.bot);
   }
 
   async updateUserData(userId: number, data: UD): Promise<void> {
@@ -194,9 +266,10 @@ export class S3Persistence<
   async updateBotData(data: BD): Promise<void> {
     if (!this.storeData.botData) return;
     const value = copyIn(data, 'bot_data', this.bot);
-    const object = this.objectOf('bot_data');
-    await object.load();
+    const object = await this.loaded({ section: 'bot_data', property: null });
     const current = object.entry({ section: 'bot_data', property: null });
+    // Absent bot data reads as the default: storing the default would change nothing a reader sees.
+    if (current === ABSENT && deepEqual(value, copyIn(this.contextTypes.botData?.() ?? {}, 'bot_data', this.bot))) return;
     let changed = false;
     if (isPlainObject(value) && (current === ABSENT || isPlainObject(current))) {
       // Per top-level property, so that writers changing different properties merge.
@@ -208,9 +281,6 @@ export class S3Persistence<
         if (!Object.prototype.hasOwnProperty.call(value, property)) {
           changed = object.set({ section: 'bot_data', property }, ABSENT) || changed;
         }
-      }
-      if (current === ABSENT && Object.keys(value).length === 0) {
-        changed = object.set({ section: 'bot_data', property: null }, value) || changed;
       }
     } else {
       changed = object.set({ section: 'bot_data', property: null }, value);
@@ -263,28 +333,41 @@ export class S3Persistence<
     await this.refresh({ section: 'bot_data', property: null }, data, this.contextTypes.botData);
   }
 
+  /** In the sharded layout this lists and revalidates every key of the conversation: prefer {@link refreshConversation}. */
   override async refreshConversations(name: string): Promise<Map<string, unknown>> {
-    await this.objectOf('conversations').revalidate();
+    if (this.layout === 'sharded') {
+      const objects = await this.loadAll('conversations', name);
+      await eachLimited(objects, this.loadConcurrency, async (object) => void (await object.revalidate()));
+    } else {
+      await this.objectFor({ section: 'conversations', name, key: '' }).revalidate();
+    }
     return this.getConversations(name);
   }
 
   override async refreshCallbackData(): Promise<CallbackData | null> {
     if (!this.storeData.callbackData) return null;
-    await this.objectOf('callback_data').revalidate();
+    await this.objectFor({ section: 'callback_data' }).revalidate();
     return this.getCallbackData();
   }
 
-  override async isUpdateProcessed(updateId: number): Promise<boolean> {
-    return (await this.readEntry({ section: 'processed_updates', id: updateId })) !== ABSENT;
+  /** True in the sharded layout: a driver should read entries one by one, not call `getUserData()`. */
+  override get loadsLazily(): boolean {
+    return this.layout === 'sharded';
+  }
+
+  override async isUpdateProcessed(updateId: number, keys: UpdateOwner = {}): Promise<boolean> {
+    const object = this.processedObject(keys);
+    await object.load();
+    return object.entry({ section: 'processed_updates', id: updateId }) !== ABSENT;
   }
 
   /**
    * Remembers the update id with the time it was handled, and forgets ids older than
    * {@link PROCESSED_UPDATES_TTL_MS} or beyond the newest {@link PROCESSED_UPDATES_KEPT}.
    */
-  override async markUpdateProcessed(updateId: number, now = Date.now()): Promise<void> {
+  override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}, now = Date.now()): Promise<void> {
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`processed_updates[${String(updateId)}]`, 'an update id must be an integer');
-    const object = this.objectOf('processed_updates');
+    const object = this.processedObject(keys);
     await object.load();
     let changed = object.set({ section: 'processed_updates', id: updateId }, now);
     const remembered = (object.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map();
@@ -309,28 +392,68 @@ export class S3Persistence<
     return [...this.objects.values()].some((object) => object.hasPendingChanges);
   }
 
-  private objectOf(section: SectionName): TrackedObject {
-    const object = this.objects.get(sectionKey(this.path, this.singleFile, section));
-    if (object === undefined) throw new PersistenceError('STORAGE_FAILURE', `no object for ${section}`);
+  /** The object that holds `ref` in this layout, created on first use. */
+  private objectFor(ref: EntryRef): TrackedObject {
+    const key = this.layout === 'sharded' ? shardedKey(this.path, ref) : sectionKey(this.path, this.singleFile, ref.section);
+    let object = this.objects.get(key);
+    if (object === undefined) this.objects.set(key, (object = this.newObject(key)));
     return object;
   }
 
-  private async readIdMap<T>(section: 'user_data' | 'chat_data'): Promise<Map<number, T>> {
-    const object = this.objectOf(section);
+  private async loaded(ref: EntryRef): Promise<TrackedObject> {
+    const object = this.objectFor(ref);
     await object.load();
-    const entries = object.view().get(section) as Map<number, unknown> | undefined;
-    return (entries === undefined ? new Map() : copyOut(entries, this.bot)) as Map<number, T>;
+    return object;
+  }
+
+  /**
+   * Where the ids of handled updates are kept: with bot data in PTB's layouts; in the sharded layout
+   * with the update's user (or chat), so that instances serving different users never write one object.
+   */
+  private processedObject(keys: UpdateOwner): TrackedObject {
+    if (this.layout === 'sharded') {
+      if (keys.userId !== undefined) return this.objectFor({ section: 'user_data', id: keys.userId });
+      if (keys.chatId !== undefined) return this.objectFor({ section: 'chat_data', id: keys.chatId });
+    }
+    return this.objectFor({ section: 'processed_updates', id: 0 });
+  }
+
+  /** Every object of one kind in the sharded layout, listed and loaded with bounded concurrency. */
+  private async loadAll(kind: ShardedKind, conversationName?: string): Promise<TrackedObject[]> {
+    const prefix = shardedPrefix(this.path, kind, conversationName);
+    const keys = new Set<string>();
+    for await (const key of this.store.list(prefix)) if (entryOfShardedKey(this.path, key) !== undefined) keys.add(key);
+    for (const key of this.objects.keys()) if (key.startsWith(prefix)) keys.add(key); // written here, maybe not yet stored
+    const objects = [...keys].map((key) => {
+      let object = this.objects.get(key);
+      if (object === undefined) this.objects.set(key, (object = this.newObject(key)));
+      return object;
+    });
+    let loaded = 0;
+    this.onProgress?.({ kind, loaded, total: objects.length });
+    await eachLimited(objects, this.loadConcurrency, async (object) => {
+      await object.load();
+      this.onProgress?.({ kind, loaded: ++loaded, total: objects.length });
+    });
+    return objects;
+  }
+
+  private async readIdMap<T>(section: 'user_data' | 'chat_data'): Promise<Map<number, T>> {
+    const objects = this.layout === 'sharded' ? await this.loadAll(section) : [await this.loaded({ section, id: 0 })];
+    const entries = new Map<number, T>();
+    for (const object of objects) {
+      const stored = object.view().get(section) as Map<number, unknown> | undefined;
+      for (const [id, value] of stored ?? []) entries.set(id, copyOut(value, this.bot) as T);
+    }
+    return entries;
   }
 
   private async readEntry(ref: EntryRef): Promise<EntryValue> {
-    const object = this.objectOf(ref.section);
-    await object.load();
-    return object.entry(ref);
+    return (await this.loaded(ref)).entry(ref);
   }
 
   private async change(ref: EntryRef, value: EntryValue): Promise<void> {
-    const object = this.objectOf(ref.section);
-    await object.load();
+    const object = await this.loaded(ref);
     if (object.set(ref, value) && !this.onFlush) await object.commit();
   }
 
@@ -341,7 +464,7 @@ export class S3Persistence<
    * that no caller's object holds yet.
    */
   private async refresh<T>(ref: EntryRef, target: T, fresh: (() => T) | undefined): Promise<void> {
-    const object = this.objectOf(ref.section);
+    const object = this.objectFor(ref);
     await object.revalidate();
     const stored = object.entry(ref);
     const source = stored === ABSENT ? (fresh?.() ?? {}) : copyOut(stored, this.bot);

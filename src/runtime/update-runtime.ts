@@ -7,6 +7,7 @@
 import { conversationKey, type BasePersistence, type ContextTypes, type ConversationKey } from '../contract.js';
 import { CallbackDataCache } from './callback-data-cache.js';
 import type { ConversationStateAccess } from './conversation.js';
+import { deepEqual } from '../snapshot/values.js';
 
 /** Who an update concerns. */
 export interface UpdateKeys {
@@ -137,6 +138,9 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   private callbackCache: CallbackDataCache | undefined;
   private loaded: Promise<void> | null = null;
   private previous: Promise<void> = Promise.resolve();
+  /** Users and chats whose live data the current update created from `contextTypes`. */
+  private readonly createdUsers = new Set<number>();
+  private readonly createdChats = new Set<number>();
 
   constructor(persistence: BasePersistence<UD, CD, BD>, options: RuntimeOptions<UD, CD, BD> = {}) {
     this.persistence = persistence;
@@ -169,17 +173,18 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   private async runAlone<T>(keys: UpdateKeys, handler: (scope: UpdateScope<UD, CD, BD>) => T | Promise<T>): Promise<RunOutcome<T>> {
     const { persistence } = this;
     const skipRedelivered = this.options.skipRedelivered ?? true;
-    if (this.loaded === null) {
-      this.loaded = this.load().catch((error: unknown) => {
-        this.loaded = null;
-        throw error;
-      });
-      await this.loaded;
-    } else {
-      await this.loaded;
-      await this.refresh(keys);
-    }
-    if (skipRedelivered && keys.updateId !== undefined && (await persistence.isUpdateProcessed(keys.updateId))) {
+    this.createdUsers.clear();
+    this.createdChats.clear();
+    const cold = this.loaded === null;
+    this.loaded ??= this.load().catch((error: unknown) => {
+      this.loaded = null;
+      throw error;
+    });
+    await this.loaded;
+    // A cold start of a whole-snapshot store just read everything; a lazy store reads per update.
+    if (!cold || persistence.loadsLazily) await this.refresh(keys, cold);
+    const owner = { userId: keys.userId, chatId: keys.chatId };
+    if (skipRedelivered && keys.updateId !== undefined && (await persistence.isUpdateProcessed(keys.updateId, owner))) {
       await persistence.flush(); // a failed earlier attempt may have left this update's changes pending
       return { status: 'duplicate' };
     }
@@ -198,7 +203,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   /** The live data of a user, created from `contextTypes` when new. */
   userEntry(userId: number): UD {
     let data = this.userData.get(userId);
-    if (data === undefined) this.userData.set(userId, (data = this.fresh('userData') as UD));
+    if (data === undefined) {
+      this.userData.set(userId, (data = this.fresh('userData') as UD));
+      this.createdUsers.add(userId);
+    }
     return data;
   }
 
@@ -209,7 +217,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   /** The live data of a chat, created from `contextTypes` when new. */
   chatEntry(chatId: number): CD {
     let data = this.chatData.get(chatId);
-    if (data === undefined) this.chatData.set(chatId, (data = this.fresh('chatData') as CD));
+    if (data === undefined) {
+      this.chatData.set(chatId, (data = this.fresh('chatData') as CD));
+      this.createdChats.add(chatId);
+    }
     return data;
   }
 
@@ -230,14 +241,24 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     return this.options.contextTypes?.[kind]?.() ?? {};
   }
 
+  /**
+   * The cold start: everything, as PTB's Application loads it; or, for a store that
+   * {@link BasePersistence.loadsLazily | loads lazily}, only bot data and callback data (users,
+   * chats and conversation states then come per update, through the refresh hooks).
+   */
   private async load(): Promise<void> {
     const { persistence } = this;
+    const lazily = persistence.loadsLazily;
     const [botData, users, chats, callbackData, conversations] = await Promise.all([
       persistence.getBotData(),
-      persistence.getUserData(),
-      persistence.getChatData(),
+      lazily ? new Map<number, UD>() : persistence.getUserData(),
+      lazily ? new Map<number, CD>() : persistence.getChatData(),
       persistence.getCallbackData(),
-      Promise.all([...this.conversationNames].map(async (name) => [name, await persistence.getConversations(name)] as const)),
+      Promise.all(
+        [...this.conversationNames].map(
+          async (name) => [name, lazily ? new Map<string, unknown>() : await persistence.getConversations(name)] as const,
+        ),
+      ),
     ]);
     this.botData = botData;
     this.replace(this.userData, users);
@@ -249,16 +270,28 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
       cacheOptions === false ? undefined : new CallbackDataCache({ maxSize: cacheOptions.maxSize, persistentData: callbackData });
   }
 
-  /** Revalidates what this update reads; on one snapshot object the requests share one conditional GET. */
-  private async refresh(keys: UpdateKeys): Promise<void> {
+  /**
+   * Revalidates what this update reads; on one snapshot object the requests share one conditional
+   * GET. Right after a lazy cold start, bot and callback data were just read and are not asked again.
+   */
+  private async refresh(keys: UpdateKeys, justLoaded: boolean): Promise<void> {
     const { persistence } = this;
-    const cache = this.callbackCache;
+    const cache = justLoaded ? undefined : this.callbackCache;
     await Promise.all([
-      persistence.refreshBotData(this.botData),
+      justLoaded ? undefined : persistence.refreshBotData(this.botData),
       keys.userId === undefined ? undefined : persistence.refreshUserData(keys.userId, this.userEntry(keys.userId)),
       keys.chatId === undefined ? undefined : persistence.refreshChatData(keys.chatId, this.chatEntry(keys.chatId)),
       ...[...this.conversationNames].map(async (name) => {
-        this.conversations.set(name, await persistence.refreshConversations(name));
+        if (!persistence.loadsLazily) {
+          this.conversations.set(name, await persistence.refreshConversations(name));
+          return;
+        }
+        if (keys.chatId === undefined || keys.userId === undefined) return;
+        const key = [keys.chatId, keys.userId];
+        const state = await persistence.refreshConversation(name, key);
+        const states = this.conversationStates(name);
+        if (state === undefined) states.delete(conversationKey(key));
+        else states.set(conversationKey(key), state);
       }),
       keys.callbackQuery === true && cache !== undefined
         ? persistence.refreshCallbackData().then((data) => cache.load(data))
@@ -270,10 +303,13 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     const { persistence } = this;
     const { userId, chatId, updateId } = scope.keys;
     const writes: Array<Promise<void>> = [];
-    if (userId !== undefined) {
+    // Data created from the defaults and left as it was is not stored: it reads back the same.
+    const untouched = (created: Set<number>, id: number, data: unknown, kind: 'userData' | 'chatData') =>
+      created.has(id) && deepEqual(data, this.fresh(kind));
+    if (userId !== undefined && !untouched(this.createdUsers, userId, this.userData.get(userId), 'userData')) {
       writes.push(scope.userDropped ? persistence.dropUserData(userId) : persistence.updateUserData(userId, this.userEntry(userId)));
     }
-    if (chatId !== undefined) {
+    if (chatId !== undefined && !untouched(this.createdChats, chatId, this.chatData.get(chatId), 'chatData')) {
       writes.push(scope.chatDropped ? persistence.dropChatData(chatId) : persistence.updateChatData(chatId, this.chatEntry(chatId)));
     }
     writes.push(persistence.updateBotData(this.botData));
@@ -285,7 +321,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     for (const [name, changes] of scope.conversationChanges) {
       for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state));
     }
-    if (skipRedelivered && updateId !== undefined) writes.push(persistence.markUpdateProcessed(updateId));
+    if (skipRedelivered && updateId !== undefined) writes.push(persistence.markUpdateProcessed(updateId, { userId, chatId }));
     // Every write is started before any is awaited, so they share one PUT per object; flush before
     // returning, because the function is frozen once the response is sent.
     const settled = await Promise.allSettled(writes);

@@ -3,7 +3,8 @@
  * or its multi-file layout (`<path>_user_data`, `<path>_chat_data`, ...).
  */
 import { InvalidOptionsError } from '../errors.js';
-import type { SectionName } from './entries.js';
+import { createHash } from 'node:crypto';
+import type { EntryRef, SectionName } from './entries.js';
 
 export interface ObjectLocation {
   bucket: string;
@@ -47,11 +48,78 @@ export function parseFilepath(filepath: string, bucket?: string): ObjectLocation
   return location;
 }
 
+/** How a persistence spreads its data over objects. */
+export type LayoutName = 'single-file' | 'multi-file' | 'sharded';
+
 /**
- * The object key of each section. The processed update ids, which PTB does not have, travel with
- * bot data, which every update refreshes anyway.
+ * The object key of each section in PTB's layouts. The processed update ids, which PTB does not
+ * have, travel with bot data, which every update refreshes anyway.
  */
 export function sectionKey(path: string, singleFile: boolean, section: SectionName): string {
   if (singleFile) return path;
   return `${path}_${section === 'processed_updates' ? 'bot_data' : section}`;
+}
+
+/**
+ * Two hex digits from the start of the entry's MD5: 256 shards per kind, so that keys spread over
+ * S3's partitions instead of piling up behind one prefix.
+ */
+function shard(id: string): string {
+  return createHash('md5').update(id).digest('hex').slice(0, 2);
+}
+
+/** The kinds of the sharded layout that have one object per entry. */
+export type ShardedKind = 'user_data' | 'chat_data' | 'conversations';
+
+/**
+ * The prefix under which the sharded layout keeps one kind (and, for conversations, one name),
+ * so that a listing returns exactly those objects.
+ *
+ * @example
+ * shardedPrefix('prod/bot', 'user_data') // 'prod/bot/user_data/'
+ */
+export function shardedPrefix(path: string, kind: ShardedKind, conversationName?: string): string {
+  if (kind !== 'conversations') return `${path}/${kind}/`;
+  return conversationName === undefined
+    ? `${path}/conversations/`
+    : `${path}/conversations/${encodeURIComponent(conversationName)}/`;
+}
+
+/**
+ * The object key of an entry in the sharded layout: `<path>/user_data/<shard>/<id>`,
+ * `<path>/chat_data/<shard>/<id>`, `<path>/conversations/<name>/<shard>/<key>` (URI-encoded), and one
+ * object each for `<path>/bot_data` and `<path>/callback_data`.
+ */
+export function shardedKey(path: string, ref: EntryRef): string {
+  switch (ref.section) {
+    case 'user_data':
+    case 'chat_data':
+      return `${shardedPrefix(path, ref.section)}${shard(String(ref.id))}/${ref.id}`;
+    case 'conversations':
+      return `${shardedPrefix(path, 'conversations', ref.name)}${shard(ref.key)}/${encodeURIComponent(ref.key)}`;
+    case 'bot_data':
+    case 'processed_updates':
+      return `${path}/bot_data`;
+    case 'callback_data':
+      return `${path}/callback_data`;
+  }
+}
+
+/** The entry a listed key of the sharded layout holds, or undefined for a key that is not one. */
+export function entryOfShardedKey(path: string, key: string): EntryRef | undefined {
+  if (!key.startsWith(`${path}/`)) return undefined;
+  const parts = key.slice(path.length + 1).split('/');
+  const [kind] = parts;
+  if ((kind === 'user_data' || kind === 'chat_data') && parts.length === 3) {
+    const id = Number(parts[2]);
+    return Number.isSafeInteger(id) && String(id) === parts[2] ? { section: kind, id } : undefined;
+  }
+  if (kind === 'conversations' && parts.length === 4) {
+    try {
+      return { section: 'conversations', name: decodeURIComponent(parts[1]!), key: decodeURIComponent(parts[3]!) };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }

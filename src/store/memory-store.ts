@@ -20,6 +20,11 @@ export class MemoryObjectStore implements ObjectStore {
     return { status: 'found', body: new Uint8Array(object.body), etag: object.etag };
   }
 
+  async *list(prefix: string): AsyncIterable<string> {
+    const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
+    yield* keys;
+  }
+
   async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
     const current = this.objects.get(key);
     if ('ifMatch' in condition) {

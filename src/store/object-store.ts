@@ -22,6 +22,8 @@ export interface ObjectStore {
    * {@link PreconditionLostError} when another writer changed (or deleted, or created) the object.
    */
   put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }>;
+  /** The keys that start with `prefix`, in lexicographic order (S3's ListObjectsV2). */
+  list(prefix: string): AsyncIterable<string>;
 }
 
 /** The condition of a write did not hold: another writer won. The caller re-reads and retries. */

@@ -4,7 +4,7 @@
  * Errors are judged by `$metadata.httpStatusCode` first and the error name second, as SDK v3
  * reports a 304 and some 404s without a reliable name.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { AccessDeniedError, BucketNotFoundError, StorageError } from '../errors.js';
 import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
@@ -102,7 +102,23 @@ export class S3ObjectStore implements ObjectStore {
     return { etag };
   }
 
-  private failure(operation: 'read' | 'write', key: string, error: unknown): StorageError {
+  async *list(prefix: string): AsyncIterable<string> {
+    let continuationToken: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
+        );
+      } catch (error) {
+        throw this.failure('list', prefix, error);
+      }
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key;
+      continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (continuationToken !== undefined);
+  }
+
+  private failure(operation: 'read' | 'write' | 'list', key: string, error: unknown): StorageError {
     const location = { bucket: this.bucket, key };
     const status = statusOf(error);
     const name = nameOf(error);

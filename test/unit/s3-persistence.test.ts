@@ -486,14 +486,14 @@ describe('S3Persistence processed updates', () => {
     const store = new ControlledStore();
     const p = persistence(store, { onFlush: true });
     const day = 24 * 60 * 60 * 1000;
-    await p.markUpdateProcessed(1, 0);
-    await p.markUpdateProcessed(2, day);
+    await p.markUpdateProcessed(1, {}, 0);
+    await p.markUpdateProcessed(2, {}, day);
     expect(await p.isUpdateProcessed(1)).toBe(true);
-    await p.markUpdateProcessed(3, day + 1);
+    await p.markUpdateProcessed(3, {}, day + 1);
     expect([await p.isUpdateProcessed(1), await p.isUpdateProcessed(2)]).toEqual([false, true]);
-    for (let id = 10; id < 1010; id++) await p.markUpdateProcessed(id, day + id);
+    for (let id = 10; id < 1010; id++) await p.markUpdateProcessed(id, {}, day + id);
     expect([await p.isUpdateProcessed(2), await p.isUpdateProcessed(10), await p.isUpdateProcessed(1009)]).toEqual([false, true, true]);
-    await p.markUpdateProcessed(2000, day + 2000);
+    await p.markUpdateProcessed(2000, {}, day + 2000);
     expect(await p.isUpdateProcessed(10)).toBe(false);
   });
 
