@@ -34,3 +34,5 @@ export type {
 } from './runtime/conversation.js';
 export { CallbackDataCache } from './runtime/callback-data-cache.js';
 export type { CallbackButton, CallbackDataCacheOptions, CallbackDataOutcome, InlineButton } from './runtime/callback-data-cache.js';
+export { migrateLayout, MigrationError } from './migrate.js';
+export type { MigrationEndpoint, MigrationOptions, MigrationPhase, MigrationProgress, MigrationReport, StateCounts } from './migrate.js';

@@ -382,9 +382,35 @@ export class S3Persistence<
 
   /** Writes every pending change. Throws the first failure after trying every object. */
   async flush(): Promise<void> {
-    const results = await Promise.allSettled([...this.objects.values()].map((object) => object.commit()));
-    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failure !== undefined) throw failure.reason;
+    // Objects with something to write, or a write in flight; at most loadConcurrency at once (a
+    // sharded layout may hold many).
+    const dirty = [...this.objects.values()].filter((object) => object.hasPendingChanges || object.isWriting);
+    const failures: unknown[] = [];
+    await eachLimited(dirty, this.loadConcurrency, (object) => object.commit().catch((error: unknown) => void failures.push(error)));
+    if (failures.length > 0) throw failures[0];
+  }
+
+  /**
+   * The names of the conversations stored (in the sharded layout: listed from the bucket).
+   *
+   * @example
+   * for (const name of await persistence.conversationNames()) console.log(name, (await persistence.getConversations(name)).size);
+   */
+  async conversationNames(): Promise<string[]> {
+    const names = new Set<string>();
+    if (this.layout === 'sharded') {
+      for await (const key of this.store.list(shardedPrefix(this.path, 'conversations'))) {
+        const ref = entryOfShardedKey(this.path, key);
+        if (ref?.section === 'conversations') names.add(ref.name);
+      }
+      for (const object of this.objects.values()) {
+        for (const name of (object.view().get('conversations') as Map<string, unknown> | undefined)?.keys() ?? []) names.add(name);
+      }
+    } else {
+      const object = await this.loaded({ section: 'conversations', name: '', key: '' });
+      for (const name of (object.view().get('conversations') as Map<string, unknown> | undefined)?.keys() ?? []) names.add(name);
+    }
+    return [...names].sort();
   }
 
   /** True while some change is not yet durable. */

@@ -96,6 +96,11 @@ export class TrackedObject {
     return this.pending.size > 0;
   }
 
+  /** True while a write of this object is in flight. */
+  get isWriting(): boolean {
+    return this.writing !== null;
+  }
+
   /** Reads the object once (cold start); later calls share that read. A failed read is tried again next time. */
   load(): Promise<void> {
     this.throwIfUnreadable();

@@ -20,6 +20,10 @@ export class MemoryObjectStore implements ObjectStore {
     return { status: 'found', body: new Uint8Array(object.body), etag: object.etag };
   }
 
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
   async *list(prefix: string): AsyncIterable<string> {
     const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
     yield* keys;

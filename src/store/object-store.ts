@@ -24,6 +24,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }>;
   /** The keys that start with `prefix`, in lexicographic order (S3's ListObjectsV2). */
   list(prefix: string): AsyncIterable<string>;
+  /** Deletes `key` (no error when it does not exist). */
+  delete(key: string): Promise<void>;
 }
 
 /** The condition of a write did not hold: another writer won. The caller re-reads and retries. */

@@ -4,7 +4,7 @@
  * Errors are judged by `$metadata.httpStatusCode` first and the error name second, as SDK v3
  * reports a 304 and some 404s without a reliable name.
  */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { AccessDeniedError, BucketNotFoundError, StorageError } from '../errors.js';
 import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
@@ -100,6 +100,14 @@ export class S3ObjectStore implements ObjectStore {
       throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
     }
     return { etag };
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      throw this.failure('write', key, error);
+    }
   }
 
   async *list(prefix: string): AsyncIterable<string> {
