@@ -3,6 +3,7 @@
  * variable, not its value.
  */
 import type { UserFromGetMe } from 'grammy/types';
+import type { LayoutName } from '../src/snapshot/layout.js';
 
 export interface BotConfig {
   token: string;
@@ -10,6 +11,8 @@ export interface BotConfig {
   webhookSecret: string | undefined;
   /** `s3://bucket/prefix` of the state. */
   persistenceUrl: string;
+  /** `PERSISTENCE_LAYOUT`: single-file (default), multi-file or sharded. */
+  layout: LayoutName;
   /** A local fake Bot API in tests; Telegram by default. */
   apiRoot: string | undefined;
   /** The bot's identity from `BOT_INFO` (getMe's JSON), when given. */
@@ -24,6 +27,16 @@ function required(env: NodeJS.ProcessEnv, name: string, example: string): string
   const value = env[name];
   if (value === undefined || value.trim() === '') throw new ConfigError(`${name} is not set (e.g. ${example})`);
   return value.trim();
+}
+
+const LAYOUTS: readonly LayoutName[] = ['single-file', 'multi-file', 'sharded'];
+
+function layoutOf(value: string | undefined): LayoutName {
+  const layout = value?.trim() || 'single-file';
+  if (!(LAYOUTS as readonly string[]).includes(layout)) {
+    throw new ConfigError(`PERSISTENCE_LAYOUT must be one of ${LAYOUTS.join(', ')}`);
+  }
+  return layout as LayoutName;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
@@ -44,6 +57,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     token,
     webhookSecret: env.WEBHOOK_SECRET?.trim() || undefined,
     persistenceUrl: required(env, 'PERSISTENCE_URL', 's3://my-bot-state/prod/bot'),
+    layout: layoutOf(env.PERSISTENCE_LAYOUT),
     apiRoot: env.TELEGRAM_API_ROOT?.trim() || undefined,
     botInfo,
   };

@@ -8,11 +8,8 @@
  * Telegram refuses getUpdates while a webhook is set, so a webhook set by a deployment is removed
  * first (its pending updates are kept and delivered here). Ctrl-C stops after the update in hand.
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3Persistence } from '../src/s3-persistence.js';
-import { createBot, mergeConcurrentChanges, type BotContext } from './bot.js';
-import { resolveBotInfo } from './bot-info.js';
 import { readConfig, redact, type BotConfig } from './config.js';
+import { setUpBot } from './setup.js';
 
 function explain(error: unknown, config: BotConfig): string {
   return redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error), config);
@@ -20,21 +17,7 @@ function explain(error: unknown, config: BotConfig): string {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const client = new S3Client({
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    ...(process.env.S3_ENDPOINT ? { endpoint: process.env.S3_ENDPOINT, forcePathStyle: true } : {}),
-  });
-  const store = new S3Persistence<BotContext['userData'], BotContext['chatData'], BotContext['botData']>({
-    filepath: config.persistenceUrl,
-    client,
-    onFlush: true,
-    merge: mergeConcurrentChanges,
-  });
-  const botInfo =
-    config.botInfo ??
-    (await resolveBotInfo({ client, persistenceUrl: config.persistenceUrl, token: config.token, apiRoot: config.apiRoot }));
-  const bot = createBot({ token: config.token, botInfo, store, apiRoot: config.apiRoot });
-  store.setBot(bot);
+  const { bot, persistence, client } = await setUpBot(config);
   // grammY's default stops polling at the first failed update; log it (redacted) and go on instead.
   bot.catch((error) => console.error(`update ${error.ctx.update.update_id} failed: ${explain(error.error, config)}`));
 
@@ -54,7 +37,7 @@ async function main(): Promise<void> {
     onStart: (me) => console.log(`@${me.username} is polling; state in ${config.persistenceUrl}. Ctrl-C to stop.`),
   });
   // Every update was flushed before the next getUpdates; this is for changes a failed update left pending.
-  await store.flush();
+  await persistence.flush();
   client.destroy();
   console.log('stopped');
 }

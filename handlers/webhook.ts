@@ -5,12 +5,10 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { Update } from 'grammy/types';
-import { S3Client } from '@aws-sdk/client-s3';
-import { S3Persistence } from '../src/s3-persistence.js';
-import { createBot, mergeConcurrentChanges, type BotContext } from './bot.js';
-import { resolveBotInfo } from './bot-info.js';
-import { readConfig, redact, type BotConfig } from './config.js';
 import type { Bot } from 'grammy';
+import type { BotContext } from './bot.js';
+import { readConfig, redact, type BotConfig } from './config.js';
+import { setUpBot } from './setup.js';
 
 /** The subset of an API Gateway HTTP API event this handler reads. */
 export interface HttpApiEvent {
@@ -74,24 +72,6 @@ export function parseUpdate(body: string | undefined, isBase64Encoded = false): 
 
 let bot: Promise<Bot<BotContext>> | undefined;
 
-/** Everything built once per container (cold start): S3 client, persistence, bot identity, bot. */
-async function coldStart(config: BotConfig, env: NodeJS.ProcessEnv): Promise<Bot<BotContext>> {
-  const client = new S3Client({
-    region: env.AWS_REGION ?? 'us-east-1',
-    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
-  });
-  const store = new S3Persistence<BotContext['userData'], BotContext['chatData'], BotContext['botData']>({
-    filepath: config.persistenceUrl,
-    client,
-    onFlush: true,
-    merge: mergeConcurrentChanges,
-  });
-  const botInfo = config.botInfo ?? (await resolveBotInfo({ client, persistenceUrl: config.persistenceUrl, token: config.token, apiRoot: config.apiRoot }));
-  const created = createBot({ token: config.token, botInfo, store, apiRoot: config.apiRoot });
-  store.setBot(created);
-  return created;
-}
-
 const MISCONFIGURED = { ok: false, error: 'the bot is misconfigured; see the function log' };
 
 /**
@@ -125,7 +105,7 @@ export async function handler(event: HttpApiEvent): Promise<HttpApiResult> {
   if (typeof update === 'string') return respond(400, { ok: false, error: update });
   let current: Bot<BotContext>;
   try {
-    current = await (bot ??= coldStart(config, process.env));
+    current = await (bot ??= setUpBot(config, process.env).then((sample) => sample.bot));
   } catch (error) {
     bot = undefined;
     console.error(`cold start failed: ${redact(error instanceof Error ? error.message : String(error), config)}`);

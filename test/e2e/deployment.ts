@@ -29,6 +29,8 @@ export interface DeploymentOptions {
   apiRoot?: string;
   /** Point the function at another S3 endpoint, e.g. a recording proxy in front of MinIO. */
   s3Endpoint?: string;
+  /** `PERSISTENCE_LAYOUT` of the function; unset by default (single-file). */
+  layout?: 'single-file' | 'multi-file' | 'sharded';
 }
 
 export interface Deployment {
@@ -98,6 +100,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   if (options.botInfo ?? true) env.BOT_INFO = JSON.stringify(api.botInfo);
+  if (options.layout !== undefined) env.PERSISTENCE_LAYOUT = options.layout;
   const outputs: string[] = [];
   const taken = new Map<string, number>();
   const warm: LambdaInstance[] = [];

@@ -159,13 +159,14 @@ describe('serverless package', () => {
     expect(integration?.Properties.PayloadFormatVersion).toBe('2.0');
   });
 
-  it('leaves the secrets to CloudFormation dynamic references and points PERSISTENCE_URL at the prefix', () => {
+  it('leaves the secrets to CloudFormation dynamic references, points PERSISTENCE_URL at the prefix, and sets the layout', () => {
     const [fn] = resourcesOfType(template, 'AWS::Lambda::Function');
     const variables = resolveIntrinsics((fn?.Properties.Environment as { Variables: unknown }).Variables, BUCKET);
     expect(variables).toEqual({
       BOT_TOKEN: '{{resolve:ssm:/telegram-s3-persistence/test/bot-token}}',
       WEBHOOK_SECRET: '{{resolve:ssm:/telegram-s3-persistence/test/webhook-secret}}',
       PERSISTENCE_URL: `s3://${BUCKET}/${PREFIX}`,
+      PERSISTENCE_LAYOUT: 'single-file',
     });
   });
 
