@@ -1,0 +1,380 @@
+/**
+ * `S3KeyValueStore`: one object per key under a prefix, every write conditional on the ETag of
+ * the version it was based on. The shared machinery of the session adapters (grammY's
+ * `StorageAdapter`, Telegraf's session store), built on the public `ObjectStore` interface.
+ */
+import { randomUUID } from 'node:crypto';
+import { S3Client } from '@aws-sdk/client-s3';
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from '../conflicts.js';
+import { InvalidOptionsError, SerializationError, SnapshotDecodeError, WriteConflictError } from '../errors.js';
+import { UndecodableSnapshot } from '../snapshot/codec.js';
+import { parseFilepath } from '../snapshot/layout.js';
+import type { PersistenceMetrics } from '../snapshot/tracked-object.js';
+import { copyIn, copyOut, deepEqual } from '../snapshot/values.js';
+import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
+import { S3ObjectStore } from '../store/s3-store.js';
+import { decodeValueObject, encodeValueObject, type ValueObject } from './value-object.js';
+
+/** A write that met a value another writer stored after this store last saw the key. */
+export interface ValueConflict<T> {
+  /** The key, e.g. the session key `"42"` or `"42:42"`. */
+  key: string;
+  /** The value the write was based on; `undefined` when there was none (or it was never read). */
+  base: T | undefined;
+  /** The value being written; `undefined` for a delete. */
+  ours: T | undefined;
+  /** The value another writer stored meanwhile; `undefined` when it deleted the key. */
+  theirs: T | undefined;
+}
+
+/**
+ * Decides a conflict: returns the value to store (`undefined` deletes the key). Without one, the
+ * write being made is the later one and wins; either way the conflict is counted and reported.
+ *
+ * @example
+ * // counters add up instead of the later write winning
+ * merge: ({ base, ours, theirs }) => ({ count: (theirs?.count ?? 0) + (ours?.count ?? 0) - (base?.count ?? 0) })
+ */
+export type ValueMerge<T> = (conflict: ValueConflict<T>) => T | undefined;
+
+/** Told of every conflict, with the value that was kept (`undefined`: the key was deleted). */
+export type ValueConflictHook<T> = (conflict: ValueConflict<T> & { resolution: T | undefined }) => void;
+
+export interface S3KeyValueStoreOptions<T> {
+  /** `s3://bucket/some/prefix`, or `some/prefix` together with `bucket`; key `k` is the object `<prefix>/k`. */
+  prefix: string;
+  bucket?: string;
+  /** Default: built from the environment (`AWS_REGION`; `S3_ENDPOINT` selects that endpoint, path-style). */
+  client?: S3Client;
+  /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
+  store?: ObjectStore;
+  /** Decides a conflict instead of "the later write wins". */
+  merge?: ValueMerge<T>;
+  /** Told of every conflict. */
+  onConflict?: ValueConflictHook<T>;
+  /** Backoff of conflicting writes; the defaults of `S3Persistence`. */
+  retry?: Partial<RetryPolicy>;
+  /** How many keys' last ETag and value are remembered, for 304 answers and conditions; default 1000. */
+  cacheSize?: number;
+}
+
+/** A stored value (`undefined`: no value, the key is absent or deleted). */
+type Stored = { readonly value: unknown } | undefined;
+
+/** One version of one key: its ETag (`null`: no object), what it holds, and the write that stored it. */
+interface Version {
+  readonly etag: string | null;
+  readonly stored: Stored;
+  readonly writeId?: string | undefined;
+}
+
+/**
+ * What a write is based on: the version last read or written, and what the written object held
+ * then. The two differ after a merge stored more than the object held; the object's next write is
+ * merged again from there, so that nothing is counted twice or lost.
+ */
+interface Basis {
+  readonly version: Version;
+  readonly held: Stored;
+}
+
+const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function clientFromEnvironment(): S3Client {
+  const endpoint = process.env.S3_ENDPOINT;
+  return new S3Client({
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  });
+}
+
+function parsePrefix(prefix: string, bucket: string | undefined): { bucket: string; path: string } {
+  try {
+    return parseFilepath(typeof prefix === 'string' ? prefix.replace(/\/+$/, '') : prefix, bucket);
+  } catch (error) {
+    if (error instanceof InvalidOptionsError) throw new InvalidOptionsError(error.message.replace(/^filepath/, 'prefix'));
+    throw error;
+  }
+}
+
+/**
+ * The object key of `key`: URI-encoded (so that a key is one path segment; `:` stays readable),
+ * and dot-only keys escaped, as S3-compatible servers refuse `.` and `..` segments.
+ */
+export function objectKeyOf(path: string, key: string): string {
+  if (typeof key !== 'string' || key === '') {
+    throw new SerializationError(`key ${JSON.stringify(key)}`, 'a key must be a non-empty string');
+  }
+  const segment = /^\.+$/.test(key) ? key.replaceAll('.', '%2E') : encodeURIComponent(key).replaceAll('%3A', ':');
+  return `${path}/${segment}`;
+}
+
+/** The key an object of the prefix holds, or undefined for an object that is not one. */
+export function keyOfObject(path: string, objectKey: string): string | undefined {
+  if (!objectKey.startsWith(`${path}/`)) return undefined;
+  const segment = objectKey.slice(path.length + 1);
+  if (segment === '' || segment.includes('/')) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+function sameStored(a: Stored, b: Stored): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return deepEqual(a.value, b.value);
+}
+
+/** A copy of a stored value for a hook. */
+function exported<T>(stored: Stored): T | undefined {
+  return stored === undefined ? undefined : (copyOut(stored.value, undefined) as T);
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Values by key, one object each under a prefix, CBOR-encoded like the snapshots. Reads remember
+ * the ETag; every write is conditional on the version it was based on (`If-Match`, or
+ * `If-None-Match: *` for a new key), so a write never replaces a value it has not seen without
+ * noticing.
+ *
+ * The version a write is based on is the read that returned the very object being written (so
+ * two updates of one process, each holding its own read, are told apart), or else the latest
+ * version this store read or wrote for the key, or else none. A value equal to its basis writes
+ * nothing. When the condition is lost, the store re-reads the key: if another writer changed it,
+ * that is a conflict, counted in `metrics.conflicts` and reported to `onConflict`, and `merge`
+ * decides, or else this write wins; then it retries with capped exponential backoff and jitter.
+ * When the retries run out it throws a `WriteConflictError` and nothing is written. An object
+ * written again after a merge stored more than it held (Telegraf shares one session object among
+ * concurrent updates) is merged again from what it held, so that `merge` sees each change once.
+ *
+ * A delete writes a tombstone with the same condition (MinIO ignores If-Match on DeleteObject);
+ * the keys listed by {@link S3KeyValueStore.keys} leave tombstones out.
+ *
+ * @example
+ * const sessions = new S3KeyValueStore<{ count: number }>({ prefix: 's3://my-bot-state/sessions' });
+ * const session = (await sessions.get('42')) ?? { count: 0 };
+ * session.count++;
+ * await sessions.set('42', session); // If-Match: the ETag that get() saw
+ */
+export class S3KeyValueStore<T = unknown> {
+  readonly bucket: string;
+  /** The prefix's path in the bucket, without the trailing slash. */
+  readonly path: string;
+  /** Requests sent and conflicts met by this store. */
+  readonly metrics: PersistenceMetrics = { gets: 0, notModified: 0, puts: 0, preconditionsLost: 0, conflicts: 0 };
+  private readonly store: ObjectStore;
+  private readonly retry: RetryPolicy;
+  private readonly cacheSize: number;
+  private readonly merge: ValueMerge<T> | undefined;
+  private readonly onConflict: ValueConflictHook<T> | undefined;
+  /** The latest version read or written of each key, least recently used first. */
+  private readonly versions = new Map<string, Version>();
+  /** The version each object returned by `get` (or written by `set`) is based on. */
+  private readonly basisOf = new WeakMap<object, { key: string; basis: Basis }>();
+  /** The writes of each key, one at a time. */
+  private readonly writing = new Map<string, Promise<void>>();
+
+  constructor(options: S3KeyValueStoreOptions<T>) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionsError('options are required, e.g. { prefix: "s3://my-bucket/sessions" }');
+    }
+    const { bucket, path } = parsePrefix(options.prefix, options.bucket);
+    this.bucket = bucket;
+    this.path = path;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    if (!Number.isInteger(this.retry.maxAttempts) || this.retry.maxAttempts < 1) {
+      throw new InvalidOptionsError('retry.maxAttempts must be a positive integer');
+    }
+    this.cacheSize = options.cacheSize ?? 1000;
+    if (!Number.isInteger(this.cacheSize) || this.cacheSize < 0) {
+      throw new InvalidOptionsError('cacheSize must be a non-negative integer');
+    }
+    if (options.store !== undefined && options.store.bucket !== bucket) {
+      throw new InvalidOptionsError(`the store is for bucket "${options.store.bucket}" but prefix names bucket "${bucket}"`);
+    }
+    this.store = options.store ?? new S3ObjectStore({ client: options.client ?? clientFromEnvironment(), bucket });
+    this.merge = options.merge;
+    this.onConflict = options.onConflict;
+  }
+
+  /**
+   * The value of `key`, or `undefined`. Revalidates with a conditional GET when the key was seen
+   * before (a 304 costs no body). Returns a fresh copy each time.
+   */
+  async get(key: string): Promise<T | undefined> {
+    const version = await this.read(key);
+    if (version.stored === undefined) return undefined;
+    const value = copyOut(version.stored.value, undefined) as T;
+    if (isObject(value)) this.basisOf.set(value, { key, basis: { version, held: version.stored } });
+    return value;
+  }
+
+  /** Whether `key` holds a value. */
+  async has(key: string): Promise<boolean> {
+    return (await this.read(key)).stored !== undefined;
+  }
+
+  /**
+   * Stores `value` under `key`, conditional on the version it is based on (see the class). Durable
+   * when the promise resolves. `undefined` deletes the key. Throws a `SerializationError` for a
+   * value that cannot be stored, before any request.
+   */
+  async set(key: string, value: T | undefined): Promise<void> {
+    objectKeyOf(this.path, key); // refuses a key that cannot be one, before anything else
+    const ours: Stored = value === undefined ? undefined : { value: copyIn(value, this.label(key), undefined) };
+    return this.exclusive(key, () => {
+      // Looked up once the writes before it are done: one of them may have been this very object's.
+      const token = isObject(value) ? this.basisOf.get(value) : undefined;
+      const latest = this.versions.get(key);
+      return this.write(key, value, ours, token?.key === key ? token.basis : latest && { version: latest, held: latest.stored });
+    });
+  }
+
+  /** Deletes `key` (a conditional tombstone; see the class). */
+  delete(key: string): Promise<void> {
+    return this.set(key, undefined);
+  }
+
+  /** The keys that hold a value: a listing of the prefix, then one GET per key to leave tombstones out. */
+  async *keys(): AsyncIterable<string> {
+    for await (const [key] of this.entries()) yield key;
+  }
+
+  /** The values of all keys (see {@link S3KeyValueStore.keys}). */
+  async *values(): AsyncIterable<T> {
+    for await (const [, value] of this.entries()) yield value;
+  }
+
+  /** The keys with their values (see {@link S3KeyValueStore.keys}). */
+  async *entries(): AsyncIterable<[key: string, value: T]> {
+    for await (const objectKey of this.store.list(`${this.path}/`)) {
+      const key = keyOfObject(this.path, objectKey);
+      if (key === undefined) continue;
+      const value = await this.get(key);
+      if (value !== undefined) yield [key, value];
+    }
+  }
+
+  private async write(key: string, value: T | undefined, ours: Stored, basis: Basis | undefined): Promise<void> {
+    const objectKey = objectKeyOf(this.path, key);
+    const requested = ours;
+    let base = basis?.version;
+    if (basis !== undefined) {
+      if (sameStored(basis.held, ours)) return; // unchanged since read (or since its last write)
+      // The object was merged into a version holding more than it does: merge its changes since then again.
+      if (!sameStored(basis.held, basis.version.stored) && this.merge !== undefined) {
+        ours = this.decide(key, basis.held, ours, basis.version.stored);
+        if (sameStored(basis.version.stored, ours)) return;
+      }
+    }
+    // The written object is based on what is stored now, holding what it held when it was written.
+    const settled = (version: Version) => {
+      if (isObject(value)) this.basisOf.set(value, { key, basis: { version, held: requested } });
+    };
+    // Writes sent and not answered with success: any of them may have landed (a lost answer, the SDK's own retry).
+    const sent = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const writeId = randomUUID();
+      const condition = base?.etag == null ? ({ ifNoneMatch: '*' } as const) : { ifMatch: base.etag };
+      sent.add(writeId);
+      try {
+        this.metrics.puts++;
+        const { etag } = await this.store.put(objectKey, encodeValueObject({ stored: ours, writeId }), condition);
+        const written = { etag, stored: ours, writeId };
+        this.remember(key, written);
+        return settled(written);
+      } catch (error) {
+        if (!(error instanceof PreconditionLostError)) throw error;
+        this.metrics.preconditionsLost++;
+        if (attempt >= this.retry.maxAttempts) {
+          // Leave with the stored version in hand, so the next write does not start from a known-stale ETag.
+          await this.read(key).catch(() => undefined);
+          throw this.gaveUp(attempt, objectKey, error);
+        }
+      }
+      await sleepFor(backoffDelay(this.retry, attempt, Math.random));
+      const theirs = await this.read(key);
+      if (theirs.writeId !== undefined && sent.has(theirs.writeId)) return settled(theirs); // ours landed, its answer was lost
+      if (!sameStored(theirs.stored, base?.stored)) {
+        ours = this.resolve(key, base?.stored, ours, theirs.stored);
+        if (sameStored(theirs.stored, ours)) return settled(theirs); // stored already: nothing to write
+      }
+      base = theirs;
+    }
+  }
+
+  /** A conflict: counted, reported, and decided by `merge`, or else `ours` (the later write) wins. */
+  private resolve(key: string, base: Stored, ours: Stored, theirs: Stored): Stored {
+    this.metrics.conflicts++;
+    const kept = this.merge === undefined ? ours : this.decide(key, base, ours, theirs);
+    this.onConflict?.({ key, base: exported<T>(base), ours: exported<T>(ours), theirs: exported<T>(theirs), resolution: exported<T>(kept) });
+    return kept;
+  }
+
+  /** What `merge` makes of a three-way difference. */
+  private decide(key: string, base: Stored, ours: Stored, theirs: Stored): Stored {
+    const decided = this.merge?.({ key, base: exported<T>(base), ours: exported<T>(ours), theirs: exported<T>(theirs) });
+    return decided === undefined ? undefined : { value: copyIn(decided, this.label(key), undefined) };
+  }
+
+  /** Reads `key`, conditional on the version remembered, and remembers what it finds. */
+  private async read(key: string): Promise<Version> {
+    const objectKey = objectKeyOf(this.path, key);
+    const known = this.versions.get(key);
+    this.metrics.gets++;
+    const result = await this.store.get(objectKey, known?.etag == null ? {} : { ifNoneMatch: known.etag });
+    let version: Version = { etag: null, stored: undefined };
+    if (result.status === 'found') version = { etag: result.etag, ...this.decode(result.body, objectKey) };
+    if (result.status === 'not-modified') {
+      this.metrics.notModified++;
+      version = known ?? version; // only asked with a known ETag
+    }
+    this.remember(key, version);
+    return version;
+  }
+
+  private decode(body: Uint8Array, objectKey: string): ValueObject {
+    try {
+      return decodeValueObject(body);
+    } catch (error) {
+      if (!(error instanceof UndecodableSnapshot)) throw error;
+      throw new SnapshotDecodeError(error.message, { bucket: this.bucket, key: objectKey }, { cause: error });
+    }
+  }
+
+  /** How a key's value is named in messages, e.g. `sessions["42"]`. */
+  private label(key: string): string {
+    return `${this.path}[${JSON.stringify(key)}]`;
+  }
+
+  private remember(key: string, version: Version): void {
+    this.versions.delete(key);
+    if (this.cacheSize === 0) return;
+    this.versions.set(key, version);
+    if (this.versions.size > this.cacheSize) {
+      const [oldest] = this.versions.keys();
+      if (oldest !== undefined) this.versions.delete(oldest);
+    }
+  }
+
+  private exclusive(key: string, work: () => Promise<void>): Promise<void> {
+    const run = (this.writing.get(key) ?? Promise.resolve()).then(work, work);
+    const settled = run.catch(() => undefined);
+    this.writing.set(key, settled);
+    void settled.then(() => {
+      if (this.writing.get(key) === settled) this.writing.delete(key);
+    });
+    return run;
+  }
+
+  private gaveUp(attempts: number, objectKey: string, cause: unknown): WriteConflictError {
+    const error = new WriteConflictError(attempts, { bucket: this.bucket, key: objectKey }, { cause });
+    // The snapshot's message says pending changes are kept; a key-value write keeps nothing.
+    error.message = `gave up after ${attempts} conditional writes lost to concurrent writers; nothing was written (s3://${this.bucket}/${objectKey})`;
+    return error;
+  }
+}
