@@ -83,13 +83,13 @@ export class SerializationError extends PersistenceError {
 export class WriteConflictError extends PersistenceError {
   override readonly name = 'WriteConflictError';
   readonly attempts: number;
-  constructor(attempts: number, location: Location, options?: { cause?: unknown }) {
-    super(
-      'WRITE_CONFLICT',
-      `gave up after ${attempts} conditional writes lost to concurrent writers; the changes are kept and go out with the next write`,
-      location,
-      options,
-    );
+  /** `changesKept: false` for a write that keeps nothing (a key-value store's single write). */
+  constructor(attempts: number, location: Location, options: { cause?: unknown; changesKept?: boolean } = {}) {
+    const outcome =
+      options.changesKept === false ? 'nothing was written' : 'the changes are kept and go out with the next write';
+    super('WRITE_CONFLICT', `gave up after ${attempts} conditional writes lost to concurrent writers; ${outcome}`, location, {
+      cause: options.cause,
+    });
     this.attempts = attempts;
   }
 }

@@ -19,7 +19,7 @@ export {
 export type { PersistenceErrorCode } from './errors.js';
 export { PreconditionLostError } from './store/object-store.js';
 export type { ObjectStore, ReadResult, WriteCondition } from './store/object-store.js';
-export { S3ObjectStore } from './store/s3-store.js';
+export { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
 export { MemoryObjectStore } from './store/memory-store.js';
 export { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/codec.js';
 export { PersistenceRuntime, UpdateScope } from './runtime/update-runtime.js';

@@ -1,7 +1,7 @@
 /**
  * `S3Persistence`: python-telegram-bot's `PicklePersistence` contract on S3-compatible storage.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   BasePersistence,
   conversationKey,
@@ -26,7 +26,7 @@ import {
 import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import type { ObjectStore } from './store/object-store.js';
-import { S3ObjectStore } from './store/s3-store.js';
+import { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
 
 export interface S3PersistenceOptions<UD, CD, BD> {
   /** `s3://bucket/some/prefix`, or `some/prefix` together with `bucket`. */
@@ -97,14 +97,6 @@ async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T
     while (next < items.length) await task(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function clientFromEnvironment(): S3Client {
-  const endpoint = process.env.S3_ENDPOINT;
-  return new S3Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-  });
 }
 
 function checkId(kind: 'user' | 'chat', id: number): void {

@@ -4,7 +4,7 @@
  * `StorageAdapter`, Telegraf's session store), built on the public `ObjectStore` interface.
  */
 import { randomUUID } from 'node:crypto';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from '../conflicts.js';
 import { InvalidOptionsError, SerializationError, SnapshotDecodeError, WriteConflictError } from '../errors.js';
 import { UndecodableSnapshot } from '../snapshot/codec.js';
@@ -12,7 +12,7 @@ import { parseFilepath } from '../snapshot/layout.js';
 import type { PersistenceMetrics } from '../snapshot/tracked-object.js';
 import { copyIn, copyOut, deepEqual } from '../snapshot/values.js';
 import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
-import { S3ObjectStore } from '../store/s3-store.js';
+import { clientFromEnvironment, S3ObjectStore } from '../store/s3-store.js';
 import { decodeValueObject, encodeValueObject, type ValueObject } from './value-object.js';
 
 /** A write that met a value another writer stored after this store last saw the key. */
@@ -79,14 +79,6 @@ interface Basis {
 }
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function clientFromEnvironment(): S3Client {
-  const endpoint = process.env.S3_ENDPOINT;
-  return new S3Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-  });
-}
 
 function parsePrefix(prefix: string, bucket: string | undefined): { bucket: string; path: string } {
   try {
@@ -372,9 +364,6 @@ export class S3KeyValueStore<T = unknown> {
   }
 
   private gaveUp(attempts: number, objectKey: string, cause: unknown): WriteConflictError {
-    const error = new WriteConflictError(attempts, { bucket: this.bucket, key: objectKey }, { cause });
-    // The snapshot's message says pending changes are kept; a key-value write keeps nothing.
-    error.message = `gave up after ${attempts} conditional writes lost to concurrent writers; nothing was written (s3://${this.bucket}/${objectKey})`;
-    return error;
+    return new WriteConflictError(attempts, { bucket: this.bucket, key: objectKey }, { cause, changesKept: false });
   }
 }

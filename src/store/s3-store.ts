@@ -4,7 +4,7 @@
  * Errors are judged by `$metadata.httpStatusCode` first and the error name second, as SDK v3
  * reports a 304 and some 404s without a reliable name.
  */
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { AccessDeniedError, BucketNotFoundError, StorageError } from '../errors.js';
 import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
@@ -13,6 +13,18 @@ export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 /** Snapshots from this size on go up as multipart uploads (the condition then rides on CompleteMultipartUpload). */
 export const DEFAULT_MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/**
+ * An S3 client from the environment: `AWS_REGION` (or `AWS_DEFAULT_REGION`, else us-east-1), and
+ * `S3_ENDPOINT` for an S3-compatible server such as MinIO, then with path-style addressing.
+ */
+export function clientFromEnvironment(env: NodeJS.ProcessEnv = process.env): S3Client {
+  const endpoint = env.S3_ENDPOINT;
+  return new S3Client({
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  });
+}
 
 export interface S3ObjectStoreOptions {
   client: S3Client;
