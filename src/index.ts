@@ -36,3 +36,12 @@ export { CallbackDataCache } from './runtime/callback-data-cache.js';
 export type { CallbackButton, CallbackDataCacheOptions, CallbackDataOutcome, InlineButton } from './runtime/callback-data-cache.js';
 export { migrateLayout, MigrationError } from './migrate.js';
 export type { MigrationEndpoint, MigrationOptions, MigrationPhase, MigrationProgress, MigrationReport, StateCounts } from './migrate.js';
+export {
+  importPtbPersistence,
+  readPtbPersistence,
+  readPtbPickle,
+  PickleDecodeError,
+  SnapshotExistsError,
+  SnapshotChangedError,
+} from './import/index.js';
+export type { ImportPtbOptions, ImportPtbResult, PtbPersistenceData, ReadPtbOptions } from './import/index.js';

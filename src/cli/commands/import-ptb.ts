@@ -1,0 +1,48 @@
+/** `import-ptb URL PICKLE_PATH`: a python-telegram-bot PicklePersistence written as the snapshot. */
+import { importPtbPersistence } from '../../import/import-ptb.js';
+import { LAYOUT_OPTION, layoutOption, openTarget, write, type Command } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+import { FORCE_OPTION } from './import.js';
+
+export const importPtb: Command = {
+  name: 'import-ptb',
+  arguments: ['URL', 'PICKLE_PATH'],
+  summary: "a python-telegram-bot PicklePersistence file into the snapshot",
+  description: `Reads the files of python-telegram-bot's PicklePersistence at PICKLE_PATH (its filepath):
+the single file, or with single_file=False the files PICKLE_PATH_user_data, _chat_data,
+_bot_data, _callback_data and _conversations. Writes the equivalent snapshot at URL, under
+the same conditions as import (exit 3 without --force where a snapshot exists).
+
+Maps dicts, lists, tuples, sets, str, bytes, int (bigint beyond 2^53), float, bool, None,
+datetime (naive ones as UTC), and the bot (restored as the live bot). Conversation keys
+become JSON arrays ("[chat_id,user_id]"); ended conversations (None) are left out.
+Anything else (a TelegramObject, an instance of your own class, a datetime.date) is refused
+by its path, e.g. "user_data[123].obj", with exit 5 and nothing written.`,
+  options: {
+    layout: LAYOUT_OPTION,
+    force: FORCE_OPTION,
+    'multi-file': { type: 'boolean', description: "read PTB's multi-file layout (default: the single file if PICKLE_PATH is one)" },
+    'truncate-microseconds': {
+      type: 'boolean',
+      description: 'drop the microseconds of datetimes (a Date keeps milliseconds) instead of refusing them',
+    },
+  },
+  async run({ args: [url, picklePath], options }, context) {
+    const { bucket, store } = openTarget(url!, context);
+    const result = await importPtbPersistence({
+      from: { filepath: picklePath!, singleFile: options['multi-file'] === true ? false : undefined },
+      to: { filepath: url!, store, layout: layoutOption(options.layout) },
+      force: options.force === true,
+      truncateMicroseconds: options['truncate-microseconds'] === true,
+      onProgress: context.progress.step,
+    });
+    context.progress.done();
+    const lines = [
+      `read ${result.files.join(', ')}`,
+      ...result.written.map(({ key, etag }) => `wrote s3://${bucket}/${key} (ETag ${etag})`),
+      `imported ${picklePath} into ${url} (${result.layout} layout)`,
+    ];
+    await write(context.stdout, `${lines.join('\n')}\n`);
+    return ExitCode.OK;
+  },
+};
