@@ -98,71 +98,123 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotFields {
     );
   }
   const fields: SnapshotFields = new Map();
-  const seen = new Set<object>();
-  try {
-    for (const name of Object.keys(envelope)) {
-      if (name === '$format' || name === '$version') continue;
-      fields.set(name, fromWire(envelope[name], name, seen));
+  // Only cbor-x's shared-reference tags (28, 29) make one decoded object appear twice; this format
+  // never writes them. Bytes without their heads (0xd8 0x1c / 0xd8 0x1d) cannot hold a cycle or a
+  // shared DAG, so the walk keeps its set of visited objects only when they could.
+  const seen = mayHoldSharedReferences(bytes) ? new Set<object>() : undefined;
+  for (const name of Object.keys(envelope)) {
+    if (name === '$format' || name === '$version') continue;
+    walkPath.length = 0;
+    walkPath.push(`${name}`);
+    try {
+      fields.set(name, fromWire(envelope[name], seen));
+    } catch (error) {
+      if (error instanceof WalkFailure) throw new UndecodableSnapshot(`${error.message} at ${walkPath.join('')}${error.hint}`);
+      // A stack overflow in the walk; cbor-x's own overflow on deeper nesting ends as invalid CBOR above.
+      if (error instanceof RangeError) throw new UndecodableSnapshot(`nested too deeply to decode (${error.message})`);
+      throw error;
     }
-  } catch (error) {
-    // A stack overflow in the walk; cbor-x's own overflow on deeper nesting ends as invalid CBOR above.
-    if (error instanceof RangeError) throw new UndecodableSnapshot(`nested too deeply to decode (${error.message})`);
-    throw error;
   }
   return fields;
 }
 
-function fromWire(value: unknown, path: string, seen: Set<object>): unknown {
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return value;
-    case 'object':
-      break;
-    default:
-      throw new UndecodableSnapshot(`unexpected ${typeof value} at ${path}`);
-  }
-  if (value === null) return null;
-  // cbor-x reads each item into a fresh object except through shared references (tags 28/29), which this
-  // format never writes; refusing any object met twice refuses cycles and the exponential walk of a shared DAG.
-  if (seen.has(value)) throw new UndecodableSnapshot(`circular or shared reference at ${path}`);
-  seen.add(value);
-  return fromWireObject(value, path, seen);
+const SHARED_REFERENCE_HEADS = [Buffer.from([0xd8, 0x1c]), Buffer.from([0xd8, 0x1d])];
+
+function mayHoldSharedReferences(bytes: Uint8Array): boolean {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return SHARED_REFERENCE_HEADS.some((head) => buffer.includes(head));
 }
 
-function fromWireObject(value: object, path: string, seen: Set<object>): unknown {
-  if (Array.isArray(value)) {
+/** Why the walk refused a value; where is in {@link walkPath}. */
+class WalkFailure extends Error {
+  constructor(
+    reason: string,
+    readonly hint = '',
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * The steps from the section to the value being walked. Steps are pushed as they are (no string
+ * built per value) and formatted only when the walk fails: then the failing value's steps are left.
+ */
+const walkPath: unknown[] = [];
+
+/** Checks a decoded value against the value model and revives private tags, in place where it can. */
+function fromWire(value: unknown, seen: Set<object> | undefined): unknown {
+  if (typeof value !== 'object') {
+    if (typeof value === 'function' || typeof value === 'symbol') throw new WalkFailure(`unexpected ${typeof value}`);
+    return value;
+  }
+  if (value === null) return null;
+  if (seen !== undefined) {
+    if (seen.has(value)) throw new WalkFailure('circular or shared reference');
+    seen.add(value);
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Object.prototype) {
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      const entry = object[key];
+      if (typeof entry !== 'object' || entry === null) continue;
+      walkPath.push('.', key);
+      object[key] = fromWire(entry, seen);
+      walkPath.length -= 2;
+    }
+    return object;
+  }
+  if (proto === Array.prototype) {
     const items = value as unknown[];
-    for (let i = 0; i < items.length; i++) items[i] = fromWire(items[i], `${path}[${i}]`, seen);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (typeof item !== 'object' || item === null) continue;
+      walkPath.push('[', i, ']');
+      items[i] = fromWire(item, seen);
+      walkPath.length -= 3;
+    }
     return items;
   }
-  if (value instanceof Map) {
-    const map = new Map<unknown, unknown>();
-    for (const [key, entry] of value) map.set(fromWire(key, `${path} key`, seen), fromWire(entry, `${path}.get()`, seen));
-    return map;
-  }
+  if (value instanceof Map) return fromWireMap(value as Map<unknown, unknown>, seen);
   if (value instanceof Set) {
     const set = new Set<unknown>();
-    for (const item of value) set.add(fromWire(item, `${path} item`, seen));
+    let i = 0;
+    for (const item of value) {
+      walkPath.push(' item ', i++);
+      set.add(fromWire(item, seen));
+      walkPath.length -= 2;
+    }
     return set;
   }
   if (value instanceof Uint8Array && (value.constructor === Uint8Array || value.constructor.name === 'Buffer')) {
     return new Uint8Array(value);
   }
-  if (value instanceof Tag) return fromTag(value, path, seen);
-  if (Object.getPrototypeOf(value) === Object.prototype) {
-    const object = value as Record<string, unknown>;
-    for (const key of Object.keys(object)) object[key] = fromWire(object[key], `${path}.${key}`, seen);
-    return object;
-  }
+  if (value instanceof Tag) return fromTag(value, seen);
   const name = (value.constructor as { name?: string } | undefined)?.name ?? 'unknown';
-  throw new UndecodableSnapshot(`unexpected ${name} at ${path}; this format never stores one`);
+  throw new WalkFailure(`unexpected ${name}`, '; this format never stores one');
 }
 
-function fromTag(tag: Tag, path: string, seen: Set<object>): unknown {
+/** Revives a Map's values in place; only a Map with object keys (never written by this format) is rebuilt. */
+function fromWireMap(map: Map<unknown, unknown>, seen: Set<object> | undefined): Map<unknown, unknown> {
+  let objectKeys = false;
+  for (const [key, entry] of map) {
+    if (typeof key === 'object' && key !== null) objectKeys = true;
+    if (typeof entry !== 'object' || entry === null) continue;
+    walkPath.push('.get(', key, ')');
+    map.set(key, fromWire(entry, seen));
+    walkPath.length -= 3;
+  }
+  if (!objectKeys) return map;
+  const rebuilt = new Map<unknown, unknown>();
+  for (const [key, entry] of map) {
+    walkPath.push(' key');
+    rebuilt.set(fromWire(key, seen), entry);
+    walkPath.length -= 1;
+  }
+  return rebuilt;
+}
+
+function fromTag(tag: Tag, seen: Set<object> | undefined): unknown {
   const content = tag.value as unknown;
   switch (tag.tag) {
     case TAG_BOT:
@@ -170,21 +222,21 @@ function fromTag(tag: Tag, path: string, seen: Set<object>): unknown {
     case TAG_NEGATIVE_ZERO:
       return -0;
     case TAG_DATE_MS:
-      if (typeof content !== 'number') throw new UndecodableSnapshot(`malformed date at ${path}`);
+      if (typeof content !== 'number') throw new WalkFailure('malformed date');
       return new Date(content);
     case TAG_OBJECT_ENTRIES: {
-      if (!Array.isArray(content) || content.length % 2 !== 0) {
-        throw new UndecodableSnapshot(`malformed object at ${path}`);
-      }
+      if (!Array.isArray(content) || content.length % 2 !== 0) throw new WalkFailure('malformed object');
       const object: Record<string, unknown> = {};
       for (let i = 0; i < content.length; i += 2) {
         const key: unknown = content[i];
-        if (typeof key !== 'string') throw new UndecodableSnapshot(`non-string object key at ${path}`);
-        defineEntry(object, key, fromWire(content[i + 1], `${path}.${key}`, seen));
+        if (typeof key !== 'string') throw new WalkFailure('non-string object key');
+        walkPath.push('.', key);
+        defineEntry(object, key, fromWire(content[i + 1], seen));
+        walkPath.length -= 2;
       }
       return object;
     }
     default:
-      throw new UndecodableSnapshot(`unknown CBOR tag ${tag.tag} at ${path}`);
+      throw new WalkFailure(`unknown CBOR tag ${tag.tag}`);
   }
 }
