@@ -1,0 +1,203 @@
+/**
+ * Cold start: a fresh process constructs the persistence and loads a snapshot of 1k, 10k and 100k
+ * users, until the data is in hand (what `PersistenceRuntime` reads on its first update: user, chat
+ * and bot data, conversations). Baseline: a raw GetObject of the same data as JSON, and JSON.parse.
+ * The library's target: at most 1.3x the baseline at 10k and 100k users. The sharded layout is
+ * measured as the runtime starts on it: bot and callback data, then the update's own user, chat and
+ * conversation state, whatever the number of users.
+ *
+ * Each measurement is a new Node process, so decoding runs with nothing compiled yet, as in Lambda.
+ * cbor-x runs twice: with its native string extractor (cbor-extract, present after `npm install`)
+ * and without it, as in the Lambda bundle, which leaves cbor-extract out.
+ */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { isNativeAccelerationEnabled } from 'cbor-x';
+import type { MinioConnection } from '../../infra/minio.js';
+import { S3Persistence } from '../../src/index.js';
+import { runChild } from '../lib/child-process.js';
+import type { BenchContext } from '../lib/context.js';
+import { SURVEY } from '../lib/population.js';
+import { meteredClient, RequestLog } from '../lib/s3.js';
+import { now, ratio, summarize, type Summary } from '../lib/stats.js';
+
+export type ColdStartVariant = 'library' | 'sharded' | 'json';
+
+/** What the child process is asked to load. */
+export interface ColdStartTask {
+  task: 'cold-start';
+  variant: ColdStartVariant;
+  connection: MinioConnection;
+  bucket: string;
+  key: string;
+  /** Load a second time in the same process (default true); a profile wants the cold load alone. */
+  secondLoad?: boolean;
+  /** sharded: the users whose updates the first and the second load are for. */
+  userIds?: number[];
+}
+
+/** One load, in milliseconds, with its two phases. */
+export interface LoadTiming {
+  totalMs: number;
+  /** library: GET, decode and validation (the first `get*`); sharded: bot and callback data; json: GetObject with the body read. */
+  readMs: number;
+  /** library: copies handed to the caller (`getUserData`, `getChatData`, ...); sharded: the update's entries; json: JSON.parse. */
+  materializeMs: number;
+}
+
+export interface ColdStartMeasurement {
+  /** The first load in the fresh process: the cold start. */
+  cold: LoadTiming;
+  /** A second load in the same process (new instance, same client): some code compiled, connection open. */
+  warm?: LoadTiming;
+  bytes: number;
+  cborNative: boolean;
+}
+
+/** Runs in the fresh process: loads once cold, then once warm. */
+export async function measureColdStart(task: ColdStartTask): Promise<ColdStartMeasurement> {
+  const log = new RequestLog();
+  const load = { library: loadWithLibrary, sharded: loadForOneUpdate, json: loadAsJson }[task.variant];
+  const started = now();
+  const client = meteredClient(task.connection, log);
+  const cold = await load(task, client, started, 0);
+  const warm = task.secondLoad === false ? undefined : await load(task, client, now(), 1);
+  client.destroy();
+  return { cold, ...(warm ? { warm } : {}), bytes: log.records[0]?.bytesDown ?? 0, cborNative: isNativeAccelerationEnabled };
+}
+
+type Client = ReturnType<typeof meteredClient>;
+
+async function loadWithLibrary(task: ColdStartTask, client: Client, started: number): Promise<LoadTiming> {
+  const persistence = new S3Persistence({ filepath: `s3://${task.bucket}/${task.key}`, client });
+  await persistence.getBotData();
+  const read = now();
+  await Promise.all([persistence.getUserData(), persistence.getChatData(), persistence.getConversations(SURVEY)]);
+  const done = now();
+  return { totalMs: done - started, readMs: read - started, materializeMs: done - read };
+}
+
+/** What `PersistenceRuntime` reads for its first update on a lazy (sharded) store. */
+async function loadForOneUpdate(task: ColdStartTask, client: Client, started: number, nth: number): Promise<LoadTiming> {
+  const persistence = new S3Persistence({ filepath: `s3://${task.bucket}/${task.key}`, client, layout: 'sharded' });
+  await Promise.all([persistence.getBotData(), persistence.getCallbackData()]);
+  const read = now();
+  const userId = task.userIds![nth]!;
+  await Promise.all([
+    persistence.refreshUserData(userId, {}),
+    persistence.refreshChatData(userId, {}),
+    persistence.refreshConversation(SURVEY, [userId, userId]),
+  ]);
+  const done = now();
+  return { totalMs: done - started, readMs: read - started, materializeMs: done - read };
+}
+
+async function loadAsJson(task: ColdStartTask, client: Client, started: number): Promise<LoadTiming> {
+  const object = await client.send(new GetObjectCommand({ Bucket: task.bucket, Key: task.key }));
+  const text = await object.Body!.transformToString();
+  const read = now();
+  JSON.parse(text);
+  const done = now();
+  return { totalMs: done - started, readMs: read - started, materializeMs: done - read };
+}
+
+export interface ColdStartOptions {
+  sizes: readonly number[];
+  /** Fresh processes per size and variant. */
+  repetitions: (users: number) => number;
+}
+
+/** Summaries of the cold and the warm load. */
+export interface LoadSummary {
+  totalMs: Summary;
+  readMs: Summary;
+  materializeMs: Summary;
+  /** The second load in the same process. */
+  secondLoadMs: Summary;
+}
+
+export interface ColdStartRow {
+  users: number;
+  /** Bytes of the CBOR snapshot and of the JSON document. */
+  snapshotBytes: number;
+  jsonBytes: number;
+  /** cbor-x with cbor-extract, as installed by npm. */
+  library: LoadSummary;
+  /** cbor-x without cbor-extract, as in the Lambda bundle. */
+  libraryLambda: LoadSummary;
+  json: LoadSummary;
+  /** The sharded layout's cold start for one update (cbor-x without cbor-extract). */
+  sharded: LoadSummary;
+  /** Median cold load over the baseline's, for each cbor-x build, and for the sharded layout. */
+  ratio: number;
+  ratioLambda: number;
+  ratioSharded: number;
+}
+
+export interface ColdStartResult {
+  rows: ColdStartRow[];
+}
+
+export const COLD_START_DEFAULTS: ColdStartOptions = {
+  sizes: [1_000, 10_000, 100_000],
+  repetitions: (users) => (users >= 100_000 ? 7 : 9),
+};
+
+const LAMBDA_CBOR = { CBOR_NATIVE_ACCELERATION_DISABLED: 'true' };
+
+function summarizeLoads(measurements: ColdStartMeasurement[]): LoadSummary {
+  return {
+    totalMs: summarize(measurements.map((m) => m.cold.totalMs)),
+    readMs: summarize(measurements.map((m) => m.cold.readMs)),
+    materializeMs: summarize(measurements.map((m) => m.cold.materializeMs)),
+    secondLoadMs: summarize(measurements.map((m) => m.warm?.totalMs ?? Number.NaN)),
+  };
+}
+
+export async function coldStart(context: BenchContext, childScript: string, options: ColdStartOptions = COLD_START_DEFAULTS): Promise<ColdStartResult> {
+  const rows: ColdStartRow[] = [];
+  for (const users of options.sizes) {
+    const repetitions = options.repetitions(users);
+    const userIds = context.population(users).users.slice(0, 2 * repetitions).map(([id]) => id);
+    const [snapshot, document, sharded] = await Promise.all([
+      context.snapshot(users),
+      context.jsonDocument(users),
+      context.shardedEntries(users, userIds, `cold-start-${users}`),
+    ]);
+    const base = { connection: context.connection, bucket: context.bucket };
+    const library: ColdStartMeasurement[] = [];
+    const libraryLambda: ColdStartMeasurement[] = [];
+    const shardedLoads: ColdStartMeasurement[] = [];
+    const json: ColdStartMeasurement[] = [];
+    // Interleaved, so that a slow moment of the machine touches every variant alike.
+    for (let i = 0; i < repetitions; i++) {
+      library.push(await runChild(childScript, { ...base, task: 'cold-start', variant: 'library', key: snapshot } satisfies ColdStartTask));
+      libraryLambda.push(
+        await runChild(childScript, { ...base, task: 'cold-start', variant: 'library', key: snapshot } satisfies ColdStartTask, { env: LAMBDA_CBOR }),
+      );
+      json.push(await runChild(childScript, { ...base, task: 'cold-start', variant: 'json', key: document } satisfies ColdStartTask));
+      const ids = userIds.slice(2 * i, 2 * i + 2);
+      shardedLoads.push(
+        await runChild(childScript, { ...base, task: 'cold-start', variant: 'sharded', key: sharded, userIds: ids } satisfies ColdStartTask, { env: LAMBDA_CBOR }),
+      );
+    }
+    if (!library[0]!.cborNative || libraryLambda[0]!.cborNative) {
+      console.warn(`cold start: cbor-extract ${library[0]!.cborNative ? 'could not be disabled' : 'is not installed'}; the two library rows are the same build`);
+    }
+    const row = {
+      users,
+      snapshotBytes: library[0]!.bytes,
+      jsonBytes: json[0]!.bytes,
+      library: summarizeLoads(library),
+      libraryLambda: summarizeLoads(libraryLambda),
+      json: summarizeLoads(json),
+      sharded: summarizeLoads(shardedLoads),
+    };
+    rows.push({
+      ...row,
+      ratio: ratio(row.library.totalMs.median, row.json.totalMs.median),
+      ratioLambda: ratio(row.libraryLambda.totalMs.median, row.json.totalMs.median),
+      ratioSharded: ratio(row.sharded.totalMs.median, row.json.totalMs.median),
+    });
+  }
+  return { rows };
+}

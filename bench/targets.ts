@@ -1,0 +1,116 @@
+/**
+ * The issue's targets, each a ratio measured in one run, checked against the results.
+ */
+import { isLibrary } from './peers/peer.js';
+import type { BenchResults } from './results.js';
+
+export interface TargetCheck {
+  target: string;
+  goal: string;
+  /** What was measured, in words and figures. */
+  measured: string;
+  /** `null` when the scenarios it needs did not run. */
+  holds: boolean | null;
+}
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const users = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence } = results.scenarios;
+  const checks: TargetCheck[] = [];
+
+  if (contention) {
+    const library = contention.peers.filter((peer) => isLibrary(peer.kind));
+    const naive = contention.peers.find((peer) => peer.kind === 'naive');
+    checks.push({
+      target: 'Lost updates',
+      goal: '0, beside the naive peer',
+      measured: [...library, ...(naive ? [naive] : [])].map((peer) => `${peer.peer}: ${peer.lostUpdates} of ${peer.updates}`).join('; '),
+      holds: library.every((peer) => peer.lostUpdates === 0),
+    });
+  }
+  if (burst) {
+    // Group commit gathers the changes of one object; the sharded layout gives each user its own.
+    const library = burst.peers.filter((peer) => isLibrary(peer.kind) && peer.layout !== 'sharded');
+    checks.push({
+      target: 'Burst',
+      goal: `<= 0.2 PUTs per update (${burst.concurrent} at once, one snapshot object)`,
+      measured: burst.peers.map((peer) => `${peer.peer}: ${fixed(peer.putsPerUpdate)}`).join('; '),
+      holds: library.every((peer) => peer.putsPerUpdate <= 0.2),
+    });
+  }
+  if (steadyState) {
+    const library = steadyState.peers.filter((peer) => peer.expected !== undefined);
+    // A conditional GET answered 304 per object refreshed, a PUT per object changed, and nothing else.
+    const clean = (peer: (typeof library)[number]) => {
+      const kinds = peer.requests.kindsPerUpdate;
+      const { conditionalGets, puts } = peer.expected!;
+      return (kinds['GetObject 304'] ?? 0) <= conditionalGets && (kinds['PutObject 200'] ?? 0) <= puts && peer.requests.requestsPerUpdate <= conditionalGets + puts;
+    };
+    checks.push({
+      target: 'Steady state',
+      goal: 'one conditional GET per object refreshed, one PUT per object flushed, nothing else',
+      measured: library
+        .map((peer) => `${peer.peer}: ${Object.entries(peer.requests.kindsPerUpdate).map(([kind, n]) => `${fixed(n)} ${kind}`).join(' + ')}`)
+        .join('; '),
+      holds: library.every(clean),
+    });
+  }
+  if (coldStart) {
+    const rows = coldStart.rows.filter((row) => row.users >= 10_000);
+    checks.push({
+      target: 'Cold start',
+      goal: '<= 1.3x raw GET + JSON.parse, at 10k and 100k users (single-file layout)',
+      measured: rows
+        .map(
+          (row) =>
+            `${users(row.users)}: ${fixed(row.ratio)}x (cbor-extract), ${fixed(row.ratioLambda)}x (Lambda bundle, pure JS); sharded layout, one update's entries: ${fixed(row.ratioSharded)}x`,
+        )
+        .join('; '),
+      holds: rows.length === 0 ? null : rows.every((row) => row.ratio <= 1.3 && row.ratioLambda <= 1.3),
+    });
+  }
+  if (codec) {
+    const { decodeSpeedupOverJson: speedup, sizeVersusJson: size } = codec;
+    checks.push({
+      target: 'Codec',
+      goal: 'decode >= 2x faster than JSON.parse, at <= 0.8x its size',
+      measured: `decode ${fixed(speedup.native)}x as fast as JSON.parse (cbor-extract), ${fixed(speedup.lambda)}x (pure JS); size ${fixed(size)}x JSON`,
+      holds: speedup.native >= 2 && speedup.lambda >= 2 && size <= 0.8,
+    });
+  }
+  if (picklePersistence && 'rows' in picklePersistence) {
+    const pickle = picklePersistence.rows;
+    if (coldStart) {
+      const pairs = coldStart.rows.flatMap((row) => {
+        const ptb = pickle.find((p) => p.users === row.users && p.layout === 'single-file');
+        const against = (ms: number) => (ptb ? ms / ptb.loadMs.median : Number.NaN);
+        return ptb
+          ? [{ users: row.users, ratio: against(row.library.totalMs.median), lambda: against(row.libraryLambda.totalMs.median), second: against(row.library.secondLoadMs.median) }]
+          : [];
+      });
+      checks.push({
+        target: 'Load vs PicklePersistence',
+        goal: 'within 1.5x of PicklePersistence loading from local disk',
+        measured: pairs
+          .map((p) => `${users(p.users)}: ${fixed(p.ratio)}x (pure JS ${fixed(p.lambda)}x; a second load in the same process ${fixed(p.second)}x)`)
+          .join('; '),
+        holds: pairs.length === 0 ? null : pairs.every((p) => p.ratio <= 1.5),
+      });
+    }
+    if (writeAmplification) {
+      const pairs = writeAmplification.rows.flatMap((row) => {
+        const ptb = pickle.find((p) => p.users === row.users && p.layout === row.layout);
+        return row.kind === 'immediate' && ptb ? [{ users: row.users, layout: row.layout!, ratio: row.latencyMs.median / ptb.writeMs.median }] : [];
+      });
+      checks.push({
+        target: 'Write vs PicklePersistence',
+        goal: 'within 1.5x of PicklePersistence writing to local disk',
+        measured: pairs.map((p) => `${users(p.users)} ${p.layout}: ${fixed(p.ratio)}x`).join('; '),
+        holds: pairs.length === 0 ? null : pairs.every((p) => p.ratio <= 1.5),
+      });
+    }
+  }
+  return checks;
+}
