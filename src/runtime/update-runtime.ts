@@ -181,8 +181,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
       throw error;
     });
     await this.loaded;
-    // A cold start of a whole-snapshot store just read everything; a lazy store reads per update.
-    if (!cold || persistence.loadsLazily) await this.refresh(keys, cold);
+    await this.refresh(keys, cold);
     const owner = { userId: keys.userId, chatId: keys.chatId };
     if (skipRedelivered && keys.updateId !== undefined && (await persistence.isUpdateProcessed(keys.updateId, owner))) {
       await persistence.flush(); // a failed earlier attempt may have left this update's changes pending
@@ -242,43 +241,29 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   }
 
   /**
-   * The cold start: everything, as PTB's Application loads it; or, for a store that
-   * {@link BasePersistence.loadsLazily | loads lazily}, only bot data and callback data (users,
-   * chats and conversation states then come per update, through the refresh hooks).
+   * The cold start, without a request: fresh live state. The first update's refresh then reads what
+   * it needs (on one snapshot object, one GET shared by all), and copies out only the update's own
+   * user, chat and conversation states, not every entry as PTB's Application does.
    */
   private async load(): Promise<void> {
-    const { persistence } = this;
-    const lazily = persistence.loadsLazily;
-    const [botData, users, chats, callbackData, conversations] = await Promise.all([
-      persistence.getBotData(),
-      lazily ? new Map<number, UD>() : persistence.getUserData(),
-      lazily ? new Map<number, CD>() : persistence.getChatData(),
-      persistence.getCallbackData(),
-      Promise.all(
-        [...this.conversationNames].map(
-          async (name) => [name, lazily ? new Map<string, unknown>() : await persistence.getConversations(name)] as const,
-        ),
-      ),
-    ]);
-    this.botData = botData;
-    this.replace(this.userData, users);
-    this.replace(this.chatData, chats);
+    this.botData = this.fresh('botData') as BD;
+    this.userData.clear();
+    this.chatData.clear();
     this.conversations.clear();
-    for (const [name, states] of conversations) this.conversations.set(name, states);
+    for (const name of this.conversationNames) this.conversations.set(name, new Map());
     const { callbackData: cacheOptions = {} } = this.options;
-    this.callbackCache =
-      cacheOptions === false ? undefined : new CallbackDataCache({ maxSize: cacheOptions.maxSize, persistentData: callbackData });
+    this.callbackCache = cacheOptions === false ? undefined : new CallbackDataCache({ maxSize: cacheOptions.maxSize });
   }
 
   /**
    * Revalidates what this update reads; on one snapshot object the requests share one conditional
-   * GET. Right after a lazy cold start, bot and callback data were just read and are not asked again.
+   * GET (or, on a cold start, one GET). Callback data is read on a cold start and for callback queries.
    */
-  private async refresh(keys: UpdateKeys, justLoaded: boolean): Promise<void> {
+  private async refresh(keys: UpdateKeys, cold: boolean): Promise<void> {
     const { persistence } = this;
-    const cache = justLoaded ? undefined : this.callbackCache;
+    const cache = cold || keys.callbackQuery === true ? this.callbackCache : undefined;
     await Promise.all([
-      justLoaded ? undefined : persistence.refreshBotData(this.botData),
+      persistence.refreshBotData(this.botData),
       keys.userId === undefined ? undefined : persistence.refreshUserData(keys.userId, this.userEntry(keys.userId)),
       keys.chatId === undefined ? undefined : persistence.refreshChatData(keys.chatId, this.chatEntry(keys.chatId)),
       ...[...this.conversationNames].map(async (name) => {
@@ -293,9 +278,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
         if (state === undefined) states.delete(conversationKey(key));
         else states.set(conversationKey(key), state);
       }),
-      keys.callbackQuery === true && cache !== undefined
-        ? persistence.refreshCallbackData().then((data) => cache.load(data))
-        : undefined,
+      cache === undefined ? undefined : persistence.refreshCallbackData().then((data) => cache.load(data)),
     ]);
   }
 
@@ -328,10 +311,5 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     await persistence.flush();
     const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
-  }
-
-  private replace<V>(target: Map<number, V>, source: Map<number, V>): void {
-    target.clear();
-    for (const [id, value] of source) target.set(id, value);
   }
 }
