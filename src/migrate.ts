@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PersistenceError } from './errors.js';
+import { eachLimited } from './limit.js';
 import { S3Persistence, type LoadProgress } from './s3-persistence.js';
 import { encodeSnapshot } from './snapshot/codec.js';
 import { entryOfShardedKey, parseFilepath, sectionKey, type LayoutName } from './snapshot/layout.js';
@@ -152,7 +153,13 @@ function checksumOf(state: State): string {
 }
 
 /** Makes `target` hold what `source` holds; returns the number of entries written and left as they were. */
-async function copyState(source: State, target: State, persistence: AnyPersistence, report: (done: number, total: number) => void) {
+async function copyState(
+  source: State,
+  target: State,
+  persistence: AnyPersistence,
+  concurrency: number,
+  report: (done: number, total: number) => void,
+) {
   let copied = 0;
   let unchanged = 0;
   const total = source.users.size + source.chats.size + countsOf(source).conversationKeys + 2;
@@ -161,40 +168,41 @@ async function copyState(source: State, target: State, persistence: AnyPersisten
     else unchanged++;
     report(copied + unchanged, total);
   };
-  const writes: Array<Promise<void>> = [];
+  const writes: Array<() => Promise<void>> = [];
   for (const [kind, from, to] of [
     ['user', source.users, target.users],
     ['chat', source.chats, target.chats],
   ] as const) {
     for (const [id, value] of from) {
       const changed = !to.has(id) || !deepEqual(to.get(id), value);
-      if (changed) writes.push(kind === 'user' ? persistence.updateUserData(id, value) : persistence.updateChatData(id, value));
+      if (changed) writes.push(() => kind === 'user' ? persistence.updateUserData(id, value) : persistence.updateChatData(id, value));
       step(changed);
     }
     for (const id of to.keys()) {
-      if (!from.has(id)) writes.push(kind === 'user' ? persistence.dropUserData(id) : persistence.dropChatData(id));
+      if (!from.has(id)) writes.push(() => kind === 'user' ? persistence.dropUserData(id) : persistence.dropChatData(id));
     }
   }
   for (const [name, states] of source.conversations) {
     const existing = target.conversations.get(name);
     for (const [key, state] of states) {
       const changed = !deepEqual(existing?.get(key), state);
-      if (changed) writes.push(persistence.updateConversation(name, JSON.parse(key) as Array<number | string>, state));
+      if (changed) writes.push(() => persistence.updateConversation(name, JSON.parse(key) as Array<number | string>, state));
       step(changed);
     }
   }
   for (const [name, states] of target.conversations) {
     for (const key of states.keys()) {
-      if (!source.conversations.get(name)?.has(key)) writes.push(persistence.updateConversation(name, JSON.parse(key) as Array<number | string>, null));
+      if (!source.conversations.get(name)?.has(key)) writes.push(() => persistence.updateConversation(name, JSON.parse(key) as Array<number | string>, null));
     }
   }
   const botChanged = !deepEqual(source.botData, target.botData);
-  if (botChanged && source.botData !== undefined) writes.push(persistence.updateBotData(source.botData));
+  if (botChanged && source.botData !== undefined) writes.push(() => persistence.updateBotData(source.botData));
   step(botChanged);
   const callbackChanged = !deepEqual(source.callbackData, target.callbackData);
-  if (callbackChanged && source.callbackData !== null) writes.push(persistence.updateCallbackData(source.callbackData as never));
+  if (callbackChanged && source.callbackData !== null) writes.push(() => persistence.updateCallbackData(source.callbackData as never));
   step(callbackChanged);
-  await Promise.all(writes);
+  // Each write of a sharded target reads its object first: bounded, like the reads.
+  await eachLimited(writes, concurrency, (write) => write());
   await persistence.flush();
   return { copied, unchanged };
 }
@@ -259,7 +267,7 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     const source = await phase('read source', round, (onLoad) => readState(open(from, concurrency, onLoad)));
     const targetPersistence = open(to, concurrency, loading('read target', round));
     const target = await phase('read target', round, () => readState(targetPersistence));
-    const result = await copyState(source, target, targetPersistence, progress('copy', round));
+    const result = await copyState(source, target, targetPersistence, concurrency, progress('copy', round));
     copied += result.copied;
     unchanged += round === 1 ? result.unchanged : 0;
 

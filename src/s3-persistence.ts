@@ -25,6 +25,7 @@ import {
 } from './snapshot/layout.js';
 import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
+import { eachLimited } from './limit.js';
 import type { ObjectStore } from './store/object-store.js';
 import { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
 
@@ -88,15 +89,6 @@ function layoutOf(options: { layout?: LayoutName; singleFile?: boolean }): Layou
     throw new InvalidOptionsError(`singleFile: ${singleFile} contradicts layout: '${layout}'; set only layout`);
   }
   return layout;
-}
-
-/** Runs `task` over `items`, at most `limit` at once. */
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function checkId(kind: 'user' | 'chat', id: number): void {
@@ -377,9 +369,7 @@ export class S3Persistence<
     // Objects with something to write, or a write in flight; at most loadConcurrency at once (a
     // sharded layout may hold many).
     const dirty = [...this.objects.values()].filter((object) => object.hasPendingChanges || object.isWriting);
-    const failures: unknown[] = [];
-    await eachLimited(dirty, this.loadConcurrency, (object) => object.commit().catch((error: unknown) => void failures.push(error)));
-    if (failures.length > 0) throw failures[0];
+    await eachLimited(dirty, this.loadConcurrency, (object) => object.commit());
   }
 
   /**
