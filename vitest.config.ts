@@ -28,6 +28,22 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        test: {
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          // MinIO first; then the writer processes and the handler, bundled.
+          globalSetup: ['test/global-setup.ts', 'test/reliability/global-setup.ts'],
+          // Sized for about a minute on 2 cores; `npm run soak` runs the same tests longer.
+          testTimeout: process.env.RELIABILITY_PROFILE === 'soak' ? 3_600_000 : 300_000,
+          // Two files at once even on 2 cores: the fault and retry tests mostly wait (backoffs, timeouts).
+          maxWorkers: 2,
+          // After the other projects, not beside them: the crash and contention tests run many processes
+          // (and a project with its own maxWorkers needs a group of its own).
+          sequence: { groupOrder: 1 },
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });
