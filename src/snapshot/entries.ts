@@ -79,13 +79,17 @@ export function invalidSection(fields: SnapshotFields): string | undefined {
     const value = fields.get(section);
     if (value === undefined) continue;
     if (!(value instanceof Map)) return `${section} is not a map`;
-    for (const id of value.keys()) if (typeof id !== 'number') return `${section} has a non-numeric id ${String(id)}`;
+    for (const [id, entry] of value) {
+      if (typeof id !== 'number') return `${section} has an id that is a ${typeof id}, not a number`;
+      if (section === 'processed_updates' && typeof entry !== 'number') return `processed_updates[${id}] is not a time`;
+    }
   }
   const conversations = fields.get('conversations');
   if (conversations !== undefined) {
     if (!(conversations instanceof Map)) return 'conversations is not a map';
     for (const [name, states] of conversations) {
-      if (typeof name !== 'string' || !(states instanceof Map)) return `conversations[${String(name)}] is not a map`;
+      if (typeof name !== 'string') return `conversations has a name that is a ${typeof name}, not a string`;
+      if (!(states instanceof Map)) return `conversations[${JSON.stringify(name)}] is not a map`;
       for (const key of states.keys()) if (typeof key !== 'string') return `conversations[${name}] has a non-string key`;
     }
   }

@@ -3,7 +3,7 @@
  * with their ETag, the changes not yet durable, and the machinery that writes them: group commit,
  * conditional puts, and rebase of pending changes on conflict.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
 import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy } from '../conflicts.js';
 import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
@@ -60,11 +60,26 @@ interface ReadState {
  * lost finds its id there and knows its write was stored, instead of taking it for another writer's.
  */
 export const WRITE_IDS_FIELD = '$writes';
-const WRITE_IDS_KEPT = 16;
+/**
+ * A write id matters only until its writer has re-read (seconds): ids are kept for 10 minutes, at
+ * most 64, so that a busy object holds enough and a quiet one (a sharded user) holds few.
+ */
+const WRITE_IDS_TTL_MS = 10 * 60 * 1000;
+const WRITE_IDS_KEPT = 64;
 
+/** The write ids in `fields`: a list of `[id, writtenAt]` pairs, newest last. */
 function writeIdsOf(fields: SnapshotFields): string[] {
-  const ids = fields.get(WRITE_IDS_FIELD);
-  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : [];
+  const entries = fields.get(WRITE_IDS_FIELD);
+  if (!Array.isArray(entries)) return [];
+  return entries.flatMap((entry: unknown) => (Array.isArray(entry) && typeof entry[0] === 'string' ? [entry[0]] : []));
+}
+
+function recentWrites(stored: unknown, writeId: string, now: number): Array<[string, number]> {
+  const kept = (Array.isArray(stored) ? stored : []).filter(
+    (entry: unknown): entry is [string, number] =>
+      Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'number' && now - entry[1] < WRITE_IDS_TTL_MS,
+  );
+  return [...kept.slice(-(WRITE_IDS_KEPT - 1)), [writeId, now]];
 }
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -196,9 +211,9 @@ export class TrackedObject {
       this.throwIfUnreadable();
       const batch = [...this.pending.values()];
       if (batch.length === 0) return;
-      const writeId = randomUUID();
+      const writeId = randomBytes(9).toString('base64url');
       const next = applyChanges(this.known, this.changes());
-      next.set(WRITE_IDS_FIELD, [...writeIdsOf(this.known), writeId].slice(-WRITE_IDS_KEPT));
+      next.set(WRITE_IDS_FIELD, recentWrites(this.known.get(WRITE_IDS_FIELD), writeId, Date.now()));
       const condition = this.etag === null ? ({ ifNoneMatch: '*' } as const) : { ifMatch: this.etag };
       // Until a write is answered, it may have landed (a lost response, the SDK's own retry): its id tells later.
       this.unconfirmed.set(writeId, batch);
@@ -242,14 +257,18 @@ export class TrackedObject {
    */
   private rebase(fresh: ReadState): void {
     const { merge, onConflict, metrics, exportValue, importValue } = this.options;
-    const landed = writeIdsOf(fresh.fields);
+    const landed = new Set(writeIdsOf(fresh.fields));
+    // What this instance last knew, with its own writes that `fresh` shows as landed: a change made
+    // while such a write was in flight is based on it, not on the older state.
+    let known = this.known;
     for (const [writeId, batch] of this.unconfirmed) {
-      if (!landed.includes(writeId)) continue;
+      if (!landed.has(writeId)) continue;
+      known = applyChanges(known, batch.map((change) => [change.ref, change.value] as const));
       this.acknowledge(batch);
       this.unconfirmed.delete(writeId);
     }
     for (const change of this.pending.values()) {
-      const base = readEntry(this.known, change.ref);
+      const base = readEntry(known, change.ref);
       const theirs = readEntry(fresh.fields, change.ref);
       if (sameEntry(base, theirs)) continue;
       metrics.conflicts++;

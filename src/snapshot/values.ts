@@ -105,7 +105,7 @@ function copyInAt(value: unknown, path: string, bot: object | undefined, ancesto
     if (object instanceof Map) {
       const copy = new Map<unknown, unknown>();
       for (const [key, entry] of object) {
-        const label = typeof key === 'string' ? JSON.stringify(key) : String(key);
+        const label = typeof key === 'string' ? JSON.stringify(key) : typeof key === 'object' ? `(${describe(key)})` : String(key);
         copy.set(copyInAt(key, `${path} key ${label}`, bot, ancestors), copyInAt(entry, `${path}.get(${label})`, bot, ancestors));
       }
       return copy;

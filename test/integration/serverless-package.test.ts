@@ -170,11 +170,11 @@ describe('serverless package', () => {
     });
   });
 
-  it('grants the role Get, Put, Delete and AbortMultipartUpload on the prefix, and ListBucket only under it: nothing else in S3', () => {
+  it('grants the role Get, Put and AbortMultipartUpload on the prefix, and ListBucket only under it: nothing else in S3', () => {
     expect(s3Statements(template, BUCKET)).toEqual([
       {
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
         Resource: `arn:aws:s3:::${BUCKET}/${PREFIX}*`,
       },
       {
@@ -313,12 +313,12 @@ describe('serverless package', () => {
     // MinIO answers an authenticated GET of a missing key with 404 even without s3:ListBucket (it applies
     // S3's ListBucket rule to anonymous requests only): this shows the statements give the handler its 404
     // and confine it to the prefix; that AWS keeps the 404 with a prefix-conditioned ListBucket it cannot show.
-    it('lets the role see a missing key under the prefix as 404, and refuses everything outside it with 403', async () => {
+    it('lets the role see a missing key under the prefix as 404, refuses deletes, and everything outside the prefix, with 403', async () => {
       await admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'elsewhere/object', Body: 'x' }));
       expect(await statusOf(role.send(new GetObjectCommand({ Bucket: bucket, Key: `${PREFIX}_user_data` })))).toBe(404);
       expect(await statusOf(role.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: PREFIX })))).toBe(200);
       expect(await statusOf(role.send(new PutObjectCommand({ Bucket: bucket, Key: `${PREFIX}_probe`, Body: 'x' })))).toBe(200);
-      expect(await statusOf(role.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${PREFIX}_probe` })))).toBe(200);
+      expect(await statusOf(role.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${PREFIX}_probe` })))).toBe(403);
 
       expect(await statusOf(role.send(new GetObjectCommand({ Bucket: bucket, Key: 'elsewhere/object' })))).toBe(403);
       expect(await statusOf(role.send(new GetObjectCommand({ Bucket: bucket, Key: 'elsewhere/missing' })))).toBe(403);

@@ -316,12 +316,7 @@ describe('a PUT that the server applied but whose answer was lost', () => {
     count: (theirs as Counter).count + (ours as Counter).count - ((base as Counter | undefined)?.count ?? 0),
   });
 
-  // BUG (src/snapshot/tracked-object.ts, TrackedObject.rebase): expected: the instance's own landed write
-  // (w1: count 6) is the base of a change made while w1 was in flight (count 7), so no conflict is reported
-  // and 7 is stored. Actual: rebase acknowledges w1's batch but still compares against `known` from before
-  // w1 (count 5), so its own value 6 counts as "theirs": metrics.conflicts 1, onConflict called with
-  // theirs = 6, and the summing merge stores 6 + 7 - 5 = 8.
-  it.fails('takes no change made while that PUT was in flight for a conflict with it (a summing merge would count twice)', async () => {
+  it('takes no change made while that PUT was in flight for a conflict with it (a summing merge would count twice)', async () => {
     const key = 'lost-answer-change-in-flight/bot';
     await direct<Counter>(key).updateUserData(7, { count: 5 });
     const conflicts: unknown[] = [];
@@ -345,11 +340,7 @@ describe('a PUT that the server applied but whose answer was lost', () => {
     expect((await direct<Counter>(key).getUserData()).get(7)).toEqual({ count: 7 });
   });
 
-  // BUG (src/snapshot/tracked-object.ts, WRITE_IDS_KEPT = 16): expected: a write whose answer was lost is
-  // recognised as the instance's own however many writes landed before the re-read. Actual: after 16 other
-  // writes its id has left `$writes`, so the instance takes its own value for another writer's: a conflict
-  // is reported (theirs = its own {count: 6}) and the summing merge stores 6 + 6 - 5 = 7.
-  it.fails('is recognised as its own even when 16 writes of other instances landed before the re-read', async () => {
+  it('is recognised as its own even when 16 writes of other instances landed before the re-read', async () => {
     const key = 'lost-answer-pushed-out/bot';
     await direct<Counter>(key).updateUserData(7, { count: 5 });
     const conflicts: unknown[] = [];

@@ -74,13 +74,7 @@ describe('the S3 actions the sample bot uses, against what its role is granted',
     expect([...actions].filter((action) => !granted.includes(action))).toEqual([]);
   });
 
-  // BUG (serverless.yml, the role's first statement): expected: the role grants only what the handler
-  // needs: s3:GetObject, s3:PutObject, s3:ListBucket (404s instead of 403s), and s3:AbortMultipartUpload
-  // (lib-storage aborts a large upload that lost its condition). Actual: it grants s3:DeleteObject too,
-  // which the handler never uses in any layout (only migrateLayout deletes, run with an operator's
-  // credentials): a leaked function role could erase the bot's state (versioning keeps old versions, but
-  // a delete marker still hides them from the bot).
-  it.fails('grants nothing the handler does not need', async () => {
+  it('grants nothing the handler does not need', async () => {
     const granted = await grantedActions();
     /** Needed without a request of their own: S3 checks ListBucket when a GET meets a missing key; lib-storage aborts a failed large upload. */
     const neededImplicitly = ['s3:ListBucket', 's3:AbortMultipartUpload'];

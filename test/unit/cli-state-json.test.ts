@@ -164,7 +164,7 @@ describe('reading an export back', () => {
     [{ bot_data: { m: { $map: [[1]] } } }, 'bot_data.m', /\[key, value\] pairs/],
     [{ bot_data: { u: { $unknown: 1 } } }, 'bot_data.u', /unknown marker "\$unknown".*\$object/],
     [{ bot_data: '\ud800' }, 'bot_data', /lone surrogate/],
-    [{ user_data: { $map: [['x', {}]] } }, '$', /non-numeric id/],
+    [{ user_data: { $map: [['x', {}]] } }, '$', /an id that is a string, not a number/],
     [{ $extra: 1 }, '$extra', /unknown envelope field/],
   ])('refuses %j at %s', (sections, path, message) => {
     const error = formatError(envelope(sections));

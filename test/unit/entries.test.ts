@@ -31,7 +31,7 @@ function readFields(): SnapshotFields {
         ['order', new Map([['[5,5]', 'PAY']])],
       ]),
     ],
-    ['processed_updates', new Map([[900, true]])],
+    ['processed_updates', new Map([[900, 1718000000000]])],
     ['future_section', { kept: true }],
   ]);
 }
@@ -95,7 +95,7 @@ describe('readEntry', () => {
     expect(readEntry(fields, bot(null))).toStrictEqual({ stats: 10, motd: 'hello' });
     expect(readEntry(fields, bot('stats'))).toBe(10);
     expect(readEntry(fields, conversation('survey', '["1",2]'))).toBe('NAME');
-    expect(readEntry(fields, { section: 'processed_updates', id: 900 })).toBe(true);
+    expect(readEntry(fields, { section: 'processed_updates', id: 900 })).toBe(1718000000000);
     expect(readEntry(fields, callbackData)).toStrictEqual(fields.get('callback_data'));
   });
 
@@ -296,16 +296,16 @@ describe('invalidSection', () => {
   });
 
   it('rejects a user or chat id that is not a number, such as the string "42"', () => {
-    expect(invalidSection(new Map([['user_data', new Map([['42', {}]])]]))).toBe('user_data has a non-numeric id 42');
-    expect(invalidSection(new Map([['chat_data', new Map([[42n, {}]])]]))).toBe('chat_data has a non-numeric id 42');
+    expect(invalidSection(new Map([['user_data', new Map([['42', {}]])]]))).toBe('user_data has an id that is a string, not a number');
+    expect(invalidSection(new Map([['chat_data', new Map([[42n, {}]])]]))).toBe('chat_data has an id that is a bigint, not a number');
   });
 
   it('rejects conversations that are not nested Maps of string keys', () => {
     expect(invalidSection(new Map([['conversations', { survey: {} }]]))).toBe('conversations is not a map');
     expect(invalidSection(new Map([['conversations', new Map([['survey', { '[1,2]': 'AGE' }]])]]))).toBe(
-      'conversations[survey] is not a map',
+      'conversations["survey"] is not a map',
     );
-    expect(invalidSection(new Map([['conversations', new Map([[1, new Map()]])]]))).toBe('conversations[1] is not a map');
+    expect(invalidSection(new Map([['conversations', new Map([[1, new Map()]])]]))).toBe('conversations has a name that is a number, not a string');
     expect(invalidSection(new Map([['conversations', new Map([['survey', new Map([[[1, 2], 'AGE']])]])]]))).toBe(
       'conversations[survey] has a non-string key',
     );
@@ -315,5 +315,11 @@ describe('invalidSection', () => {
     for (const value of [{ keyboards: [] }, 'data', 1, new Map()]) {
       expect(invalidSection(new Map([['callback_data', value]]))).toBe('callback_data is not a [keyboards, queries] pair');
     }
+  });
+});
+
+describe('invalidSection on handled-update marks', () => {
+  it('rejects a handled-at time that is not a number', () => {
+    expect(invalidSection(new Map([['processed_updates', new Map([[900, 'yesterday']])]]))).toBe('processed_updates[900] is not a time');
   });
 });

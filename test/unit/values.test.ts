@@ -78,7 +78,7 @@ describe('copyIn refuses what cannot be stored, naming the place', () => {
   it('names places inside Maps and Sets', () => {
     expect(refusal(new Map([['menu', () => 1]]), 'bot_data.menus', undefined).path).toBe('bot_data.menus.get("menu")');
     expect(refusal(new Map([[5, { f: () => 1 }]]), 'x', undefined).path).toBe('x.get(5).f');
-    expect(refusal(new Map([[new UserProfile(), 1]]), 'x', undefined).path).toBe('x key [object Object]');
+    expect(refusal(new Map([[new UserProfile(), 1]]), 'x', undefined).path).toBe('x key (an instance of UserProfile)');
     expect(refusal(new Set([1, 2, new UserProfile()]), 'x', undefined).path).toBe('x item 2');
   });
 
