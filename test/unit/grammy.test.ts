@@ -1,8 +1,9 @@
 import { Bot, Context } from 'grammy';
-import type { Update, UserFromGetMe } from 'grammy/types';
+import type { Update } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
 import { persistence, type PersistenceFlavor } from '../../src/grammy.js';
 import { END, S3Persistence } from '../../src/index.js';
+import { botInfo, textUpdate } from '../support/adapter-bots.js';
 import { ControlledStore } from '../support/stores.js';
 
 type UD = { count?: number };
@@ -10,27 +11,8 @@ type CD = { note?: string };
 type BD = { total?: number };
 type MyContext = Context & PersistenceFlavor<UD, CD, BD>;
 
-const botInfo: UserFromGetMe = {
-  id: 1,
-  is_bot: true,
-  first_name: 'Test',
-  username: 'test_bot',
-  can_join_groups: true,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-  allows_users_to_create_topics: false,
-} as UserFromGetMe;
 
-function message(updateId: number, userId: number, text: string): Update {
-  const entities = text.startsWith('/') ? [{ type: 'bot_command' as const, offset: 0, length: text.split(' ')[0]!.length }] : undefined;
-  return {
-    update_id: updateId,
-    message: { message_id: updateId, date: 0, chat: { id: userId, type: 'private', first_name: 'U' }, from: { id: userId, is_bot: false, first_name: 'U' }, text, entities },
-  } as Update;
-}
+const message = textUpdate;
 
 /** A bot on an in-memory store whose API calls are recorded instead of sent. */
 function testBot(store: ControlledStore) {
