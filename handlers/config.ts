@@ -3,7 +3,7 @@
  * variable, not its value.
  */
 import type { UserFromGetMe } from 'grammy/types';
-import type { LayoutName } from '../src/snapshot/layout.js';
+import { isLayoutName, LAYOUT_NAMES, type LayoutName } from '../src/snapshot/layout.js';
 
 export interface BotConfig {
   token: string;
@@ -29,14 +29,10 @@ function required(env: NodeJS.ProcessEnv, name: string, example: string): string
   return value.trim();
 }
 
-const LAYOUTS: readonly LayoutName[] = ['single-file', 'multi-file', 'sharded'];
-
 function layoutOf(value: string | undefined): LayoutName {
   const layout = value?.trim() || 'single-file';
-  if (!(LAYOUTS as readonly string[]).includes(layout)) {
-    throw new ConfigError(`PERSISTENCE_LAYOUT must be one of ${LAYOUTS.join(', ')}`);
-  }
-  return layout as LayoutName;
+  if (!isLayoutName(layout)) throw new ConfigError(`PERSISTENCE_LAYOUT must be one of ${LAYOUT_NAMES.join(', ')}`);
+  return layout;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {

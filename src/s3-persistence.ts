@@ -16,6 +16,8 @@ import { InvalidOptionsError, SerializationError } from './errors.js';
 import { ABSENT, type EntryRef, type EntryValue } from './snapshot/entries.js';
 import {
   entryOfShardedKey,
+  isLayoutName,
+  LAYOUT_NAMES,
   parseFilepath,
   sectionKey,
   shardedKey,
@@ -82,8 +84,8 @@ export interface LoadProgress {
 function layoutOf(options: { layout?: LayoutName; singleFile?: boolean }): LayoutName {
   const { layout, singleFile } = options;
   if (layout === undefined) return singleFile === false ? 'multi-file' : 'single-file';
-  if (!['single-file', 'multi-file', 'sharded'].includes(layout)) {
-    throw new InvalidOptionsError(`layout must be 'single-file', 'multi-file' or 'sharded', not ${JSON.stringify(layout)}`);
+  if (!isLayoutName(layout)) {
+    throw new InvalidOptionsError(`layout must be one of ${LAYOUT_NAMES.join(', ')}, not ${JSON.stringify(layout)}`);
   }
   if (singleFile !== undefined && singleFile !== (layout === 'single-file')) {
     throw new InvalidOptionsError(`singleFile: ${singleFile} contradicts layout: '${layout}'; set only layout`);

@@ -3,7 +3,7 @@
  * function that runs it. The commands are a table (`commands/index.ts`), not a class hierarchy.
  */
 import { InvalidOptionsError } from '../errors.js';
-import { LAYOUT_NAMES, type LayoutName } from '../import/stored-state.js';
+import { isLayoutName, LAYOUT_NAMES, type LayoutName } from '../snapshot/layout.js';
 import { parseFilepath } from '../snapshot/layout.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -62,10 +62,10 @@ export const LAYOUT_OPTION: OptionSpec = {
 /** The layout named by `--layout`, if any. */
 export function layoutOption(value: string | boolean | undefined): LayoutName | undefined {
   if (value === undefined) return undefined;
-  if (!LAYOUT_NAMES.includes(value as LayoutName)) {
+  if (!isLayoutName(value)) {
     throw new CliError(`a layout is one of ${LAYOUT_NAMES.join(', ')}, not "${String(value)}"`, ExitCode.USAGE);
   }
-  return value as LayoutName;
+  return value;
 }
 
 export interface Target {

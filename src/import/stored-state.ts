@@ -10,7 +10,7 @@
 import { SnapshotDecodeError } from '../errors.js';
 import { decodeSnapshot, encodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
 import { invalidSection, SECTION_NAMES, type EntryRef, type SectionName } from '../snapshot/entries.js';
-import { entryOfShardedKey, sectionKey, shardedKey, type LayoutName } from '../snapshot/layout.js';
+import { entryOfShardedKey, LAYOUT_NAMES, sectionKey, shardedKey, type LayoutName } from '../snapshot/layout.js';
 import { WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
 import { PreconditionLostError, type ObjectStore, type WriteCondition } from '../store/object-store.js';
 import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from './errors.js';
@@ -91,7 +91,6 @@ export const LAYOUTS: Readonly<Record<LayoutName, StateLayout>> = {
   sharded,
 };
 
-export const LAYOUT_NAMES = Object.keys(LAYOUTS) as LayoutName[];
 
 /** One object as read. */
 export interface StoredObject {

@@ -51,6 +51,13 @@ export function parseFilepath(filepath: string, bucket?: string): ObjectLocation
 /** How a persistence spreads its data over objects. */
 export type LayoutName = 'single-file' | 'multi-file' | 'sharded';
 
+/** Every layout name, for validating configuration. */
+export const LAYOUT_NAMES: readonly LayoutName[] = ['single-file', 'multi-file', 'sharded'];
+
+export function isLayoutName(value: unknown): value is LayoutName {
+  return (LAYOUT_NAMES as readonly unknown[]).includes(value);
+}
+
 /**
  * The object key of each section in PTB's layouts. The processed update ids, which PTB does not
  * have, travel with bot data, which every update refreshes anyway.
