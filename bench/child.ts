@@ -4,9 +4,10 @@
  */
 import { measureCodecs, type CodecTask } from './scenarios/codec.js';
 import { measureColdStart, type ColdStartTask } from './scenarios/cold-start.js';
+import { measureScaleUpdates, type ScaleUpdateTask } from './scenarios/scale.js';
 import { measureWrites, type WriteTask } from './scenarios/write-amplification.js';
 
-type Task = ColdStartTask | CodecTask | WriteTask;
+type Task = ColdStartTask | CodecTask | WriteTask | ScaleUpdateTask;
 
 async function run(task: Task): Promise<unknown> {
   switch (task.task) {
@@ -16,6 +17,8 @@ async function run(task: Task): Promise<unknown> {
       return measureCodecs(task);
     case 'write':
       return measureWrites(task);
+    case 'scale-update':
+      return measureScaleUpdates(task);
     default:
       throw new Error(`unknown bench task ${JSON.stringify(task)}`);
   }

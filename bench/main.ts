@@ -23,6 +23,7 @@ import { coldStart } from './scenarios/cold-start.js';
 import { contention } from './scenarios/contention.js';
 import { lambda } from './scenarios/lambda.js';
 import { picklePersistence } from './scenarios/pickle-persistence.js';
+import { scale } from './scenarios/scale.js';
 import { steadyState } from './scenarios/steady-state.js';
 import { writeAmplification } from './scenarios/write-amplification.js';
 import { checkTargets } from './targets.js';
@@ -42,6 +43,7 @@ const SCENARIOS: Record<ScenarioName, Runner> = {
   writeAmplification: (context) => writeAmplification(context),
   picklePersistence: (context) => picklePersistence(context),
   lambda: (context) => lambda(context),
+  scale: (context, childScript) => scale(context, childScript),
 };
 
 const NAMES = Object.keys(SCENARIOS) as ScenarioName[];

@@ -7,6 +7,7 @@ import type { ColdStartResult } from './scenarios/cold-start.js';
 import type { ContentionResult } from './scenarios/contention.js';
 import type { LambdaResult } from './scenarios/lambda.js';
 import type { PicklePersistenceResult } from './scenarios/pickle-persistence.js';
+import type { ScaleResult } from './scenarios/scale.js';
 import type { SteadyStateResult } from './scenarios/steady-state.js';
 import type { WriteAmplificationResult } from './scenarios/write-amplification.js';
 import type { TargetCheck } from './targets.js';
@@ -20,6 +21,7 @@ export interface Scenarios {
   writeAmplification?: WriteAmplificationResult;
   lambda?: LambdaResult;
   picklePersistence?: PicklePersistenceResult;
+  scale?: ScaleResult;
 }
 
 export type ScenarioName = keyof Scenarios;

@@ -3,6 +3,7 @@
  */
 import { isLibrary } from './peers/peer.js';
 import type { BenchResults } from './results.js';
+import type { ScaleChange, ScaleContention, ScaleLayout, ScaleResult } from './scenarios/scale.js';
 
 export interface TargetCheck {
   target: string;
@@ -14,10 +15,10 @@ export interface TargetCheck {
 }
 
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
-const users = (n: number) => (n >= 1000 ? `${n / 1000}k` : String(n));
+const users = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1000 ? `${n / 1000}k` : String(n));
 
 export function checkTargets(results: BenchResults): TargetCheck[] {
-  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence } = results.scenarios;
+  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence, scale } = results.scenarios;
   const checks: TargetCheck[] = [];
 
   if (contention) {
@@ -111,6 +112,58 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
         holds: pairs.length === 0 ? null : pairs.every((p) => p.ratio <= 1.5),
       });
     }
+  }
+  if (scale) checks.push(...scaleTargets(scale));
+  return checks;
+}
+
+const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
+const size = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : bytes >= 1e3 ? `${(bytes / 1e3).toFixed(1)} kB` : `${bytes} B`);
+
+/**
+ * Issue 6: in the sharded layout, bytes written per update and the cold start change by less than
+ * 10% from the smallest to the largest population (1k to 100k users), the single-file layout
+ * measured beside it; and instances writing different users never conflict.
+ */
+function scaleTargets(scale: ScaleResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const change = (layout: ScaleLayout) => scale.changes.find((c) => c.layout === layout);
+  const row = (users: number, layout: ScaleLayout) => scale.rows.find((r) => r.users === users && r.layout === layout);
+  const sharded = change('sharded');
+  const single = change('single-file');
+  if (sharded) {
+    const span = `${users(sharded.from)} to ${users(sharded.to)}`;
+    const bytesOf = (c: ScaleChange) => `${size(row(c.from, c.layout)!.bytesWrittenPerUpdate)} -> ${size(row(c.to, c.layout)!.bytesWrittenPerUpdate)}`;
+    checks.push({
+      target: 'Scale: bytes per update',
+      goal: `sharded: changes by < 10% from ${span} users (single-file beside it)`,
+      measured:
+        `sharded ${bytesOf(sharded)} (${percent(sharded.bytesRatio)})` + (single ? `; single-file ${bytesOf(single)} (${fixed(single.bytesRatio, 1)}x)` : ''),
+      holds: Math.abs(sharded.bytesRatio - 1) < 0.1,
+    });
+    const coldOf = (c: ScaleChange) => `${row(c.from, c.layout)!.coldMs.median.toFixed(0)} -> ${row(c.to, c.layout)!.coldMs.median.toFixed(0)} ms`;
+    const { ratio, low, high } = sharded.coldRatio;
+    const conclusive = Math.abs(low - 1) < 0.1 && Math.abs(high - 1) < 0.1;
+    checks.push({
+      target: 'Scale: cold start',
+      goal: `sharded: median changes by < 10% from ${span} users (single-file beside it)`,
+      measured:
+        `sharded ${coldOf(sharded)} (${percent(ratio)}; 95% bootstrap interval ${percent(low)} to ${percent(high)}` +
+        `${conclusive ? '' : ', which reaches past 10%'}; per repetition ${percent(sharded.coldPairedRatio)})` +
+        (single ? `; single-file ${coldOf(single)} (${fixed(single.coldRatio.ratio, 1)}x)` : ''),
+      holds: Math.abs(ratio - 1) < 0.1,
+    });
+  }
+  if (scale.contention.length > 0) {
+    const of = (layout: ScaleLayout) => scale.contention.filter((c) => c.layout === layout);
+    const line = (c: ScaleContention) =>
+      `${users(c.users)}: ${c.lostConditions} lost conditions, ${c.entryConflicts} same-entry conflicts, ${c.lostUpdates} lost updates of ${c.updates}`;
+    checks.push({
+      target: 'Scale: conflicts',
+      goal: `0 between ${scale.contention[0]!.instances} instances writing different users (sharded, every size)`,
+      measured: `sharded ${of('sharded').map(line).join('; ')}; single-file ${of('single-file').map(line).join('; ')}`,
+      holds: of('sharded').length === 0 ? null : of('sharded').every((c) => c.lostConditions === 0 && c.entryConflicts === 0 && c.lostUpdates === 0 && c.failedUpdates === 0),
+    });
   }
   return checks;
 }

@@ -5,7 +5,7 @@
  * Sizes and ids are Telegram's: a user's data is about 200 bytes of JSON, user ids go up to ~8e9,
  * supergroup ids are `-100` followed by ten digits, private chats have the user's id.
  */
-import type { S3Persistence } from '../../src/index.js';
+import type { CallbackData, S3Persistence } from '../../src/index.js';
 import { pick, randomInt, seededRandom } from '../../test/support/seed.js';
 
 /** One user's data: what a typical bot keeps (profile, counters, settings, an answered survey). */
@@ -144,16 +144,45 @@ export function toSnapshotFields(population: Population): Map<string, unknown> {
  * whatever layout the library writes. With `only`, just those users, their private chats and their
  * surveys (and bot data): what a per-entry layout reads for their updates.
  */
-export async function seedPersistence(persistence: S3Persistence, population: Population, only?: ReadonlySet<number>): Promise<void> {
+export async function seedPersistence(
+  persistence: S3Persistence,
+  population: Population,
+  only?: ReadonlySet<number>,
+  extra: { callbackData?: CallbackData } = {},
+): Promise<void> {
   if (!persistence.onFlush) throw new Error('seed through an onFlush persistence: one write, not one per entry');
   const kept = (id: number) => only === undefined || only.has(id);
   await Promise.all([
+    ...(extra.callbackData === undefined ? [] : [persistence.updateCallbackData(extra.callbackData)]),
     ...population.users.filter(([id]) => kept(id)).map(([id, data]) => persistence.updateUserData(id, data)),
     ...population.chats.filter(([id]) => kept(id)).map(([id, data]) => persistence.updateChatData(id, data)),
     ...population.surveys.filter(([[, userId]]) => kept(userId)).map(([key, state]) => persistence.updateConversation(SURVEY, key, state)),
     persistence.updateBotData(population.botData),
   ]);
   await persistence.flush();
+}
+
+/**
+ * Callback data as the sample bot's `/menu` leaves it (`CallbackDataCache.persistenceData()`): 32
+ * keyboards of three fruit buttons and the callback queries that pointed at 8 of them, generated
+ * from the population's seed. The scale scenario stores it in every layout, so that a cold start
+ * reads it as the sample bot's does.
+ */
+export function generateCallbackData(userCount: number, seed = 20_240_607): CallbackData {
+  const next = seededRandom((seed ^ userCount) + 1);
+  const hex = (length: number) => Array.from({ length }, () => Math.floor(next() * 16).toString(16)).join('');
+  const fruits = [
+    { fruit: 'apple', colour: 'red', calories: 52 },
+    { fruit: 'banana', colour: 'yellow', calories: 89 },
+    { fruit: 'kiwi', colour: 'green', calories: 61, tags: ['fuzzy', 'tart'] },
+  ];
+  const keyboards = Array.from({ length: 32 }, (): [string, number, Record<string, unknown>] => [
+    hex(32),
+    randomInt(next, 1_720_000_000, 1_730_000_000),
+    Object.fromEntries(fruits.map((data) => [hex(32), data])),
+  ]);
+  const queries = Object.fromEntries(keyboards.slice(0, 8).map(([id]) => [String(randomInt(next, 1e15, 9e15)), id]));
+  return [keyboards, queries];
 }
 
 /** The average size of one user's data as JSON, in bytes. */

@@ -54,3 +54,65 @@ export async function timed(action: () => unknown): Promise<number> {
 export function ratio(a: number, b: number): number {
   return Math.round((a / b) * 1000) / 1000;
 }
+
+/** A straight line `y = intercept + slope * x` fitted by least squares, with its coefficient of determination. */
+export interface LinearFit {
+  intercept: number;
+  slope: number;
+  /** R²: the share of the variance of y the line explains (1 when every point is on it; 0 for a flat line through noise). */
+  r2: number;
+}
+
+/**
+ * @example
+ * linearFit([1, 2, 3], [2, 4, 6]) // { intercept: 0, slope: 2, r2: 1 }
+ */
+export function linearFit(xs: readonly number[], ys: readonly number[]): LinearFit {
+  if (xs.length !== ys.length || xs.length < 2) throw new Error('a line needs two or more points');
+  const n = xs.length;
+  const meanX = xs.reduce((sum, x) => sum + x, 0) / n;
+  const meanY = ys.reduce((sum, y) => sum + y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i]! - meanX) * (ys[i]! - meanY);
+    sxx += (xs[i]! - meanX) ** 2;
+    syy += (ys[i]! - meanY) ** 2;
+  }
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  const intercept = meanY - slope * meanX;
+  const residual = ys.reduce((sum, y, i) => sum + (y - intercept - slope * xs[i]!) ** 2, 0);
+  return { intercept, slope, r2: syy === 0 ? 1 : 1 - residual / syy };
+}
+
+/**
+ * The ratio of the medians of `b` over `a`, with a percentile bootstrap interval: each sample is
+ * resampled with replacement `iterations` times (seeded, so the report is reproducible) and the
+ * ratio of the resampled medians taken; the interval holds the middle `level` of those ratios.
+ *
+ * @example
+ * ratioOfMedians([100, 102, 98], [104, 99, 101]) // { ratio: 1.01, low: ..., high: ..., level: 0.95 }
+ */
+export function ratioOfMedians(
+  a: readonly number[],
+  b: readonly number[],
+  options: { iterations?: number; level?: number; seed?: number } = {},
+): { ratio: number; low: number; high: number; level: number } {
+  const { iterations = 4000, level = 0.95, seed = 1 } = options;
+  const median = (values: readonly number[]) => quantile([...values].sort((x, y) => x - y), 0.5);
+  // mulberry32, as test/support/seed.ts
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const resample = (values: readonly number[]) => values.map(() => values[Math.floor(random() * values.length)]!);
+  const ratios: number[] = [];
+  for (let i = 0; i < iterations; i++) ratios.push(median(resample(b)) / median(resample(a)));
+  ratios.sort((x, y) => x - y);
+  return { ratio: median(b) / median(a), low: quantile(ratios, (1 - level) / 2), high: quantile(ratios, 1 - (1 - level) / 2), level };
+}

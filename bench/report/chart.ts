@@ -105,11 +105,11 @@ function drawPanel(panel: Panel, top: number): { svg: string; height: number } {
 /** `s3-persistence (sharded, immediate)` -> `s3-persistence sharded, immediate`; other peers lose their explanation. */
 const shortPeer = (name: string) =>
   name.startsWith('s3-persistence') ? name.replace(/^s3-persistence \((.*)\)$/, 's3 $1').replace('runtime, as the sample bot', 'runtime') : name.replace(/ \(.*\)$/, '');
-const usersLabel = (n: number) => `${n >= 1000 ? `${n / 1000}k` : n} users`;
+const usersLabel = (n: number) => `${n >= 1e6 ? `${n / 1e6}M` : n >= 1000 ? `${n / 1000}k` : n} users`;
 const msLabel = (value: number) => (value >= 100 ? `${value.toFixed(0)} ms` : value >= 10 ? `${value.toFixed(1)} ms` : `${value.toFixed(2)} ms`);
 
 function panels(results: BenchResults): Panel[] {
-  const { coldStart, codec, writeAmplification, picklePersistence, contention, burst } = results.scenarios;
+  const { coldStart, codec, writeAmplification, picklePersistence, contention, burst, scale } = results.scenarios;
   const pickle = picklePersistence && 'rows' in picklePersistence ? picklePersistence.rows : [];
   const out: Panel[] = [];
   if (coldStart) {
@@ -206,6 +206,40 @@ function panels(results: BenchResults): Panel[] {
       groups: burst.peers.map((peer) => ({ label: shortPeer(peer.peer), values: [peer.putsPerUpdate] })),
       format: (value) => value.toFixed(2),
       reference: { value: 0.2, label: 'target: 0.2' },
+    });
+  }
+  if (scale) {
+    const projected = scale.projections[0]?.users ?? 1_000_000;
+    const groups = (metric: 'coldMs' | 'bytesWrittenPerUpdate') => [
+      ...scale.sizes.map((users) => ({
+        label: usersLabel(users),
+        values: (['single-file', 'sharded'] as const).map((layout) => {
+          const row = scale.rows.find((r) => r.users === users && r.layout === layout);
+          return row === undefined ? undefined : metric === 'coldMs' ? row.coldMs.median : row.bytesWrittenPerUpdate;
+        }),
+      })),
+      {
+        label: `${usersLabel(projected)} (projected)`,
+        values: (['single-file', 'sharded'] as const).map((layout) => scale.projections.find((p) => p.layout === layout && p.metric === metric)?.projected),
+      },
+    ];
+    const series = [
+      { label: 's3-persistence single-file', color: COLORS.library },
+      { label: 's3-persistence sharded', color: COLORS.sharded },
+    ];
+    out.push({
+      title: "Scale: cold start of the sample bot's first update, whole population stored (log scale)",
+      series,
+      groups: groups('coldMs'),
+      format: msLabel,
+      log: true,
+    });
+    out.push({
+      title: 'Scale: bytes written per update, whole population stored (log scale)',
+      series,
+      groups: groups('bytesWrittenPerUpdate'),
+      format: (value) => bytes(Math.round(value)),
+      log: true,
     });
   }
   return out;
