@@ -1,6 +1,13 @@
 /**
  * The snapshot format: a CBOR (cbor-x) map `{ $format, $version, ...sections }`.
  *
+ * Format 2 (this release writes it; it reads 1 and 2) stores each entry of `user_data` and
+ * `chat_data` as an encoded CBOR data item of its own (RFC 8949 tag 24, a byte string holding the
+ * entry's CBOR). Reading an object decodes only the envelope; an entry is decoded and checked the
+ * first time it is read, and an entry nobody changed is written back as the very bytes it was read
+ * as. A cold start that serves one user therefore decodes one user, not the whole population.
+ * Format 1 held the entries inline; it is read as before.
+ *
  * cbor-x's defaults change some data silently (a `__proto__` key becomes `__proto_`, Dates lose
  * milliseconds through float seconds, `-0` becomes `0`), and its decoder builds `Error`, `RegExp` and
  * typed arrays from tags. So values go through one explicit walk each way: private tags carry
@@ -12,16 +19,25 @@ import { BOT_PLACEHOLDER, defineEntry, isPlainObject } from './values.js';
 
 /** The format marker of every snapshot object. */
 export const SNAPSHOT_FORMAT = 'telegram-s3-persistence';
-/** The newest format version this release writes and reads. */
-export const SNAPSHOT_VERSION = 1;
+/** The format version this release writes; it reads every version from 1 up to this one. */
+export const SNAPSHOT_VERSION = 2;
 
 // Tags from CBOR's first-come-first-served range, meaningful only inside this format.
 const TAG_BOT = 51_200;
 const TAG_DATE_MS = 51_201;
 const TAG_NEGATIVE_ZERO = 51_202;
 const TAG_OBJECT_ENTRIES = 51_203;
+/** RFC 8949's "encoded CBOR data item": a byte string that holds one CBOR item. */
+const TAG_ENCODED_CBOR = 24;
 
-/** A decoded snapshot: section name (or a field this release does not know) to value. */
+/** Sections whose entries format 2 stores as encoded items, each decoded on first read. */
+const LAZY_SECTIONS: ReadonlySet<string> = new Set(['user_data', 'chat_data']);
+
+/**
+ * A decoded snapshot: section name (or a field this release does not know) to value. In the maps
+ * of `user_data` and `chat_data`, a value read from format 2 may be an {@link EncodedEntry} until it
+ * is first read; {@link storedValue} gives the value either way.
+ */
 export type SnapshotFields = Map<string, unknown>;
 
 /** Why bytes could not be decoded; the caller adds bucket and key. */
@@ -32,11 +48,70 @@ export class UndecodableSnapshot extends Error {
 const encoder = new Encoder({ useRecords: false, tagUint8Array: false, pack: false, structuredClone: false });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 
-/** Encodes snapshot fields. The values must already be in the value model (see `copyIn`). */
-export function encodeSnapshot(fields: SnapshotFields): Uint8Array {
+/**
+ * One entry of a lazy section as it was read: its encoded bytes, decoded and checked against the
+ * value model on first use (then kept). The bytes are what a rewrite of the unchanged entry stores.
+ */
+export class EncodedEntry {
+  private decoded: unknown;
+  private isDecoded = false;
+
+  constructor(
+    /** The entry's own CBOR item. */
+    readonly bytes: Uint8Array,
+    private readonly section: string,
+    private readonly id: unknown,
+  ) {}
+
+  /** The entry's value; throws {@link UndecodableSnapshot} (naming the entry) when its bytes are not one. */
+  get value(): unknown {
+    if (!this.isDecoded) {
+      this.decoded = decodeEntry(this.bytes, this.section, this.id);
+      this.isDecoded = true;
+    }
+    return this.decoded;
+  }
+}
+
+/** The value of a stored entry, decoding it first when it is still an {@link EncodedEntry}. */
+export function storedValue(entry: unknown): unknown {
+  return entry instanceof EncodedEntry ? entry.value : entry;
+}
+
+/**
+ * Reuses the encoding of entries written before: entry value to its bytes. Only for values nobody
+ * mutates (the persistence's own stored copies); a caller's objects may change between encodes.
+ */
+export type EntryEncodings = WeakMap<object, Uint8Array>;
+
+/**
+ * Encodes snapshot fields in the newest format. The values must already be in the value model
+ * (see `copyIn`); {@link EncodedEntry} values are written as the bytes they were read as.
+ */
+export function encodeSnapshot(fields: SnapshotFields, encodings?: EntryEncodings): Uint8Array {
   const envelope: Record<string, unknown> = { $format: SNAPSHOT_FORMAT, $version: SNAPSHOT_VERSION };
-  for (const [name, value] of fields) defineEntry(envelope, name, toWire(value));
+  for (const [name, value] of fields) {
+    const wire = LAZY_SECTIONS.has(name) && value instanceof Map ? toWireLazySection(value, encodings) : toWire(value);
+    defineEntry(envelope, name, wire);
+  }
   return encoder.encode(envelope);
+}
+
+function toWireLazySection(entries: Map<unknown, unknown>, encodings: EntryEncodings | undefined): Map<unknown, Tag> {
+  const wire = new Map<unknown, Tag>();
+  for (const [id, entry] of entries) wire.set(toWire(id), new Tag(entryBytes(entry, encodings), TAG_ENCODED_CBOR));
+  return wire;
+}
+
+function entryBytes(entry: unknown, encodings: EntryEncodings | undefined): Uint8Array {
+  if (entry instanceof EncodedEntry) return entry.bytes;
+  const cacheable = encodings !== undefined && typeof entry === 'object' && entry !== null;
+  const cached = cacheable ? encodings.get(entry) : undefined;
+  if (cached !== undefined) return cached;
+  // cbor-x hands out a view of its working buffer; the entry keeps a copy of its own.
+  const bytes = encoder.encode(toWire(entry)).slice();
+  if (cacheable) encodings.set(entry, bytes);
+  return bytes;
 }
 
 function toWire(value: unknown): unknown {
@@ -74,10 +149,26 @@ function toWire(value: unknown): unknown {
 }
 
 /**
- * Decodes a snapshot object. Throws {@link UndecodableSnapshot} for anything that is not a snapshot
- * of a version this release reads, or that holds a value outside the value model.
+ * Decodes a snapshot object, every entry included. Throws {@link UndecodableSnapshot} for anything
+ * that is not a snapshot of a version this release reads, or that holds a value outside the value
+ * model.
  */
 export function decodeSnapshot(bytes: Uint8Array): SnapshotFields {
+  const fields = decodeSnapshotLazily(bytes);
+  for (const name of LAZY_SECTIONS) {
+    const entries = fields.get(name);
+    if (!(entries instanceof Map)) continue;
+    for (const [id, entry] of entries) if (entry instanceof EncodedEntry) entries.set(id, entry.value);
+  }
+  return fields;
+}
+
+/**
+ * Decodes a snapshot object's envelope and checks it as {@link decodeSnapshot} does, but leaves the
+ * entries of format 2's lazy sections encoded ({@link EncodedEntry}): each is decoded, and checked,
+ * when first read. This is what a load does.
+ */
+export function decodeSnapshotLazily(bytes: Uint8Array): SnapshotFields {
   if (bytes.length === 0) throw new UndecodableSnapshot('the object is empty');
   let envelope: unknown;
   try {
@@ -98,31 +189,91 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotFields {
     );
   }
   const fields: SnapshotFields = new Map();
-  // Only cbor-x's shared-reference tags (28, 29) make one decoded object appear twice; this format
-  // never writes them. Bytes without their heads (0xd8 0x1c / 0xd8 0x1d) cannot hold a cycle or a
-  // shared DAG, so the walk keeps its set of visited objects only when they could.
-  const seen = mayHoldSharedReferences(bytes) ? new Set<object>() : undefined;
+  const seen = visitedSetFor(bytes);
   for (const name of Object.keys(envelope)) {
     if (name === '$format' || name === '$version') continue;
-    walkPath.length = 0;
-    walkPath.push(`${name}`);
-    try {
-      fields.set(name, fromWire(envelope[name], seen));
-    } catch (error) {
-      if (error instanceof WalkFailure) throw new UndecodableSnapshot(`${error.message} at ${walkPath.join('')}${error.hint}`);
-      // A stack overflow in the walk; cbor-x's own overflow on deeper nesting ends as invalid CBOR above.
-      if (error instanceof RangeError) throw new UndecodableSnapshot(`nested too deeply to decode (${error.message})`);
-      throw error;
-    }
+    const value = envelope[name];
+    fields.set(name, version >= 2 && LAZY_SECTIONS.has(name) ? lazySection(name, value, seen) : walk([name], value, seen));
   }
   return fields;
 }
 
+/** A lazy section's map with each entry left encoded; anything else is walked (and then refused by its shape check). */
+function lazySection(name: string, value: unknown, seen: Set<object> | undefined): unknown {
+  if (!(value instanceof Map)) return walk([name], value, seen);
+  const entries = new Map<unknown, unknown>();
+  for (const [key, item] of value as Map<unknown, unknown>) {
+    const id = typeof key === 'object' && key !== null ? walk([name, ' key'], key, seen) : key;
+    if (!(item instanceof Tag) || item.tag !== TAG_ENCODED_CBOR || !(item.value instanceof Uint8Array)) {
+      throw new UndecodableSnapshot(`${name}.get(${formatStep(id)}) is not an encoded entry (tag ${TAG_ENCODED_CBOR} holding bytes)`);
+    }
+    entries.set(id, new EncodedEntry(item.value, name, id));
+  }
+  return entries;
+}
+
+function decodeEntry(bytes: Uint8Array, section: string, id: unknown): unknown {
+  let item: unknown;
+  try {
+    if (bytes.length === 0) throw new Error('no bytes at all');
+    item = decoder.decode(bytes);
+  } catch (error) {
+    throw new UndecodableSnapshot(`${section}.get(${formatStep(id)}) is not valid CBOR (${(error as Error).message})`);
+  }
+  walkPath.length = 0;
+  walkPath.push(section, '.get(', id, ')');
+  return walkFromPath(item, visitedSetFor(bytes));
+}
+
+/**
+ * Only cbor-x's shared-reference tags (28, 29) make one decoded object appear twice; this format
+ * never writes them. Bytes without their heads (0xd8 0x1c / 0xd8 0x1d) cannot hold a cycle or a
+ * shared DAG, so a walk keeps a set of visited objects only when they could.
+ */
+function visitedSetFor(bytes: Uint8Array): Set<object> | undefined {
+  return mayHoldSharedReferences(bytes) ? new Set<object>() : undefined;
+}
+
+/** A step of a path for a message: keys may be any decoded value, some without a string form. */
+function formatStep(step: unknown): string {
+  if (typeof step === 'object' && step !== null) return step instanceof Date ? step.toISOString() : Object.prototype.toString.call(step);
+  return typeof step === 'symbol' ? step.toString() : String(step);
+}
+
+/** Checks a decoded value against the value model (see {@link fromWire}), starting at `path` for messages. */
+function walk(path: readonly unknown[], value: unknown, seen: Set<object> | undefined): unknown {
+  walkPath.length = 0;
+  walkPath.push(...path);
+  return walkFromPath(value, seen);
+}
+
+/** {@link walk} from the steps already in {@link walkPath}. */
+function walkFromPath(value: unknown, seen: Set<object> | undefined): unknown {
+  try {
+    return fromWire(value, seen);
+  } catch (error) {
+    if (error instanceof WalkFailure) throw new UndecodableSnapshot(`${error.message} at ${walkPath.map(formatStep).join('')}${error.hint}`);
+    // A stack overflow in the walk; cbor-x's own overflow on deeper nesting ends as invalid CBOR above.
+    if (error instanceof RangeError) throw new UndecodableSnapshot(`nested too deeply to decode (${error.message})`);
+    throw error;
+  }
+}
+
 const SHARED_REFERENCE_HEADS = [Buffer.from([0xd8, 0x1c]), Buffer.from([0xd8, 0x1d])];
 
+/** Below this many bytes a loop in JavaScript is quicker than Buffer's native search (a call each). */
+const NATIVE_SEARCH_FROM = 4096;
+
 function mayHoldSharedReferences(bytes: Uint8Array): boolean {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return SHARED_REFERENCE_HEADS.some((head) => buffer.includes(head));
+  if (bytes.length >= NATIVE_SEARCH_FROM) {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return SHARED_REFERENCE_HEADS.some((head) => buffer.includes(head));
+  }
+  for (let i = bytes.indexOf(0xd8); i !== -1 && i < bytes.length - 1; i = bytes.indexOf(0xd8, i + 1)) {
+    const next = bytes[i + 1];
+    if (next === 0x1c || next === 0x1d) return true;
+  }
+  return false;
 }
 
 /** Why the walk refused a value; where is in {@link walkPath}. */

@@ -4,7 +4,7 @@
  * of bot data, a conversation key. Callback data is one entry as a whole.
  */
 import { defineEntry, isPlainObject } from './values.js';
-import type { SnapshotFields } from './codec.js';
+import { storedValue, type SnapshotFields } from './codec.js';
 
 export type SectionName =
   | 'user_data'
@@ -100,13 +100,17 @@ export function invalidSection(fields: SnapshotFields): string | undefined {
   return undefined;
 }
 
+/**
+ * The value of one entry in `fields`, or {@link ABSENT}. An entry still encoded is decoded here, and
+ * throws `UndecodableSnapshot` when its bytes are not a value.
+ */
 export function readEntry(fields: SnapshotFields, ref: EntryRef): EntryValue {
   switch (ref.section) {
     case 'user_data':
     case 'chat_data':
     case 'processed_updates': {
       const entries = fields.get(ref.section) as Map<number, unknown> | undefined;
-      return entries?.has(ref.id) ? entries.get(ref.id) : ABSENT;
+      return entries?.has(ref.id) ? storedValue(entries.get(ref.id)) : ABSENT;
     }
     case 'bot_data': {
       if (!fields.has('bot_data')) return ABSENT;

@@ -7,7 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
 import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy } from '../conflicts.js';
 import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
-import { decodeSnapshot, encodeSnapshot, UndecodableSnapshot, type SnapshotFields } from './codec.js';
+import {
+  decodeSnapshotLazily,
+  encodeSnapshot,
+  storedValue,
+  UndecodableSnapshot,
+  type EntryEncodings,
+  type SnapshotFields,
+} from './codec.js';
 import { ABSENT, applyChanges, entryId, entryLabel, invalidSection, readEntry, type EntryRef, type EntryValue } from './entries.js';
 import { deepEqual } from './values.js';
 
@@ -101,6 +108,8 @@ export class TrackedObject {
   private revalidating: Promise<boolean> | null = null;
   /** Writes sent but not answered with success, by write id, with the changes each carried. */
   private readonly unconfirmed = new Map<string, PendingChange[]>();
+  /** The bytes of entries this instance encoded, so that the next write of an unchanged entry reuses them. */
+  private readonly encodings: EntryEncodings = new WeakMap();
 
   constructor(options: TrackedObjectOptions) {
     this.options = options;
@@ -137,13 +146,38 @@ export class TrackedObject {
     return this.pending.size === 0 ? this.known : applyChanges(this.known, this.changes());
   }
 
-  /** The current value of one entry. */
+  /**
+   * The current value of one entry. Throws {@link SnapshotDecodeError} when the entry is stored
+   * but cannot be decoded; from then on the whole object is unreadable to this instance, as an
+   * object that does not decode at all is, and is never written again by it.
+   */
   entry(ref: EntryRef): EntryValue {
     this.throwIfUnreadable();
     // Bot data changes per property and as a whole: only the applied view answers for both.
-    if (ref.section === 'bot_data') return readEntry(this.view(), ref);
+    if (ref.section === 'bot_data') return this.decoding(() => readEntry(this.view(), ref));
     const change = this.pending.get(entryId(ref));
-    return change === undefined ? readEntry(this.known, ref) : change.value;
+    return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : change.value;
+  }
+
+  /** Every current entry of an id section, decoded (see {@link entry} for the errors). */
+  idEntries(section: 'user_data' | 'chat_data'): Array<[number, unknown]> {
+    const stored = this.view().get(section) as Map<number, unknown> | undefined;
+    return this.decoding(() => [...(stored ?? [])].map(([id, value]): [number, unknown] => [id, storedValue(value)]));
+  }
+
+  /**
+   * Runs `read`; an entry that cannot be decoded makes the object unreadable (a
+   * {@link SnapshotDecodeError} naming it, for this read and every later one).
+   */
+  private decoding<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof UndecodableSnapshot)) throw error;
+      const { store, key } = this.options;
+      this.unreadable = new SnapshotDecodeError(error.message, { bucket: store.bucket, key }, { cause: error });
+      throw this.unreadable;
+    }
   }
 
   /** Records a change; returns false (and records nothing) when the entry already holds `value`. */
@@ -219,7 +253,7 @@ export class TrackedObject {
       this.unconfirmed.set(writeId, batch);
       try {
         metrics.puts++;
-        const { etag } = await store.put(key, encodeSnapshot(next), condition);
+        const { etag } = await store.put(key, encodeSnapshot(next, this.encodings), condition);
         this.unconfirmed.clear();
         this.acknowledge(batch);
         this.adopt({ fields: next, etag });
@@ -256,6 +290,10 @@ export class TrackedObject {
    * reported, and decided by the merge function, or else this (later) write wins.
    */
   private rebase(fresh: ReadState): void {
+    this.decoding(() => this.rebaseOnto(fresh));
+  }
+
+  private rebaseOnto(fresh: ReadState): void {
     const { merge, onConflict, metrics, exportValue, importValue } = this.options;
     const landed = new Set(writeIdsOf(fresh.fields));
     // What this instance last knew, with its own writes that `fresh` shows as landed: a change made
@@ -313,7 +351,7 @@ export class TrackedObject {
     }
     if (result.status === 'absent') return { fields: new Map(), etag: null };
     try {
-      const fields = decodeSnapshot(result.body);
+      const fields = decodeSnapshotLazily(result.body);
       const invalid = invalidSection(fields);
       if (invalid !== undefined) throw new UndecodableSnapshot(invalid);
       return { fields, etag: result.etag };

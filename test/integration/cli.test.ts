@@ -10,6 +10,7 @@ import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readStoredState, SnapshotChangedError, writeStoredState } from '../../src/import/index.js';
 import { S3Persistence } from '../../src/s3-persistence.js';
+import { SNAPSHOT_VERSION } from '../../src/snapshot/codec.js';
 import { S3ObjectStore } from '../../src/store/s3-store.js';
 import { freshBucket, minioClient } from '../support/minio.js';
 import { PTB_FIXTURES, sortSets } from '../support/ptb-fixtures.js';
@@ -112,7 +113,7 @@ describe('import-ptb, inspect, export and import on MinIO', () => {
   it('inspect shows the object with its ETag and the counts', async () => {
     const { code, stdout } = await cli(['inspect', url(path)]);
     expect(code).toBe(0);
-    expect(stdout).toContain(`ETag ${await etagOf(path)}  format version 1`);
+    expect(stdout).toContain(`ETag ${await etagOf(path)}  format version ${SNAPSHOT_VERSION}`);
     expect(stdout).toMatch(/user_data +3 users\nchat_data +2 chats\nbot_data +6 keys\ncallback_data +1 keyboard, 1 callback query\nconversations +4 keys in 2 conversations \(survey: 3, checkout: 1\)/);
     const report = JSON.parse((await cli(['inspect', url(path), '--json'])).stdout) as { objects: Array<{ size: number }> };
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: path }));

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
-import { encodeSnapshot } from '../../src/snapshot/codec.js';
+import { encodeSnapshot, SNAPSHOT_VERSION } from '../../src/snapshot/codec.js';
 import { MemoryObjectStore } from '../../src/store/memory-store.js';
 import { type ObjectStore, type ReadResult, type WriteCondition } from '../../src/store/object-store.js';
 import { S3Persistence } from '../../src/s3-persistence.js';
@@ -148,7 +148,7 @@ describe('inspect', () => {
     expect(code).toBe(0);
     const size = store.objects.get('prod/state')!.body.length;
     expect(stdout).toContain(`${URL_} (single-file layout)`);
-    expect(stdout).toMatch(new RegExp(`prod/state +${size} B +ETag "\\d+" +format version 1`));
+    expect(stdout).toMatch(new RegExp(`prod/state +${size} B +ETag "\\d+" +format version ${SNAPSHOT_VERSION}`));
     expect(stdout).toMatch(/user_data +2 users/);
     expect(stdout).toMatch(/chat_data +1 chat\n/);
     expect(stdout).toMatch(/bot_data +2 keys/);
@@ -163,11 +163,11 @@ describe('inspect', () => {
     const report = JSON.parse(stdout) as { layout: string; objects: Array<{ key: string; exists: boolean; formatVersion: number | null }>; counts: unknown };
     expect(report.layout).toBe('multi-file');
     expect(report.objects.map((object) => [object.key, object.exists, object.formatVersion])).toEqual([
-      ['prod/state_user_data', true, 1],
-      ['prod/state_chat_data', true, 1],
-      ['prod/state_bot_data', true, 1],
-      ['prod/state_callback_data', true, 1],
-      ['prod/state_conversations', true, 1],
+      ['prod/state_user_data', true, SNAPSHOT_VERSION],
+      ['prod/state_chat_data', true, SNAPSHOT_VERSION],
+      ['prod/state_bot_data', true, SNAPSHOT_VERSION],
+      ['prod/state_callback_data', true, SNAPSHOT_VERSION],
+      ['prod/state_conversations', true, SNAPSHOT_VERSION],
     ]);
     expect(report.counts).toEqual({
       users: 2,

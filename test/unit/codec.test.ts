@@ -7,6 +7,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   decodeSnapshot,
+  decodeSnapshotLazily,
+  EncodedEntry,
   encodeSnapshot,
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
@@ -212,11 +214,11 @@ describe('a snapshot round trip', () => {
     expect(decodeSnapshot(encodeSnapshot(new Map()))).toStrictEqual(new Map());
   });
 
-  it('writes the format marker and version 1 into the CBOR map, so a later release can read it', () => {
+  it('writes the format marker and version 2 into the CBOR map, so a later release can read it', () => {
     const raw = decode(encodeSnapshot(new Map([['bot_data', {}]]))) as Record<string, unknown>;
     expect(raw.$format).toBe('telegram-s3-persistence');
-    expect(raw.$version).toBe(1);
-    expect(SNAPSHOT_VERSION).toBe(1);
+    expect(raw.$version).toBe(2);
+    expect(SNAPSHOT_VERSION).toBe(2);
   });
 
   it('writes the private tags of format version 1: 51200 bot, 51201 date in ms, 51202 minus zero, 51203 object entries', () => {
@@ -475,6 +477,109 @@ describe('where cbor-x defaults would silently change data, the codec does not',
   });
 });
 
+describe('format 2 keeps each entry of user_data and chat_data as an encoded item, decoded on first read', () => {
+  const users = new Map<number, unknown>([
+    [42, { count: 3, seen: new Date(1_700_000_000_123) }],
+    [-7, { name: 'Zoë', zero: -0 }],
+  ]);
+
+  it('writes user_data and chat_data entries as tag 24 around the entry\'s own CBOR; other sections inline', () => {
+    const raw = decode(
+      encodeSnapshot(new Map<string, unknown>([['user_data', users], ['chat_data', new Map([[1, 'x']])], ['bot_data', { a: 1 }]])),
+    ) as Record<string, unknown>;
+    expect(raw.bot_data).toEqual({ a: 1 });
+    const stored = raw.user_data as Map<number, Tag>;
+    expect([...stored.keys()]).toEqual([42, -7]);
+    for (const item of stored.values()) {
+      expect(item).toBeInstanceOf(Tag);
+      expect(item.tag).toBe(24);
+      expect(item.value).toBeInstanceOf(Uint8Array);
+    }
+    // The entry's bytes are a snapshot value of their own, private tags included.
+    expect((decode(stored.get(42)!.value as Uint8Array) as { count: number }).count).toBe(3);
+    expect(decode((raw.chat_data as Map<number, Tag>).get(1)!.value as Uint8Array)).toBe('x');
+  });
+
+  it('decodes only the envelope on load; an entry is decoded once, when first read', () => {
+    const lazy = decodeSnapshotLazily(encodeSnapshot(new Map([['user_data', users]])));
+    const entries = lazy.get('user_data') as Map<number, unknown>;
+    expect([...entries.values()].every((entry) => entry instanceof EncodedEntry)).toBe(true);
+    const first = (entries.get(42) as EncodedEntry).value;
+    expect(difference(first, users.get(42))).toBeUndefined();
+    expect((entries.get(42) as EncodedEntry).value).toBe(first);
+    expect(difference(decodeSnapshot(encodeSnapshot(new Map([['user_data', users]]))), new Map([['user_data', users]]))).toBeUndefined();
+  });
+
+  // Tag 259 marks a CBOR map that decodes to a Map (cbor-x writes every Map so).
+  it('writes an unchanged entry back as the very bytes it was read as', () => {
+    // 0x18 0x05 is 5 in a longer form than cbor-x writes: re-encoding the value would shorten it.
+    const entry = fromHex(cborHead(5, 1) + textHex('n') + '1805');
+    const bytes = fromHex(
+      cborHead(5, 3) + textHex('$format') + textHex(SNAPSHOT_FORMAT) + textHex('$version') + '02' +
+        textHex('user_data') + tagHex(259) + cborHead(5, 1) + '01' + tagHex(24) + cborHead(2, entry.length) + toHex(entry),
+    );
+    const lazy = decodeSnapshotLazily(bytes);
+    expect(((lazy.get('user_data') as Map<number, EncodedEntry>).get(1)!.value as { n: number }).n).toBe(5);
+    expect(toHex(encodeSnapshot(lazy))).toContain(toHex(entry));
+    expect(toHex(encodeSnapshot(decodeSnapshot(bytes)))).not.toContain(toHex(entry));
+  });
+
+  it('reuses the bytes it encoded for a value when given a cache, and encodes afresh without one', () => {
+    const value = { count: 1 };
+    const encodings = new WeakMap<object, Uint8Array>();
+    const fields = new Map([['user_data', new Map([[1, value]])]]);
+    encodeSnapshot(fields, encodings);
+    expect(decode(encodings.get(value)!)).toEqual({ count: 1 });
+    value.count = 2; // the persistence never mutates what it stores; a caller may, and gets no cache
+    expect((decodeSnapshot(encodeSnapshot(fields)).get('user_data') as Map<number, { count: number }>).get(1)!.count).toBe(2);
+  });
+
+  it('reads format 1, where entries are inline, as before', () => {
+    const v1 = encode({ $format: SNAPSHOT_FORMAT, $version: 1, user_data: new Map([[42, { count: 3 }]]), bot_data: { a: 1 } });
+    for (const fields of [decodeSnapshot(v1), decodeSnapshotLazily(v1)]) {
+      expect((fields.get('user_data') as Map<number, unknown>).get(42)).toStrictEqual({ count: 3 });
+      expect(fields.get('bot_data')).toStrictEqual({ a: 1 });
+    }
+    // Rewritten, it is format 2 with the same contents.
+    const rewritten = encodeSnapshot(decodeSnapshotLazily(v1));
+    expect((decode(rewritten) as { $version: number }).$version).toBe(2);
+    expect(decodeSnapshot(rewritten)).toStrictEqual(decodeSnapshot(v1));
+  });
+
+  it('a corrupt entry fails when it is read, naming it; the envelope and the other entries still read', () => {
+    const regexp = tagHex(27) + cborHead(4, 2) + textHex('RegExp') + textHex('a+');
+    const good = fromHex(cborHead(5, 1) + textHex('n') + '01');
+    const bad = fromHex(cborHead(5, 1) + textHex('pattern') + regexp);
+    const bytes = fromHex(
+      cborHead(5, 3) + textHex('$format') + textHex(SNAPSHOT_FORMAT) + textHex('$version') + '02' +
+        textHex('user_data') + tagHex(259) + cborHead(5, 2) +
+        '07' + tagHex(24) + cborHead(2, bad.length) + toHex(bad) +
+        '08' + tagHex(24) + cborHead(2, good.length) + toHex(good),
+    );
+    const entries = decodeSnapshotLazily(bytes).get('user_data') as Map<number, EncodedEntry>;
+    expect(entries.get(8)!.value).toStrictEqual({ n: 1 });
+    expect(() => entries.get(7)!.value).toThrow(UndecodableSnapshot);
+    expect(() => entries.get(7)!.value).toThrow(/unexpected RegExp at user_data\.get\(7\)\.pattern/);
+    expect(decodeError(bytes).message).toMatch(/user_data\.get\(7\)\.pattern/);
+    // Still unreadable the second time: a failure is not remembered as a value.
+    expect(() => entries.get(7)!.value).toThrow(UndecodableSnapshot);
+  });
+
+  it('refuses an entry that is not tag 24 around bytes, an empty one, and one that is not CBOR', () => {
+    const envelope = (entryHex: string) =>
+      fromHex(
+        cborHead(5, 3) + textHex('$format') + textHex(SNAPSHOT_FORMAT) + textHex('$version') + '02' +
+          textHex('chat_data') + tagHex(259) + cborHead(5, 1) + '03' + entryHex,
+      );
+    expect(decodeError(envelope(cborHead(5, 0))).message).toMatch(/chat_data\.get\(3\) is not an encoded entry/);
+    expect(decodeError(envelope(tagHex(24) + textHex('x'))).message).toMatch(/chat_data\.get\(3\) is not an encoded entry/);
+    expect(decodeError(envelope(tagHex(24) + cborHead(2, 0))).message).toMatch(/chat_data\.get\(3\) is not valid CBOR \(no bytes at all\)/);
+    expect(decodeError(envelope(tagHex(24) + cborHead(2, 1) + 'ff')).message).toMatch(/chat_data\.get\(3\) is not valid CBOR/);
+    // Two items in one entry: the bytes hold more than one value.
+    expect(decodeError(envelope(tagHex(24) + cborHead(2, 2) + '0101')).message).toMatch(/chat_data\.get\(3\) is not valid CBOR/);
+  });
+});
+
 describe('decodeSnapshot refuses bytes that are not a snapshot of a version it reads', () => {
   const validSnapshot = encodeSnapshot(
     new Map<string, unknown>([
@@ -524,9 +629,9 @@ describe('decodeSnapshot refuses bytes that are not a snapshot of a version it r
   });
 
   it('refuses a snapshot of a future version, saying to upgrade', () => {
-    const message = decodeError(encode({ $format: SNAPSHOT_FORMAT, $version: 2, user_data: new Map() })).message;
-    expect(message).toMatch(/version 2/);
-    expect(message).toMatch(/reads up to version 1/);
+    const message = decodeError(encode({ $format: SNAPSHOT_FORMAT, $version: 3, user_data: new Map() })).message;
+    expect(message).toMatch(/version 3/);
+    expect(message).toMatch(/reads up to version 2/);
     expect(message).toMatch(/upgrade telegram-s3-persistence/);
   });
 
