@@ -5,7 +5,7 @@
 import { encode, Tag } from 'cbor-x';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotDecodeError, type S3Persistence } from '../../src/index.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from '../../src/snapshot/codec.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from '../../src/snapshot/codec.js';
 import { openBucket, type TestBucket } from '../support/persistence.js';
 import { PROFILE, report } from './profile.js';
 
@@ -35,8 +35,8 @@ const CORRUPT: Array<{ kind: string; bytes: () => Uint8Array; reason: RegExp }> 
   { kind: 'an empty object', bytes: () => new Uint8Array(), reason: /the object is empty/ },
   {
     kind: 'a snapshot of a future format version',
-    bytes: () => encode({ $format: SNAPSHOT_FORMAT, $version: 2, user_data: new Map([[42, { count: 3 }]]) }),
-    reason: /format version 2 by a newer release.*upgrade/,
+    bytes: () => encode({ $format: SNAPSHOT_FORMAT, $version: SNAPSHOT_VERSION + 1, user_data: new Map([[42, { count: 3 }]]) }),
+    reason: new RegExp(`format version ${SNAPSHOT_VERSION + 1} by a newer release.*upgrade`),
   },
   { kind: 'CBOR that is not a map', bytes: () => encode([SNAPSHOT_FORMAT, 1]), reason: /no "\$format" marker/ },
   {
