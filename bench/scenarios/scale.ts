@@ -10,9 +10,9 @@
  *   process (steady state), from the request log;
  * - conflicts when 8 instances (own clients, in one process) write different users at once.
  *
- * Repetitions go round-robin over sizes and layouts (the order rotated each time), so that the
- * machine's slow moments hit every size and layout alike. 1M users are projected from the three
- * sizes by a least-squares line in the number of users.
+ * Repetitions go round-robin over sizes and layouts (in a new seeded random order each time, with a
+ * short pause between processes), so that the machine's slow moments hit every size and layout
+ * alike. 1M users are projected from the three sizes by a least-squares line in the number of users.
  *
  * The sharded populations live in a MinIO of their own whose data directory persists between runs
  * (see lib/scale-store.ts: seeded once, reused while the library's snapshot code and the population
@@ -22,6 +22,7 @@
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isNativeAccelerationEnabled } from 'cbor-x';
 import { homedir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { startMinio, type MinioConnection } from '../../infra/minio.js';
 import { PersistenceRuntime, S3Persistence, type LayoutName } from '../../src/index.js';
@@ -32,6 +33,7 @@ import { ensureShardedPopulation, forceDeleteBucket, pruneBuckets, putSharded, P
 import { meteredClient, RequestLog, tally, type RequestRecord, type RequestTally } from '../lib/s3.js';
 import { linearFit, now, ratioOfMedians, summarize, timed, type LinearFit, type Summary } from '../lib/stats.js';
 import { LibraryPeer } from '../peers/s3-persistence.js';
+import { seededRandom } from '../../test/support/seed.js';
 
 export type ScaleLayout = Extract<LayoutName, 'single-file' | 'sharded'>;
 const LAYOUTS: readonly ScaleLayout[] = ['single-file', 'sharded'];
@@ -44,6 +46,8 @@ export interface ScaleOptions {
   steadyUpdates: number;
   /** The size the curve is projected to. */
   projectTo: number;
+  /** A pause between two fresh processes. */
+  pauseMs: number;
   contention: {
     instances: number;
     usersPerInstance: number;
@@ -56,9 +60,10 @@ export interface ScaleOptions {
 
 export const SCALE_DEFAULTS: ScaleOptions = {
   sizes: [1_000, 10_000, 100_000],
-  repetitions: 11,
+  repetitions: 21,
   steadyUpdates: 5,
   projectTo: 1_000_000,
+  pauseMs: 250,
   contention: {
     instances: 8,
     usersPerInstance: 5,
@@ -288,8 +293,14 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
     const pairs = sizes.flatMap((users) => LAYOUTS.map((layout) => ({ users, layout })));
     const measured = new Map<string, ScaleUpdateMeasurement[]>(pairs.map(({ users, layout }) => [`${users}/${layout}`, []]));
     let cborNative = false;
+    const shuffle = seededRandom(options.repetitions);
     for (let r = 0; r < options.repetitions; r++) {
-      const order = pairs.map((_, i) => pairs[(i + r) % pairs.length]!);
+      // A new random order each time (seeded, so a run is repeatable): no size or layout always follows the same one.
+      const order = [...pairs];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(shuffle() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
       for (const { users, layout } of order) {
         const userIds = picked.get(users)!.repetitions[r]!;
         let filepath: string;
@@ -307,6 +318,8 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
         cborNative ||= result.cborNative;
         measured.get(`${users}/${layout}`)!.push(result);
         if (copy !== undefined) await setup.send(new DeleteObjectCommand({ Bucket: run.bucket, Key: copy }));
+        // Let MinIO finish what the last process left it (a 17 MB PUT, a delete) before the next one is timed.
+        await sleep(options.pauseMs);
       }
       console.error(`scale: repetition ${r + 1} of ${options.repetitions} done`);
     }
