@@ -452,7 +452,7 @@ export class S3Persistence<
     const objects = this.layout === 'sharded' ? await this.loadAll(section) : [await this.loaded({ section, id: 0 })];
     const entries = new Map<number, T>();
     for (const object of objects) {
-      for (const [id, value] of object.idEntries(section)) entries.set(id, copyOut(value, this.bot) as T);
+      for (const [id, value, own] of object.idEntries(section)) entries.set(id, (own ? value : copyOut(value, this.bot)) as T);
     }
     return entries;
   }

@@ -71,6 +71,16 @@ export class EncodedEntry {
     }
     return this.decoded;
   }
+
+  /**
+   * The entry's value as nobody else holds it, for a caller that hands it out without copying:
+   * decoded afresh (and not kept) while the entry has not been read, and free of the bot
+   * placeholder, which only a copy replaces. Otherwise `undefined`: copy {@link value} instead.
+   */
+  unshared(): { value: unknown } | undefined {
+    if (this.isDecoded || mayHoldBotPlaceholder(this.bytes)) return undefined;
+    return { value: decodeEntry(this.bytes, this.section, this.id) };
+  }
 }
 
 /** The value of a stored entry, decoding it first when it is still an {@link EncodedEntry}. */
@@ -260,6 +270,14 @@ function walkFromPath(value: unknown, seen: Set<object> | undefined): unknown {
 }
 
 const SHARED_REFERENCE_HEADS = [Buffer.from([0xd8, 0x1c]), Buffer.from([0xd8, 0x1d])];
+
+/** Whether `bytes` may hold the bot placeholder's tag (51200: 0xd9 0xc8 0x00). */
+function mayHoldBotPlaceholder(bytes: Uint8Array): boolean {
+  for (let i = bytes.indexOf(0xd9); i !== -1 && i < bytes.length - 2; i = bytes.indexOf(0xd9, i + 1)) {
+    if (bytes[i + 1] === 0xc8 && bytes[i + 2] === 0x00) return true;
+  }
+  return false;
+}
 
 /** Below this many bytes a loop in JavaScript is quicker than Buffer's native search (a call each). */
 const NATIVE_SEARCH_FROM = 4096;

@@ -9,6 +9,7 @@ import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy }
 import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
 import {
   decodeSnapshotLazily,
+  EncodedEntry,
   encodeSnapshot,
   storedValue,
   UndecodableSnapshot,
@@ -159,10 +160,19 @@ export class TrackedObject {
     return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : change.value;
   }
 
-  /** Every current entry of an id section, decoded (see {@link entry} for the errors). */
-  idEntries(section: 'user_data' | 'chat_data'): Array<[number, unknown]> {
+  /**
+   * Every current entry of an id section, decoded (see {@link entry} for the errors), each with
+   * whether the value is the caller's own (decoded for this call, nothing to copy) or stored (to
+   * be copied before it is handed out).
+   */
+  idEntries(section: 'user_data' | 'chat_data'): Array<[id: number, value: unknown, own: boolean]> {
     const stored = this.view().get(section) as Map<number, unknown> | undefined;
-    return this.decoding(() => [...(stored ?? [])].map(([id, value]): [number, unknown] => [id, storedValue(value)]));
+    return this.decoding(() =>
+      [...(stored ?? [])].map(([id, value]): [number, unknown, boolean] => {
+        const fresh = value instanceof EncodedEntry ? value.unshared() : undefined;
+        return fresh === undefined ? [id, storedValue(value), false] : [id, fresh.value, true];
+      }),
+    );
   }
 
   /**

@@ -101,6 +101,29 @@ describe('format 2 entries through S3Persistence', () => {
     expect(await reread.getBotData()).toEqual({ total: 3 });
   });
 
+  it('restores the bot in entries read all at once, decoded fresh or already read', async () => {
+    class Bot {
+      constructor(readonly token: string) {}
+    }
+    const store = new MemoryObjectStore();
+    const writer = open(store);
+    const bot = new Bot('1:secret');
+    writer.setBot(bot);
+    await writer.updateUserData(1, { owner: bot, plain: 1 });
+    await writer.updateUserData(2, { plain: 2 });
+
+    const later = new Bot('1:secret');
+    const reader = open(store);
+    reader.setBot(later);
+    const first = await reader.getUserData();
+    expect(first.get(1)!.owner).toBe(later);
+    await reader.refreshUserData(2, {}); // user 2 is now decoded and kept; the next read copies it
+    const second = await reader.getUserData();
+    expect(second.get(1)!.owner).toBe(later);
+    expect(second.get(2)).toEqual({ plain: 2 });
+    expect(second.get(2)).not.toBe(first.get(2));
+  });
+
   it('hands out a private copy of a lazily decoded entry on every read', async () => {
     const store = new MemoryObjectStore();
     await open(store).updateUserData(1, { tags: ['a'] });
