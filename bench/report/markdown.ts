@@ -230,7 +230,8 @@ function scaleSection(scale: ScaleResult): string[] {
     '',
     `Every user, chat and conversation object, bot data and callback data stored in MinIO for the sharded layout (seeded through the library's own write path); ` +
       'the single-file snapshot of the same population beside it, a fresh copy for each process. ' +
-      `Each cell is ${scale.repetitions} fresh Node processes (cbor-x ${scale.cbor}), round-robin over sizes and layouts: the sample bot's runtime ` +
+      `Each cell is ${scale.processes ? `${scale.repetitions * scale.processes['single-file']} (single-file) or ${scale.repetitions * scale.processes.sharded} (sharded)` : scale.repetitions} ` +
+      `fresh Node processes (cbor-x ${scale.cbor}) in ${scale.repetitions} rounds over every size and layout, in a new random order each round: the sample bot's runtime ` +
       `(\`PersistenceRuntime\`, survey conversation, callback data) handles \`/count\` in a private chat, then ${scale.steadyUpdates} more updates of other users in the same process. ` +
       '"cold start" runs from the S3 client\'s construction until the handler has the data in hand; "first update" until it is written. Requests and bytes are per update, from the request log.',
     '',

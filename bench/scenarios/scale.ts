@@ -40,8 +40,13 @@ const LAYOUTS: readonly ScaleLayout[] = ['single-file', 'sharded'];
 
 export interface ScaleOptions {
   sizes: readonly number[];
-  /** Fresh processes per size and layout. */
+  /** Rounds over every size and layout. */
   repetitions: number;
+  /**
+   * Fresh processes per round, size and layout. The sharded layout's cold start is short (50–70 ms)
+   * and most of it is the fresh process's own noise, so it gets more samples for a stable median.
+   */
+  processes: Record<ScaleLayout, number>;
   /** Updates after the first, in the same process, each of another user. */
   steadyUpdates: number;
   /** The size the curve is projected to. */
@@ -61,6 +66,7 @@ export interface ScaleOptions {
 export const SCALE_DEFAULTS: ScaleOptions = {
   sizes: [1_000, 10_000, 100_000],
   repetitions: 21,
+  processes: { 'single-file': 1, sharded: 3 },
   steadyUpdates: 5,
   projectTo: 1_000_000,
   pauseMs: 250,
@@ -196,7 +202,7 @@ export interface ScaleChange {
   bytesRatio: number;
   /** Median cold start at `to` over at `from`, with a 95% bootstrap interval. */
   coldRatio: { ratio: number; low: number; high: number; level: number };
-  /** The median, over repetitions, of each repetition's cold start at `to` over at `from` (the two run minutes apart at most). */
+  /** The median, over the processes, of each cold start at `to` over the one at `from` in the same round (seconds apart). */
   coldPairedRatio: number;
 }
 
@@ -213,6 +219,7 @@ export interface ScaleSeeding {
 export interface ScaleResult {
   sizes: number[];
   repetitions: number;
+  processes: Record<ScaleLayout, number>;
   steadyUpdates: number;
   cbor: 'pure JS (Lambda bundle)' | 'cbor-extract';
   fingerprint: string;
@@ -223,10 +230,19 @@ export interface ScaleResult {
   changes: ScaleChange[];
 }
 
-/** `count` users spread evenly over the population. */
-function spread(ids: readonly number[], count: number): number[] {
-  const step = Math.floor(ids.length / count);
-  return Array.from({ length: count }, (_, i) => ids[i * step]!);
+/**
+ * `count` users drawn at random (seeded) from the population: a sample of its mix of users with and
+ * without a private chat or an open survey (an even stride would pick every 20th user, which all
+ * have a survey at some sizes).
+ */
+function sample(ids: readonly number[], count: number, seed: number): number[] {
+  const random = seededRandom(seed);
+  const pool = [...ids];
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, count);
 }
 
 function meanTally(tallies: readonly RequestTally[]): RequestTally {
@@ -277,9 +293,10 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
     const { instances, usersPerInstance } = options.contention;
     const picked = new Map<number, { repetitions: number[][]; contention: number[][] }>();
     for (const users of sizes) {
-      const ids = spread(
+      const ids = sample(
         population(users).users.map(([id]) => id),
         options.repetitions * perRepetition + instances * usersPerInstance,
+        users,
       );
       picked.set(users, {
         repetitions: Array.from({ length: options.repetitions }, (_, r) => ids.slice(r * perRepetition, (r + 1) * perRepetition)),
@@ -291,12 +308,13 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
 
     // Cold starts and updates, round-robin over sizes and layouts.
     const pairs = sizes.flatMap((users) => LAYOUTS.map((layout) => ({ users, layout })));
+    const processes = pairs.flatMap((pair) => Array.from({ length: options.processes[pair.layout] }, () => pair));
     const measured = new Map<string, ScaleUpdateMeasurement[]>(pairs.map(({ users, layout }) => [`${users}/${layout}`, []]));
     let cborNative = false;
     const shuffle = seededRandom(options.repetitions);
     for (let r = 0; r < options.repetitions; r++) {
       // A new random order each time (seeded, so a run is repeatable): no size or layout always follows the same one.
-      const order = [...pairs];
+      const order = [...processes];
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(shuffle() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
@@ -414,6 +432,7 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
     return {
       sizes,
       repetitions: options.repetitions,
+      processes: options.processes,
       steadyUpdates: options.steadyUpdates,
       cbor: cborNative ? 'cbor-extract' : 'pure JS (Lambda bundle)',
       fingerprint,
