@@ -21,6 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import {
   DeleteBucketCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   ListBucketsCommand,
@@ -29,9 +30,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createBucket, type MinioConnection } from '../../infra/minio.js';
-import { S3Persistence, SNAPSHOT_VERSION, type ObjectStore, type ReadResult } from '../../src/index.js';
+import { conversationKey, S3Persistence, SNAPSHOT_VERSION, type ObjectStore, type ReadResult } from '../../src/index.js';
+import { shardedKey } from '../../src/snapshot/layout.js';
 import { SNAPSHOT_CONTENT_TYPE } from '../../src/store/s3-store.js';
-import { generateCallbackData, seedPersistence, type Population, type UserRecord } from './population.js';
+import { generateCallbackData, seedPersistence, SURVEY, type Population, type UserRecord } from './population.js';
 import { now } from './stats.js';
 
 /** The population's seed (`generatePopulation`'s default). */
@@ -133,6 +135,33 @@ export async function putSharded(
   return { objects: store.objects, bytes: store.bytes };
 }
 
+/** Every key of the population in the sharded layout under `path`, by the library's key function. */
+export function shardedKeys(path: string, population: Population): Set<string> {
+  return new Set([
+    ...population.users.map(([id]) => shardedKey(path, { section: 'user_data', id })),
+    ...population.chats.map(([id]) => shardedKey(path, { section: 'chat_data', id })),
+    ...population.surveys.map(([key]) => shardedKey(path, { section: 'conversations', name: SURVEY, key: conversationKey(key) })),
+    shardedKey(path, { section: 'bot_data', property: null }),
+    shardedKey(path, { section: 'callback_data' }),
+  ]);
+}
+
+/** Deletes the objects under the population's path that are not the population's; returns how many. */
+export async function removeExtraKeys(client: S3Client, bucket: string, population: Population): Promise<number> {
+  const wanted = shardedKeys(POPULATION_PATH, population);
+  const extra: string[] = [];
+  let token: string | undefined;
+  do {
+    const listing = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${POPULATION_PATH}/`, ContinuationToken: token }));
+    for (const { Key: key } of listing.Contents ?? []) if (key !== undefined && !wanted.has(key)) extra.push(key);
+    token = listing.NextContinuationToken;
+  } while (token !== undefined);
+  for (let i = 0; i < extra.length; i += 1000) {
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: extra.slice(i, i + 1000).map((key) => ({ Key: key })), Quiet: true } }));
+  }
+  return extra.length;
+}
+
 /** Counts the keys under `prefix` with ListObjectsV2. */
 export async function countKeys(client: S3Client, bucket: string, prefix: string): Promise<number> {
   let count = 0;
@@ -213,9 +242,14 @@ export async function ensureShardedPopulation(
     let marker = (await bucketExists(client, bucket)) ? await readMarker(client, bucket) : undefined;
     let cached = marker !== undefined && marker.fingerprint === fingerprint && marker.objects === expected;
     let verifyStarted = now();
-    if (cached && (await countKeys(client, bucket, `${POPULATION_PATH}/`)) !== expected) {
-      log(`scale: ${bucket} has its marker but not ${expected} objects; storing the population again`);
-      cached = false;
+    if (cached) {
+      // A run stopped before it tidied up may have left objects the population does not have.
+      const extra = await removeExtraKeys(client, bucket, population);
+      if (extra > 0) log(`scale: removed ${extra} objects from ${bucket} that the population does not have (left by an earlier run)`);
+      if ((await countKeys(client, bucket, `${POPULATION_PATH}/`)) !== expected) {
+        log(`scale: ${bucket} has its marker but not ${expected} objects; storing the population again`);
+        cached = false;
+      }
     }
     if (!cached) {
       await createBucket(client, bucket);

@@ -19,13 +19,14 @@
  * are unchanged). The users a run writes are stored afresh just before they are measured, so every
  * run measures the same seeded objects.
  */
-import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { isNativeAccelerationEnabled } from 'cbor-x';
 import { homedir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { startMinio, type MinioConnection } from '../../infra/minio.js';
 import { PersistenceRuntime, S3Persistence, type LayoutName } from '../../src/index.js';
+import { shardedKey } from '../../src/snapshot/layout.js';
 import { runChild } from '../lib/child-process.js';
 import { BenchContext } from '../lib/context.js';
 import { generateCallbackData, seedPersistence, SURVEY, touchUser, type UserRecord } from '../lib/population.js';
@@ -303,8 +304,18 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
         contention: Array.from({ length: instances }, (_, i) => ids.slice(options.repetitions * perRepetition).slice(i * usersPerInstance, (i + 1) * usersPerInstance)),
       });
     }
-    /** Puts back the seeded objects of these users (an earlier run, or an earlier repetition, wrote them). */
-    const reset = (users: number, ids: readonly number[]) => putSharded(setup, seeded.get(users)!.bucket, POPULATION_PATH, population(users), new Set(ids));
+    /**
+     * Puts back the seeded objects of these users (an earlier run, or an earlier round, wrote them),
+     * and deletes the private chats of theirs that the population does not have: the runtime stores
+     * a chat it created from the defaults on the chat's second update (seen in the contention).
+     */
+    const reset = async (users: number, ids: readonly number[]) => {
+      const { bucket } = seeded.get(users)!;
+      await putSharded(setup, bucket, POPULATION_PATH, population(users), new Set(ids));
+      const chats = new Set(population(users).chats.map(([id]) => id));
+      const created = ids.filter((id) => !chats.has(id)).map((id) => ({ Key: shardedKey(POPULATION_PATH, { section: 'chat_data', id }) }));
+      if (created.length > 0) await setup.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: created, Quiet: true } }));
+    };
 
     // Cold starts and updates, round-robin over sizes and layouts.
     const pairs = sizes.flatMap((users) => LAYOUTS.map((layout) => ({ users, layout })));
@@ -383,6 +394,7 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
         }
         console.error(`scale: contention, ${users} users, ${layout}, ${instances} x ${updatesPerInstance} updates ...`);
         contention.push(await contend(run, filepath, layout, users, own, updatesPerInstance));
+        if (layout === 'sharded') await reset(users, own.flat());
         if (copy !== undefined) await setup.send(new DeleteObjectCommand({ Bucket: run.bucket, Key: copy }));
       }
     }
