@@ -149,7 +149,7 @@ function scaleTargets(scale: ScaleResult): TargetCheck[] {
       goal: `sharded: median changes by < 10% from ${span} users (single-file beside it)`,
       measured:
         `sharded ${coldOf(sharded)} (${percent(ratio)}; 95% bootstrap interval ${percent(low)} to ${percent(high)}` +
-        `${conclusive ? '' : ', which reaches past 10%'}; per repetition ${percent(sharded.coldPairedRatio)})` +
+        `${conclusive ? '' : ', which reaches past 10%'}; within a round ${percent(sharded.coldPairedRatio)})` +
         (single ? `; single-file ${coldOf(single)} (${fixed(single.coldRatio.ratio, 1)}x)` : ''),
       holds: Math.abs(ratio - 1) < 0.1,
     });

@@ -215,7 +215,8 @@ export function renderMarkdown(results: BenchResults): string {
   return `${out.join('\n')}\n`;
 }
 
-const signed = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;
+/** `+2.1%`, or `94.7x` for a change of more than twice. */
+const signed = (ratio: number) => (ratio >= 2 ? `${ratio.toFixed(1)}x` : `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`);
 const kinds = (tally: RequestTally) =>
   Object.entries(tally.kindsPerUpdate)
     .map(([kind, n]) => `${Number.isInteger(n) ? n : n.toFixed(2)} ${kind}`)
@@ -285,7 +286,7 @@ function scaleSection(scale: ScaleResult): string[] {
         'bytes written / update',
         'cold start: ratio of medians',
         '95% bootstrap interval',
-        'median of per-repetition ratios',
+        'median of the ratios within a round',
       ],
       scale.changes.map((c) => [
         c.layout,
