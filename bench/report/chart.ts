@@ -117,16 +117,16 @@ function panels(results: BenchResults): Panel[] {
       title: 'Cold start: load in a fresh process (log scale; shorter is better)',
       series: [
         { label: 'raw GET + JSON.parse (baseline)', color: COLORS.baseline },
-        { label: 's3-persistence (cbor-extract)', color: COLORS.library },
-        { label: 's3-persistence (Lambda bundle, pure JS)', color: COLORS.libraryJs },
+        { label: "s3-persistence, the runtime's first update (Lambda bundle, pure JS)", color: COLORS.library },
+        { label: 's3-persistence, every get* (Lambda bundle, pure JS)', color: COLORS.libraryJs },
         { label: 's3-persistence sharded (one update)', color: COLORS.sharded },
-        { label: 'PicklePersistence, local disk', color: COLORS.pickle },
+        { label: 'PicklePersistence, local disk (every get_*)', color: COLORS.pickle },
       ],
       groups: coldStart.rows.map((row) => ({
         label: usersLabel(row.users),
         values: [
           row.json.totalMs.median,
-          row.library.totalMs.median,
+          row.runtimeLambda.totalMs.median,
           row.libraryLambda.totalMs.median,
           row.sharded.totalMs.median,
           pickle.find((p) => p.users === row.users && p.layout === 'single-file')?.loadMs.median,

@@ -138,7 +138,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   private callbackCache: CallbackDataCache | undefined;
   private loaded: Promise<void> | null = null;
   private previous: Promise<void> = Promise.resolve();
-  /** Users and chats whose live data the current update created from `contextTypes`. */
+  /**
+   * Users and chats whose live data was created from `contextTypes` and has not been stored since:
+   * left as created, it reads back the same, so it is not written (on any later update either).
+   */
   private readonly createdUsers = new Set<number>();
   private readonly createdChats = new Set<number>();
 
@@ -173,8 +176,6 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   private async runAlone<T>(keys: UpdateKeys, handler: (scope: UpdateScope<UD, CD, BD>) => T | Promise<T>): Promise<RunOutcome<T>> {
     const { persistence } = this;
     const skipRedelivered = this.options.skipRedelivered ?? true;
-    this.createdUsers.clear();
-    this.createdChats.clear();
     const cold = this.loaded === null;
     this.loaded ??= this.load().catch((error: unknown) => {
       this.loaded = null;
@@ -249,6 +250,8 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     this.botData = this.fresh('botData') as BD;
     this.userData.clear();
     this.chatData.clear();
+    this.createdUsers.clear();
+    this.createdChats.clear();
     this.conversations.clear();
     for (const name of this.conversationNames) this.conversations.set(name, new Map());
     const { callbackData: cacheOptions = {} } = this.options;
@@ -291,9 +294,11 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
       created.has(id) && deepEqual(data, this.fresh(kind));
     if (userId !== undefined && !untouched(this.createdUsers, userId, this.userData.get(userId), 'userData')) {
       writes.push(scope.userDropped ? persistence.dropUserData(userId) : persistence.updateUserData(userId, this.userEntry(userId)));
+      this.createdUsers.delete(userId);
     }
     if (chatId !== undefined && !untouched(this.createdChats, chatId, this.chatData.get(chatId), 'chatData')) {
       writes.push(scope.chatDropped ? persistence.dropChatData(chatId) : persistence.updateChatData(chatId, this.chatEntry(chatId)));
+      this.createdChats.delete(chatId);
     }
     writes.push(persistence.updateBotData(this.botData));
     const cache = this.callbackCache;

@@ -151,4 +151,27 @@ describe('S3Persistence with layout: sharded', () => {
       `PUT ${shardedKey('bot', { section: 'user_data', id: 7 })} if-match`,
     ]);
   });
+
+  it('never stores a chat or user created from the defaults and left so, also on later updates of the same instance', async () => {
+    const store = new ControlledStore();
+    const runtime = new PersistenceRuntime(sharded(store, { onFlush: true }));
+    const countUser = (scope: { userData: Data }) => {
+      scope.userData.n = Number(scope.userData.n ?? 0) + 1;
+    };
+    for (let update = 1; update <= 3; update++) await runtime.run({ updateId: update, userId: 7, chatId: 7 }, countUser);
+    // User 8 is only looked at: their object holds the update's handled mark, and no user data.
+    await runtime.run({ updateId: 4, userId: 8, chatId: 7 }, () => undefined);
+    const puts = store.requests.filter((request) => request.startsWith('PUT'));
+    expect(puts.filter((request) => request.includes('/chat_data/'))).toEqual([]);
+    expect(await sharded(store).getUserData()).toEqual(new Map([[7, { n: 3 }]]));
+
+    // Once changed, a chat is stored, and changing it back to the default is stored too.
+    await runtime.run({ updateId: 5, userId: 7, chatId: 7 }, (scope) => {
+      scope.chatData.note = 'x';
+    });
+    await runtime.run({ updateId: 6, userId: 7, chatId: 7 }, (scope) => {
+      delete scope.chatData.note;
+    });
+    expect(await sharded(store).getChatData()).toEqual(new Map([[7, {}]]));
+  });
 });
