@@ -7,7 +7,7 @@
 import type { BenchContext } from '../lib/context.js';
 import { peerStorage } from '../lib/peers.js';
 import { tally, type RequestTally } from '../lib/s3.js';
-import { now } from '../lib/stats.js';
+import { runWriters } from '../lib/writers.js';
 import type { LayoutName } from '../../src/index.js';
 import type { PeerKind, PeerSpec } from '../peers/peer.js';
 import { LibraryPeer } from '../peers/s3-persistence.js';
@@ -61,31 +61,7 @@ export async function contention(context: BenchContext, options: ContentionOptio
     const storage = await peerStorage(context, kind, { users, scenario: 'contention', touched, layout });
     const writers = own.map(() => storage.instance());
     await Promise.all(writers.map((writer) => writer.load()));
-    const before = await writers[0]!.storedCounts(touched);
-    const mark = context.log.mark();
-    let failedUpdates = 0;
-    const started = now();
-    await Promise.all(
-      writers.map(async (writer, i) => {
-        for (let n = 0; n < updatesPerInstance; n++) {
-          await writer.update(own[i]![n % usersPerInstance]!).catch(() => failedUpdates++);
-        }
-      }),
-    );
-    const wallMs = now() - started;
-    const requests = context.log.since(mark);
-    await Promise.all(writers.map((writer) => writer.settle()));
-    const after = await writers[0]!.storedCounts(touched);
-    const expectedIncrements = new Map<number, number>();
-    own.forEach((userIds) => {
-      for (let n = 0; n < updatesPerInstance; n++) {
-        const id = userIds[n % usersPerInstance]!;
-        expectedIncrements.set(id, (expectedIncrements.get(id) ?? 0) + 1);
-      }
-    });
-    let lostUpdates = 0;
-    for (const id of touched) lostUpdates += Math.max(0, before.get(id)! + expectedIncrements.get(id)! - after.get(id)!);
-    const updates = instances * updatesPerInstance;
+    const { updates, failedUpdates, wallMs, records: requests, lostUpdates } = await runWriters(writers, own, updatesPerInstance, context.log);
     const entryConflicts = writers.reduce((sum, writer) => sum + (writer instanceof LibraryPeer ? writer.persistence.metrics.conflicts : 0), 0);
     const counted = tally(requests, updates);
     peers.push({

@@ -31,9 +31,10 @@ import { runChild } from '../lib/child-process.js';
 import { BenchContext } from '../lib/context.js';
 import { generateCallbackData, seedPersistence, SURVEY, touchUser, type UserRecord } from '../lib/population.js';
 import { ensureShardedPopulation, forceDeleteBucket, pruneBuckets, putSharded, POPULATION_PATH, seedFingerprint, seedingClient, type SeededPopulation } from '../lib/scale-store.js';
-import { meteredClient, RequestLog, tally, type RequestRecord, type RequestTally } from '../lib/s3.js';
+import { meteredClient, RequestLog, tally, type RequestTally } from '../lib/s3.js';
 import { linearFit, now, ratioOfMedians, summarize, timed, type LinearFit, type Summary } from '../lib/stats.js';
 import { LibraryPeer } from '../peers/s3-persistence.js';
+import { runWriters } from '../lib/writers.js';
 import { seededRandom } from '../../test/support/seed.js';
 
 export type ScaleLayout = Extract<LayoutName, 'single-file' | 'sharded'>;
@@ -476,29 +477,9 @@ async function contend(
   own: readonly number[][],
   updatesPerInstance: number,
 ): Promise<ScaleContention> {
-  const touched = own.flat();
   const writers = own.map(() => new LibraryPeer({ client: context.client(), filepath, mode: 'runtime', layout }));
   await Promise.all(writers.map((writer) => writer.load()));
-  const before = await writers[0]!.storedCounts(touched);
-  const mark = context.log.mark();
-  let failedUpdates = 0;
-  const started = now();
-  await Promise.all(
-    writers.map(async (writer, i) => {
-      for (let n = 0; n < updatesPerInstance; n++) await writer.update(own[i]![n % own[i]!.length]!).catch(() => failedUpdates++);
-    }),
-  );
-  const wallMs = now() - started;
-  const records: RequestRecord[] = context.log.since(mark);
-  await Promise.all(writers.map((writer) => writer.settle()));
-  const after = await writers[0]!.storedCounts(touched);
-  const expected = new Map<number, number>();
-  own.forEach((ids) => {
-    for (let n = 0; n < updatesPerInstance; n++) expected.set(ids[n % ids.length]!, (expected.get(ids[n % ids.length]!) ?? 0) + 1);
-  });
-  let lostUpdates = 0;
-  for (const id of touched) lostUpdates += Math.max(0, before.get(id)! + (expected.get(id) ?? 0) - after.get(id)!);
-  const updates = own.length * updatesPerInstance;
+  const { updates, failedUpdates, wallMs, records, lostUpdates } = await runWriters(writers, own, updatesPerInstance, context.log);
   const requests = tally(records, updates);
   return {
     users,
