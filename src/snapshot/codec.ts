@@ -15,7 +15,7 @@
  * anything else sees it.
  */
 import { Decoder, Encoder, Tag } from 'cbor-x';
-import { BOT_PLACEHOLDER, defineEntry, isPlainObject } from './values.js';
+import { BOT_PLACEHOLDER, defineEntry, isPlainObject, MAX_DEPTH } from './values.js';
 
 /** The format marker of every snapshot object. */
 export const SNAPSHOT_FORMAT = 'telegram-s3-persistence';
@@ -59,8 +59,9 @@ export class EncodedEntry {
   constructor(
     /** The entry's own CBOR item. */
     readonly bytes: Uint8Array,
-    private readonly section: string,
-    private readonly id: unknown,
+    /** Where the entry is, for messages: its section and its id. */
+    readonly section: string,
+    readonly id: unknown,
   ) {}
 
   /** The entry's value; throws {@link UndecodableSnapshot} (naming the entry) when its bytes are not one. */
@@ -73,13 +74,121 @@ export class EncodedEntry {
   }
 
   /**
-   * The entry's value as nobody else holds it, for a caller that hands it out without copying:
-   * decoded afresh (and not kept) while the entry has not been read, and free of the bot
-   * placeholder, which only a copy replaces. Otherwise `undefined`: copy {@link value} instead.
+   * Whether a caller may hand out a fresh decode ({@link decodeEntriesFresh}) without copying it:
+   * the entry has not been decoded yet (no one holds its value) and its bytes cannot hold the bot
+   * placeholder, which only a copy replaces with the bot.
    */
-  unshared(): { value: unknown } | undefined {
-    if (this.isDecoded || mayHoldBotPlaceholder(this.bytes)) return undefined;
-    return { value: decodeEntry(this.bytes, this.section, this.id) };
+  get decodesFresh(): boolean {
+    return !this.isDecoded && !mayHoldBotPlaceholder(this.bytes);
+  }
+}
+
+/**
+ * The values of `entries`, each decoded afresh and checked, none kept: the caller's own. Entries
+ * whose bytes are plainly one item each (only the tags this format writes, no shared references)
+ * are decoded together in one cbor-x call, which is what makes reading every entry of a large
+ * snapshot affordable; any other entry is decoded alone. Throws {@link UndecodableSnapshot} naming
+ * the first entry that is not a value.
+ */
+export function decodeEntriesFresh(entries: readonly EncodedEntry[]): unknown[] {
+  const values = new Array<unknown>(entries.length);
+  const joined: number[] = [];
+  let joinedBytes = 0;
+  entries.forEach((entry, i) => {
+    if (itemEnd(entry.bytes, 0, 0) === entry.bytes.length) {
+      joined.push(i);
+      joinedBytes += entry.bytes.length;
+    } else {
+      values[i] = decodeEntry(entry.bytes, entry.section, entry.id);
+    }
+  });
+  if (joined.length === 0) return values;
+  // One CBOR array of the entries' items, exactly as they are stored.
+  const head = arrayHead(joined.length);
+  const bytes = new Uint8Array(head.length + joinedBytes);
+  bytes.set(head, 0);
+  let offset = head.length;
+  for (const i of joined) {
+    bytes.set(entries[i]!.bytes, offset);
+    offset += entries[i]!.bytes.length;
+  }
+  let items: unknown;
+  try {
+    items = decoder.decode(bytes);
+  } catch {
+    items = undefined;
+  }
+  if (!Array.isArray(items) || items.length !== joined.length) {
+    // Something in one of them is not a value: decoded alone, the first such entry is named.
+    for (const i of joined) values[i] = decodeEntry(entries[i]!.bytes, entries[i]!.section, entries[i]!.id);
+    return values;
+  }
+  joined.forEach((i, k) => {
+    const entry = entries[i]!;
+    walkPath.length = 0;
+    walkPath.push(entry.section, '.get(', entry.id, ')');
+    values[i] = walkFromPath(items[k], undefined);
+  });
+  return values;
+}
+
+/** The head of a CBOR array of `length` items. */
+function arrayHead(length: number): Uint8Array {
+  if (length < 24) return Uint8Array.of(0x80 | length);
+  if (length < 0x100) return Uint8Array.of(0x98, length);
+  if (length < 0x10000) return Uint8Array.of(0x99, length >> 8, length & 0xff);
+  return Uint8Array.of(0x9a, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
+}
+
+/**
+ * Tags that may stand in an entry decoded together with others: those this format and cbor-x
+ * write for the value model (bignums 2 and 3, Set 258, Map 259, the private tags). Every other tag
+ * (shared references, packed values, records, which carry state from one item to the next within
+ * one decode) sends the entry to a decode of its own.
+ */
+const JOINABLE_TAGS: ReadonlySet<number> = new Set([2, 3, 258, 259, TAG_BOT, TAG_DATE_MS, TAG_NEGATIVE_ZERO, TAG_OBJECT_ENTRIES]);
+
+/**
+ * The offset just past the well-formed CBOR item that starts at `at`, or -1 when there is none
+ * there, or when it holds an indefinite length or a tag outside {@link JOINABLE_TAGS}. Reads heads
+ * only; what the item holds is checked by the decode and the walk.
+ */
+function itemEnd(bytes: Uint8Array, at: number, depth: number): number {
+  if (at >= bytes.length || depth > MAX_DEPTH) return -1;
+  const initial = bytes[at]!;
+  const major = initial >> 5;
+  const info = initial & 0x1f;
+  let position = at + 1;
+  let argument: number;
+  if (info < 24) {
+    argument = info;
+  } else if (info <= 27) {
+    const size = 1 << (info - 24);
+    if (position + size > bytes.length) return -1;
+    argument = 0;
+    for (let i = 0; i < size; i++) argument = argument * 256 + bytes[position + i]!;
+    position += size;
+  } else {
+    return -1; // reserved (28-30) or indefinite (31)
+  }
+  switch (major) {
+    case 0:
+    case 1:
+    case 7:
+      return position;
+    case 2:
+    case 3:
+      return position + argument <= bytes.length ? position + argument : -1;
+    case 4:
+    case 5: {
+      const items = major === 4 ? argument : argument * 2;
+      // Each item takes a byte at least: a longer count than bytes left is malformed.
+      if (items > bytes.length - position) return -1;
+      for (let i = 0; i < items && position !== -1; i++) position = itemEnd(bytes, position, depth + 1);
+      return position;
+    }
+    default: // 6, a tag
+      return JOINABLE_TAGS.has(argument) ? itemEnd(bytes, position, depth + 1) : -1;
   }
 }
 
@@ -168,7 +277,9 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotFields {
   for (const name of LAZY_SECTIONS) {
     const entries = fields.get(name);
     if (!(entries instanceof Map)) continue;
-    for (const [id, entry] of entries) if (entry instanceof EncodedEntry) entries.set(id, entry.value);
+    const encoded = [...(entries as Map<unknown, unknown>).values()].filter((entry): entry is EncodedEntry => entry instanceof EncodedEntry);
+    const values = decodeEntriesFresh(encoded);
+    encoded.forEach((entry, i) => entries.set(entry.id, values[i]));
   }
   return fields;
 }

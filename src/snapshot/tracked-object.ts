@@ -8,6 +8,7 @@ import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors
 import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy } from '../conflicts.js';
 import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
 import {
+  decodeEntriesFresh,
   decodeSnapshotLazily,
   EncodedEntry,
   encodeSnapshot,
@@ -167,12 +168,16 @@ export class TrackedObject {
    */
   idEntries(section: 'user_data' | 'chat_data'): Array<[id: number, value: unknown, own: boolean]> {
     const stored = this.view().get(section) as Map<number, unknown> | undefined;
-    return this.decoding(() =>
-      [...(stored ?? [])].map(([id, value]): [number, unknown, boolean] => {
-        const fresh = value instanceof EncodedEntry ? value.unshared() : undefined;
-        return fresh === undefined ? [id, storedValue(value), false] : [id, fresh.value, true];
-      }),
-    );
+    return this.decoding(() => {
+      const entries = [...(stored ?? [])];
+      // Entries nobody read yet are decoded together, each a value of the caller's own.
+      const fresh = entries.flatMap(([, value]) => (value instanceof EncodedEntry && value.decodesFresh ? [value] : []));
+      const values = decodeEntriesFresh(fresh);
+      let next = 0;
+      return entries.map(([id, value]): [number, unknown, boolean] =>
+        value instanceof EncodedEntry && value === fresh[next] ? [id, values[next++], true] : [id, storedValue(value), false],
+      );
+    });
   }
 
   /**

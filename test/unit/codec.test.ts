@@ -6,6 +6,7 @@ import { decode, encode, Tag } from 'cbor-x';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  decodeEntriesFresh,
   decodeSnapshot,
   decodeSnapshotLazily,
   EncodedEntry,
@@ -563,6 +564,57 @@ describe('format 2 keeps each entry of user_data and chat_data as an encoded ite
     expect(decodeError(bytes).message).toMatch(/user_data\.get\(7\)\.pattern/);
     // Still unreadable the second time: a failure is not remembered as a value.
     expect(() => entries.get(7)!.value).toThrow(UndecodableSnapshot);
+  });
+
+  it('decodes many entries together exactly as each alone, and none of them is kept', () => {
+    fc.assert(
+      fc.property(fc.array(storedValue, { maxLength: 12 }), (values) => {
+        const users = new Map(values.map((value, i) => [i, value] as const));
+        const entries = [...(decodeSnapshotLazily(encodeSnapshot(new Map([['user_data', users]]))).get('user_data') as Map<number, EncodedEntry>).values()];
+        const together = decodeEntriesFresh(entries);
+        expect(together).toHaveLength(values.length);
+        together.forEach((value, i) => expect(difference(value, values[i])).toBeUndefined());
+        // Fresh: each call builds new objects, and the entries still decode on their own.
+        const again = decodeEntriesFresh(entries);
+        together.forEach((value, i) => {
+          if (typeof value === 'object' && value !== null && value !== BOT_PLACEHOLDER) expect(again[i]).not.toBe(value);
+        });
+        entries.forEach((entry, i) => expect(difference(entry.value, values[i])).toBeUndefined());
+      }),
+    );
+  });
+
+  it('decodes alone, and names, an entry that is not exactly one plain item, whatever stands around it', () => {
+    const good = (n: number) => encode({ n });
+    const envelope = (items: Uint8Array[]) =>
+      fromHex(
+        cborHead(5, 3) + textHex('$format') + textHex(SNAPSHOT_FORMAT) + textHex('$version') + '02' +
+          textHex('user_data') + tagHex(259) + cborHead(5, items.length) +
+          items.map((item, i) => cborHead(0, i) + tagHex(24) + cborHead(2, item.length) + toHex(item)).join(''),
+      );
+    const entriesOf = (items: Uint8Array[]) => [...(decodeSnapshotLazily(envelope(items)).get('user_data') as Map<number, EncodedEntry>).values()];
+    const failure = (items: Uint8Array[]) => {
+      try {
+        decodeEntriesFresh(entriesOf(items));
+      } catch (error) {
+        if (error instanceof UndecodableSnapshot) return error.message;
+        throw error;
+      }
+      throw new Error('decoded without an error');
+    };
+    // Two items in one entry, and a truncated one after it: joined, they would split elsewhere.
+    expect(failure([good(0), fromHex('0101'), fromHex('a1'), good(3)])).toMatch(/user_data\.get\(1\) is not valid CBOR/);
+    expect(failure([good(0), fromHex('a1'), fromHex('01'), good(3)])).toMatch(/user_data\.get\(1\) is not valid CBOR/);
+    // A shared reference (tag 28/29) is decoded alone and refused, as any tag this format never writes.
+    const shared = fromHex(cborHead(4, 2) + tagHex(28) + cborHead(5, 0) + tagHex(29) + '00');
+    expect(failure([good(0), shared, good(2)])).toMatch(/user_data\.get\(1\)/);
+    const regexp = fromHex(tagHex(27) + cborHead(4, 2) + textHex('RegExp') + textHex('a+'));
+    expect(failure([good(0), good(1), regexp])).toMatch(/unexpected RegExp at user_data\.get\(2\)/);
+    // A value cbor-x cannot read inside otherwise well-formed heads (a reserved simple value).
+    expect(failure([good(0), fromHex('f818'), good(2)])).toMatch(/user_data\.get\(1\)/);
+    // Indefinite lengths are read alone, and are fine when they hold a value.
+    const indefinite = fromHex('9f0102ff');
+    expect(decodeEntriesFresh(entriesOf([good(0), indefinite, good(2)]))).toEqual([{ n: 0 }, [1, 2], { n: 2 }]);
   });
 
   it('refuses an entry that is not tag 24 around bytes, an empty one, and one that is not CBOR', () => {
