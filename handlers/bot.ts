@@ -14,6 +14,7 @@ import { END } from '../src/runtime/conversation.js';
 import { persistence, type PersistenceFlavor } from '../src/grammy.js';
 import type { BasePersistence } from '../src/contract.js';
 import type { MergeFunction } from '../src/conflicts.js';
+import { mergeCallbackData } from '../src/callback-data-merge.js';
 
 export interface UserData {
   count?: number;
@@ -37,10 +38,15 @@ export interface SampleBotOptions {
 /**
  * The sample bot's `merge` for its persistence. Two instances that both counted a /count met on
  * `bot_data.totalCount`, and "the later write wins" would drop one press: counters add both
- * increments instead. Any other same-entry conflict keeps the later write.
+ * increments instead. Callback data is merged per keyboard, as without a merge function. Any other
+ * same-entry conflict keeps the later write.
  */
-export const mergeConcurrentChanges: MergeFunction = ({ entry, base, ours, theirs }) =>
-  entry === 'bot_data.totalCount' ? Number(theirs ?? 0) + Number(ours ?? 0) - Number(base ?? 0) : ours;
+export const mergeConcurrentChanges: MergeFunction = ({ section, entry, base, ours, theirs }) => {
+  if (entry === 'bot_data.totalCount') return Number(theirs ?? 0) + Number(ours ?? 0) - Number(base ?? 0);
+  // Two instances sending /menu at once each stored a keyboard: keep both.
+  if (section === 'callback_data') return mergeCallbackData(base, ours, theirs);
+  return ours;
+};
 
 const MENU = [
   { text: '🍎 Apple', callbackData: { fruit: 'apple', colour: 'red', calories: 52 } },

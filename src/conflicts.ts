@@ -19,7 +19,9 @@ export interface EntryConflict {
 
 /**
  * Decides a conflict: returns the value to store for the entry (`undefined` removes it).
- * Without one, this instance's write is the later one and wins.
+ * Without one, this instance's write is the later one and wins, except for callback data, which is
+ * merged per keyboard and per callback query (`mergeCallbackData`, which a merge function of one's
+ * own can call too).
  *
  * @example
  * // counters add up instead of the later write winning

@@ -12,6 +12,7 @@ import {
   type PersistenceInput,
 } from './contract.js';
 import { DEFAULT_RETRY, type ConflictHook, type MergeFunction, type RetryPolicy } from './conflicts.js';
+import { mergeCallbackData } from './callback-data-merge.js';
 import { InvalidOptionsError, SerializationError } from './errors.js';
 import { ABSENT, type EntryRef, type EntryValue } from './snapshot/entries.js';
 import {
@@ -57,7 +58,7 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   updateInterval?: number;
   /** Factories for fresh data; default `() => ({})`. */
   contextTypes?: ContextTypes<UD, CD, BD>;
-  /** Decides same-entry conflicts instead of "the later write wins". */
+  /** Decides same-entry conflicts instead of "the later write wins" (and of callback data merged per keyboard). */
   merge?: MergeFunction;
   /** Told of every same-entry conflict. */
   onConflict?: ConflictHook;
@@ -179,7 +180,7 @@ export class S3Persistence<
         key,
         retry,
         metrics: this.metrics,
-        merge: options.merge,
+        merge: options.merge ?? mergeCallbackDataOnly,
         onConflict: options.onConflict,
         exportValue: (value) => copyOut(value, this.bot),
         importValue: (value, entry) => copyIn(value, entry, this.bot),
@@ -493,3 +494,7 @@ function replaceInPlace(target: unknown, source: unknown): void {
     for (const key of Object.keys(source)) defineEntry(target, key, source[key]);
   }
 }
+
+/** Without a `merge` option: the later write wins, except that callback data is merged per keyboard. */
+const mergeCallbackDataOnly: MergeFunction = ({ section, base, ours, theirs }) =>
+  section === 'callback_data' ? mergeCallbackData(base, ours, theirs) : ours;

@@ -1,0 +1,72 @@
+/**
+ * Callback data is one entry (PTB's `[keyboards, callbackQueries]` pair), but it holds many
+ * independent things: every keyboard a bot sent, every callback query it answered. Two instances
+ * that each send a keyboard change the entry at once; taking the later write whole would drop the
+ * other keyboard, whose buttons would then answer "expired". This merge keeps both.
+ */
+import type { CallbackData } from './contract.js';
+import { deepEqual, isPlainObject } from './snapshot/values.js';
+
+type Keyboard = CallbackData[0][number];
+
+/**
+ * Merges two writers' callback data, each a set: keyboards keyed by their uuid, callback queries
+ * by their id. What `ours` added, changed or removed since `base` is applied to `theirs`; where both
+ * changed one keyboard or query, ours is taken (the later write). A removal by ours of something
+ * `theirs` changed since `base` keeps theirs. Keyboards stay ordered by access time, least recent
+ * first, as PTB keeps them; a `CallbackDataCache` trims them to its `maxSize` when it next loads them.
+ *
+ * The persistence merges callback-data conflicts so when no `merge` option is given; a `merge`
+ * function of one's own can hand them here. When a side is not in PTB's shape, or ours removed the
+ * whole entry, `ours` is returned (the later write wins, as for any other entry).
+ *
+ * @example
+ * merge: (conflict) =>
+ *   conflict.section === 'callback_data'
+ *     ? mergeCallbackData(conflict.base, conflict.ours, conflict.theirs)
+ *     : conflict.ours,
+ */
+export function mergeCallbackData(base: unknown, ours: unknown, theirs: unknown): unknown {
+  if (ours === undefined) return ours;
+  const [baseSets, ourSets, theirSets] = [base, ours, theirs].map(asSets);
+  if (baseSets === undefined || ourSets === undefined || theirSets === undefined) return ours;
+  const keyboards = [...mergeKeyed(baseSets.keyboards, ourSets.keyboards, theirSets.keyboards).values()];
+  // Stable: keyboards accessed at the same time keep the order they had.
+  keyboards.sort((a, b) => a[1] - b[1]);
+  const queries = mergeKeyed(baseSets.queries, ourSets.queries, theirSets.queries);
+  return [keyboards, Object.fromEntries(queries)] satisfies CallbackData;
+}
+
+interface Sets {
+  keyboards: Map<string, Keyboard>;
+  queries: Map<string, string>;
+}
+
+/** Callback data (or none: `null`, `undefined`) as keyed sets; `undefined` when it is not PTB's shape. */
+function asSets(data: unknown): Sets | undefined {
+  if (data === null || data === undefined) return { keyboards: new Map(), queries: new Map() };
+  if (!Array.isArray(data) || data.length !== 2 || !Array.isArray(data[0]) || !isPlainObject(data[1])) return undefined;
+  const keyboards = new Map<string, Keyboard>();
+  for (const keyboard of data[0] as unknown[]) {
+    if (!Array.isArray(keyboard) || keyboard.length !== 3 || typeof keyboard[0] !== 'string' || typeof keyboard[1] !== 'number') return undefined;
+    keyboards.set(keyboard[0], keyboard as Keyboard);
+  }
+  const queries = new Map<string, string>();
+  for (const [id, keyboardUuid] of Object.entries(data[1])) {
+    if (typeof keyboardUuid !== 'string') return undefined;
+    queries.set(id, keyboardUuid);
+  }
+  return { keyboards, queries };
+}
+
+/** A three-way merge of keyed sets: ours' additions, changes and removals since `base`, applied to `theirs`. */
+function mergeKeyed<V>(base: Map<string, V>, ours: Map<string, V>, theirs: Map<string, V>): Map<string, V> {
+  const merged = new Map(theirs);
+  for (const [key, value] of ours) {
+    if (!base.has(key) || !deepEqual(base.get(key), value)) merged.set(key, value);
+  }
+  for (const [key, value] of base) {
+    if (!ours.has(key) && theirs.has(key) && deepEqual(theirs.get(key), value)) merged.delete(key);
+  }
+  return merged;
+}
