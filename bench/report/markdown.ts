@@ -56,8 +56,8 @@ export function renderMarkdown(results: BenchResults): string {
       '## Cold start',
       '',
       'Each load in a fresh Node process; baseline: GetObject of the same data as JSON plus `JSON.parse`. ' +
-        '"runtime" is what the sample bot\'s `PersistenceRuntime` does for its first update on the single-file layout: bot and callback data ' +
-        '(the GET and the envelope decoded), then the update\'s user, chat and conversation entries, each decoded when read. ' +
+        '"runtime" is the sample bot\'s `PersistenceRuntime` handling its first update on the single-file layout, until the handler has the data: ' +
+        'its refreshes of bot, user, chat, conversation and callback data share one GET, and only the update\'s own entries are decoded. ' +
         '"every get*" is the contract\'s full load, PTB\'s start-up (`getBotData`, `getUserData`, `getChatData`, `getConversations`): every entry decoded and handed out; ' +
         '"read + rest" splits it at the first `get*` (GET and envelope) and the rest. "second load" is another instance loading every get* again in the same process. ' +
         '"sharded" is the runtime\'s cold start on the sharded layout (pure JS cbor-x).',
