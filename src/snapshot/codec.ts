@@ -357,7 +357,8 @@ function visitedSetFor(bytes: Uint8Array): Set<object> | undefined {
 
 /** A step of a path for a message: keys may be any decoded value, some without a string form. */
 function formatStep(step: unknown): string {
-  if (typeof step === 'object' && step !== null) return step instanceof Date ? step.toISOString() : Object.prototype.toString.call(step);
+  if (step instanceof Date) return Number.isNaN(step.getTime()) ? 'Invalid Date' : step.toISOString();
+  if (typeof step === 'object' && step !== null) return Object.prototype.toString.call(step);
   return typeof step === 'symbol' ? step.toString() : String(step);
 }
 

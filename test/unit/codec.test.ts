@@ -814,6 +814,15 @@ describe('decodeSnapshot refuses values outside the value model and never builds
   });
 });
 
+describe('decodeSnapshot names where it failed, whatever the keys on the way', () => {
+  it('names a value under a Map key that has no string form or is an invalid Date', () => {
+    const underDate = encode({ $format: SNAPSHOT_FORMAT, $version: 1, x: new Map([[new Date(Number.NaN), /a/]]) });
+    expect(decodeError(underDate).message).toMatch(/unexpected RegExp at x\.get\(Invalid Date\)/);
+    const underObject = encode({ $format: SNAPSHOT_FORMAT, $version: 1, x: new Map([[{ k: 1 }, /a/]]) });
+    expect(decodeError(underObject).message).toMatch(/unexpected RegExp at x\.get\(\[object Object\]\)/);
+  });
+});
+
 describe('a fuzz of decodeSnapshot', () => {
   const reference = new Map<string, unknown>([['user_data', new Map([[1, { n: -0, d: new Date(3), b: new Uint8Array([7]) }]])]]);
   const referenceBytes = encodeSnapshot(reference);
