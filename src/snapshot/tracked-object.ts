@@ -70,8 +70,9 @@ interface ReadState {
  */
 export const WRITE_IDS_FIELD = '$writes';
 /**
- * A write id matters only until its writer has re-read (seconds): ids are kept for 10 minutes, at
- * most 64, so that a busy object holds enough and a quiet one (a sharded user) holds few.
+ * A write id matters only until its writer knows whether the write landed: ids of other writers are
+ * kept for 10 minutes, at most 64, so that a busy object holds enough; a writer drops its own ids
+ * whose outcome it knows, so that an object one instance writes often (a sharded user) holds few.
  */
 const WRITE_IDS_TTL_MS = 10 * 60 * 1000;
 const WRITE_IDS_KEPT = 64;
@@ -83,13 +84,17 @@ function writeIdsOf(fields: SnapshotFields): string[] {
   return entries.flatMap((entry: unknown) => (Array.isArray(entry) && typeof entry[0] === 'string' ? [entry[0]] : []));
 }
 
-function recentWrites(stored: unknown, writeId: string, now: number): Array<[string, number]> {
+/** The write ids to store with a new write `writeId`: the recent ones still needed, then it. */
+function recentWrites(stored: unknown, writeId: string, now: number, settled: (id: string) => boolean): Array<[string, number]> {
   const kept = (Array.isArray(stored) ? stored : []).filter(
     (entry: unknown): entry is [string, number] =>
-      Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'number' && now - entry[1] < WRITE_IDS_TTL_MS,
+      Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'number' && now - entry[1] < WRITE_IDS_TTL_MS && !settled(entry[0]),
   );
   return [...kept.slice(-(WRITE_IDS_KEPT - 1)), [writeId, now]];
 }
+
+/** How many of its own write ids an instance remembers, to drop them from the object once settled. */
+const OWN_WRITE_IDS_REMEMBERED = 256;
 
 const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -110,6 +115,8 @@ export class TrackedObject {
   private revalidating: Promise<boolean> | null = null;
   /** Writes sent but not answered with success, by write id, with the changes each carried. */
   private readonly unconfirmed = new Map<string, PendingChange[]>();
+  /** The ids of this instance's latest writes, oldest first. */
+  private readonly ownWriteIds = new Set<string>();
   /** The bytes of entries this instance encoded, so that the next write of an unchanged entry reuses them. */
   private readonly encodings: EntryEncodings = new WeakMap();
 
@@ -262,7 +269,14 @@ export class TrackedObject {
       if (batch.length === 0) return;
       const writeId = randomBytes(9).toString('base64url');
       const next = applyChanges(this.known, this.changes());
-      next.set(WRITE_IDS_FIELD, recentWrites(this.known.get(WRITE_IDS_FIELD), writeId, Date.now()));
+      // This instance's own ids are needed only while it does not know whether their write landed.
+      const settled = (id: string) => this.ownWriteIds.has(id) && !this.unconfirmed.has(id);
+      next.set(WRITE_IDS_FIELD, recentWrites(this.known.get(WRITE_IDS_FIELD), writeId, Date.now(), settled));
+      this.ownWriteIds.add(writeId);
+      for (const oldest of this.ownWriteIds) {
+        if (this.ownWriteIds.size <= OWN_WRITE_IDS_REMEMBERED) break;
+        this.ownWriteIds.delete(oldest);
+      }
       const condition = this.etag === null ? ({ ifNoneMatch: '*' } as const) : { ifMatch: this.etag };
       // Until a write is answered, it may have landed (a lost response, the SDK's own retry): its id tells later.
       this.unconfirmed.set(writeId, batch);

@@ -329,6 +329,26 @@ describe('S3Persistence conflicts', () => {
     expect(store.fields('bot/state').get('user_data')).toEqual(new Map([[1, { n: 2 }]]));
   });
 
+  it('keeps in the object only the write ids still needed: its own settled ones go, other writers\' stay', async () => {
+    const store = new ControlledStore();
+    const writeIds = () => (store.fields('bot/state').get('$writes') as Array<[string, number]>).map(([id]) => id);
+    const p = persistence(store);
+    for (let n = 1; n <= 5; n++) await p.updateUserData(1, { n });
+    expect(writeIds()).toHaveLength(1);
+    const pFirst = writeIds()[0]!;
+
+    const q = persistence(store);
+    await q.updateUserData(2, { n: 1 });
+    const [kept, qFirst] = writeIds();
+    expect(kept).toBe(pFirst);
+
+    await p.updateUserData(1, { n: 6 });
+    const ids = writeIds();
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toBe(qFirst); // another writer's id is not p's to drop
+    expect(ids).not.toContain(pFirst);
+  });
+
   it('re-creates a snapshot deleted behind its back', async () => {
     const store = new ControlledStore();
     const p = persistence(store);
