@@ -307,8 +307,9 @@ export async function scale(mainContext: BenchContext, childScript: string, opti
     }
     /**
      * Puts back the seeded objects of these users (an earlier run, or an earlier round, wrote them),
-     * and deletes the private chats of theirs that the population does not have: the runtime stores
-     * a chat it created from the defaults on the chat's second update (seen in the contention).
+     * and deletes any private chat of theirs that the population does not have (the runtime before
+     * 0.2.0 stored a chat it created from the defaults on the chat's second update), so that every
+     * process starts from the seeded objects whatever wrote the bucket before.
      */
     const reset = async (users: number, ids: readonly number[]) => {
       const { bucket } = seeded.get(users)!;

@@ -381,27 +381,29 @@ function walkFromPath(value: unknown, seen: Set<object> | undefined): unknown {
   }
 }
 
-const SHARED_REFERENCE_HEADS = [Buffer.from([0xd8, 0x1c]), Buffer.from([0xd8, 0x1d])];
-
 /** Whether `bytes` may hold the bot placeholder's tag (51200: 0xd9 0xc8 0x00). */
 function mayHoldBotPlaceholder(bytes: Uint8Array): boolean {
-  for (let i = bytes.indexOf(0xd9); i !== -1 && i < bytes.length - 2; i = bytes.indexOf(0xd9, i + 1)) {
-    if (bytes[i + 1] === 0xc8 && bytes[i + 2] === 0x00) return true;
-  }
-  return false;
+  return holdsSequence(bytes, BOT_PLACEHOLDER_HEAD);
 }
+
+function mayHoldSharedReferences(bytes: Uint8Array): boolean {
+  return SHARED_REFERENCE_HEADS.some((head) => holdsSequence(bytes, head));
+}
+
+const BOT_PLACEHOLDER_HEAD = Buffer.from([0xd9, 0xc8, 0x00]);
+const SHARED_REFERENCE_HEADS = [Buffer.from([0xd8, 0x1c]), Buffer.from([0xd8, 0x1d])];
 
 /** Below this many bytes a loop in JavaScript is quicker than Buffer's native search (a call each). */
 const NATIVE_SEARCH_FROM = 4096;
 
-function mayHoldSharedReferences(bytes: Uint8Array): boolean {
-  if (bytes.length >= NATIVE_SEARCH_FROM) {
-    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return SHARED_REFERENCE_HEADS.some((head) => buffer.includes(head));
-  }
-  for (let i = bytes.indexOf(0xd8); i !== -1 && i < bytes.length - 1; i = bytes.indexOf(0xd8, i + 1)) {
-    const next = bytes[i + 1];
-    if (next === 0x1c || next === 0x1d) return true;
+/** Whether `sequence` stands anywhere in `bytes`. */
+function holdsSequence(bytes: Uint8Array, sequence: Buffer): boolean {
+  if (bytes.length >= NATIVE_SEARCH_FROM) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(sequence);
+  const last = bytes.length - sequence.length;
+  for (let i = bytes.indexOf(sequence[0]!); i !== -1 && i <= last; i = bytes.indexOf(sequence[0]!, i + 1)) {
+    let k = 1;
+    while (k < sequence.length && bytes[i + k] === sequence[k]) k++;
+    if (k === sequence.length) return true;
   }
   return false;
 }

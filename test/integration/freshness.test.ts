@@ -58,20 +58,11 @@ describe('refresh*', () => {
     return { warm, live };
   }
 
-  it('multi-file: updates chat, bot and user data in place; a user another instance dropped becomes fresh data', async () => {
-    const { warm, live } = await changedBehindWarmInstance('refresh-all-multi/bot', false);
-
-    await warm.refreshBotData(live.botData);
-    await warm.refreshChatData(-1001234567890, live.chat);
-    await warm.refreshUserData(1, live.user);
-
-    expect(live.botData).toEqual({ total: 2, extra: ['x'] });
-    expect(live.chat).toEqual({ note: 'new' });
-    expect(live.user).toEqual({ fresh: true });
-  });
-
-  it('single-file: updates chat, bot and user data in place; a user another instance dropped becomes fresh data', async () => {
-    const { warm, live } = await changedBehindWarmInstance('refresh-all-single/bot', true);
+  it.each([
+    ['multi-file', 'refresh-all-multi/bot', false],
+    ['single-file', 'refresh-all-single/bot', true],
+  ] as const)('%s: updates chat, bot and user data in place; a user another instance dropped becomes fresh data', async (_layout, path, singleFile) => {
+    const { warm, live } = await changedBehindWarmInstance(path, singleFile);
 
     await warm.refreshBotData(live.botData);
     await warm.refreshChatData(-1001234567890, live.chat);
