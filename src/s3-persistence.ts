@@ -29,6 +29,7 @@ import {
 import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import { eachLimited } from './limit.js';
+import { environmentWith, type Environment } from './engine/environment.js';
 import type { ObjectStore } from './store/object-store.js';
 import { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
 
@@ -68,6 +69,8 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   multipartThreshold?: number;
   /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
   store?: ObjectStore;
+  /** The clock, randomness and waiting of writes, replaced by deterministic tests; default: the real ones. */
+  environment?: Partial<Environment>;
 }
 
 /** How many handled update ids are remembered, at most. */
@@ -132,6 +135,7 @@ export class S3Persistence<
   private readonly store: ObjectStore;
   private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
   private readonly loadConcurrency: number;
+  private readonly environment: Environment;
   private bot: object | undefined;
 
   constructor(options: S3PersistenceOptions<UD, CD, BD>) {
@@ -174,6 +178,7 @@ export class S3Persistence<
         multipartThreshold: options.multipartThreshold,
       });
     this.store = store;
+    const environment = (this.environment = environmentWith(options.environment));
     this.newObject = (key) =>
       new TrackedObject({
         store,
@@ -184,6 +189,7 @@ export class S3Persistence<
         onConflict: options.onConflict,
         exportValue: (value) => copyOut(value, this.bot),
         importValue: (value, entry) => copyIn(value, entry, this.bot),
+        environment,
       });
     Object.defineProperty(this, 'updateInterval', { writable: false });
   }
@@ -352,7 +358,7 @@ export class S3Persistence<
    * Remembers the update id with the time it was handled, and forgets ids older than
    * {@link PROCESSED_UPDATES_TTL_MS} or beyond the newest {@link PROCESSED_UPDATES_KEPT}.
    */
-  override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}, now = Date.now()): Promise<void> {
+  override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}, now = this.environment.now()): Promise<void> {
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`processed_updates[${String(updateId)}]`, 'an update id must be an integer');
     const object = this.processedObject(keys);
     await object.load();

@@ -3,7 +3,7 @@
  * with their ETag, the changes not yet durable, and the machinery that writes them: group commit,
  * conditional puts, and rebase of pending changes on conflict.
  */
-import { randomBytes } from 'node:crypto';
+import type { Environment } from '../engine/environment.js';
 import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
 import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy } from '../conflicts.js';
 import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
@@ -48,8 +48,7 @@ export interface TrackedObjectOptions {
   /** Copies a stored value out for a hook, and a hook's answer in. */
   exportValue: (value: unknown) => unknown;
   importValue: (value: unknown, path: string) => unknown;
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  environment: Environment;
 }
 
 interface PendingChange {
@@ -95,8 +94,6 @@ function recentWrites(stored: unknown, writeId: string, now: number, settled: (i
 
 /** How many of its own write ids an instance remembers, to drop them from the object once settled. */
 const OWN_WRITE_IDS_REMEMBERED = 256;
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class TrackedObject {
   readonly key: string;
@@ -267,11 +264,11 @@ export class TrackedObject {
       this.throwIfUnreadable();
       const batch = [...this.pending.values()];
       if (batch.length === 0) return;
-      const writeId = randomBytes(9).toString('base64url');
+      const writeId = this.options.environment.writeId();
       const next = applyChanges(this.known, this.changes());
       // This instance's own ids are needed only while it does not know whether their write landed.
       const settled = (id: string) => this.ownWriteIds.has(id) && !this.unconfirmed.has(id);
-      next.set(WRITE_IDS_FIELD, recentWrites(this.known.get(WRITE_IDS_FIELD), writeId, Date.now(), settled));
+      next.set(WRITE_IDS_FIELD, recentWrites(this.known.get(WRITE_IDS_FIELD), writeId, this.options.environment.now(), settled));
       this.ownWriteIds.add(writeId);
       for (const oldest of this.ownWriteIds) {
         if (this.ownWriteIds.size <= OWN_WRITE_IDS_REMEMBERED) break;
@@ -299,7 +296,8 @@ export class TrackedObject {
           throw new WriteConflictError(attempt, { bucket: store.bucket, key }, { cause: error });
         }
       }
-      await (this.options.sleep ?? sleepFor)(backoffDelay(retry, attempt, this.options.random ?? Math.random));
+      const { environment } = this.options;
+      await environment.sleep(backoffDelay(retry, attempt, environment.random));
       this.rebase(await this.read());
     }
   }
