@@ -156,6 +156,8 @@ export class TrackedObject {
   private readonly seenEntries = new Map<string, Map<string, EntryValue>>();
   /** The fields as they were when the caller last read a whole scope. */
   private readonly seenScopes = new Map<string, SnapshotFields>();
+  /** Entries a write of this instance stored as a merge's decision that the caller was not handed since. */
+  private readonly ownMerges = new Map<string, EntryValue>();
   /** Updates whose changes a write of this instance stored in the object. */
   private readonly ownUpdates = new Set<number>();
 
@@ -265,8 +267,11 @@ export class TrackedObject {
       base = previous.decidedAgainst;
       steps = [{ updates: previous.updates, value: seen }];
     }
-    this.sawEntry(ref, value);
-    if (current === ABSENT ? value === ABSENT : value !== ABSENT && deepEqual(current, value)) return false;
+    const ownMerge = previous?.ownMerge ?? this.ownMerges.get(id);
+    this.noteSeen(ref, value);
+    this.ownMerges.delete(id);
+    // Unchanged, unless another writer stored this very value since the caller looked: that is a conflict too.
+    if (sameEntry(current, value) && sameEntry(base, current)) return false;
     this.pending.delete(id); // re-inserted last: changes apply in the order they were made
     let updates = previous?.updates ?? NO_UPDATES;
     if (updateId !== undefined && !updates.has(updateId)) updates = new Set([...updates, updateId]);
@@ -276,7 +281,7 @@ export class TrackedObject {
     } else {
       steps.push({ updates: updateId === undefined ? NO_UPDATES : new Set([updateId]), value });
     }
-    this.pending.set(id, { ref, base, value, version: ++this.nextVersion, updates, steps, ownMerge: previous?.ownMerge });
+    this.pending.set(id, { ref, base, value, version: ++this.nextVersion, updates, steps, ownMerge });
     if (updateId !== undefined && ref.section !== 'processed_updates') this.recordUpdate(updateId, this.options.environment.now());
     return true;
   }
@@ -298,8 +303,13 @@ export class TrackedObject {
     return changed;
   }
 
-  /** The caller saw `value` as the entry (read, refreshed or written by it). */
+  /** The caller read `value` as the entry (a get or a refresh). */
   sawEntry(ref: EntryRef, value: EntryValue): void {
+    this.ownMerges.delete(entryId(ref));
+    this.noteSeen(ref, value);
+  }
+
+  private noteSeen(ref: EntryRef, value: EntryValue): void {
     const scope = scopeOf(ref);
     let entries = this.seenEntries.get(scope);
     if (entries === undefined) this.seenEntries.set(scope, (entries = new Map()));
@@ -309,6 +319,7 @@ export class TrackedObject {
   /** The caller read the whole scope of `ref` (every user, every state of a conversation) as it is now. */
   sawScope(ref: EntryRef): void {
     const scope = scopeOf(ref);
+    this.ownMerges.clear();
     this.seenEntries.delete(scope);
     this.seenScopes.set(scope, this.view());
   }
@@ -437,6 +448,8 @@ export class TrackedObject {
     for (const change of batch) {
       const id = entryId(change.ref);
       const pending = this.pending.get(id);
+      const stored = outgoingOf(change);
+      if (stored !== change.value) this.ownMerges.set(id, stored);
       if (pending?.version === change.version) {
         this.pending.delete(id);
       } else if (pending !== undefined) {
@@ -444,7 +457,6 @@ export class TrackedObject {
         pending.base = change.value;
         pending.updates = new Set([...pending.updates].filter((update) => !change.updates.has(update)));
         pending.steps = [{ updates: pending.updates, value: pending.value }];
-        const stored = outgoingOf(change);
         pending.ownMerge = stored === change.value ? undefined : stored;
       }
       for (const update of change.updates) this.ownUpdates.add(update);
