@@ -5,7 +5,7 @@ export type { LoadProgress, S3PersistenceOptions } from './s3-persistence.js';
 export type { LayoutName } from './snapshot/layout.js';
 export type { ConflictHook, EntryConflict, MergeFunction, RetryPolicy } from './conflicts.js';
 export { mergeCallbackData } from './callback-data-merge.js';
-export type { PersistenceMetrics } from './snapshot/tracked-object.js';
+export type { PersistenceMetrics } from './engine/conditional-object.js';
 export type { SectionName } from './snapshot/entries.js';
 export {
   AccessDeniedError,
