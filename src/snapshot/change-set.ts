@@ -143,9 +143,14 @@ export class ChangeSet {
     let base = previous === undefined ? seen : previous.base;
     let steps = [...(previous?.steps ?? [])];
     if (previous?.decidedAgainst !== undefined && seen === outgoingOf(previous)) {
-      // The caller built on a merge's decision it was handed: the change now runs from what the merge met.
-      base = previous.decidedAgainst;
-      steps = [{ updates: previous.updates, value: seen }];
+      // The caller built on a merge's decision it was handed: the change now runs from what the merge
+      // met, each step as the merge makes it of that step alone, so that each can still be dropped.
+      const met = previous.decidedAgainst;
+      base = met;
+      steps = previous.steps.map((step, index) => ({
+        updates: step.updates,
+        value: index === previous.steps.length - 1 ? seen : this.merged(previous, step.value, met),
+      }));
     }
     const ownMerge = previous?.ownMerge ?? this.ownMerges.get(id);
     this.noteSeen(ref, value);
@@ -236,23 +241,51 @@ export class ChangeSet {
     const storedAlready = (step: Step) => step.updates.size > 0 && [...step.updates].every(storedElsewhere);
     for (const [id, change] of this.pending) {
       // Even when the entry looks unchanged: the handler may have seen the update's effect already.
-      let first = 0;
-      let end = change.steps.length;
-      while (first < end && storedAlready(change.steps[first]!)) first++;
-      while (end > first && storedAlready(change.steps[end - 1]!)) end--;
-      if (first === end) {
+      if (change.steps.some(storedAlready) && !this.dropSteps(change, storedAlready)) {
         this.pending.delete(id);
         continue;
       }
-      if (first > 0 || end < change.steps.length) {
-        if (first > 0) change.base = change.steps[first - 1]!.value;
-        change.steps = change.steps.slice(first, end);
-        change.value = change.steps.at(-1)!.value;
-        change.updates = new Set(change.steps.flatMap((step) => [...step.updates]));
-        change.outgoing = change.decidedAgainst = undefined;
-      }
       this.decide(change, readEntry(stored, change.ref));
     }
+  }
+
+  /**
+   * Takes the steps `drop` picks out of `change`: from the oldest end the base moves up; a later step
+   * is rebased onto the steps kept before it by the merge (quietly), as "the changes since the
+   * dropped step, applied to what was kept". Returns false when no step is left.
+   */
+  private dropSteps(change: PendingChange, drop: (step: Step) => boolean): boolean {
+    let base = change.base;
+    const kept: Step[] = [];
+    let original = change.base; // the value before the next step, as the caller made it
+    let rebased = change.base; // the same, with the dropped steps taken out
+    for (const step of change.steps) {
+      if (drop(step)) {
+        if (kept.length === 0) base = rebased = step.value;
+        original = step.value;
+        continue;
+      }
+      const value = original === rebased ? step.value : this.merged({ ...change, base: original }, step.value, rebased);
+      kept.push({ updates: step.updates, value });
+      original = step.value;
+      rebased = value;
+    }
+    if (kept.length === 0) return false;
+    change.base = base;
+    change.steps = kept;
+    change.value = rebased;
+    change.updates = new Set(kept.flatMap((step) => [...step.updates]));
+    change.outgoing = change.decidedAgainst = undefined;
+    return true;
+  }
+
+  /** What the merge makes of `ours` over `theirs` for `change`'s entry, quietly (not counted, not reported). */
+  private merged(change: PendingChange, ours: EntryValue, theirs: EntryValue): EntryValue {
+    const { merge, exportValue, importValue } = this.options;
+    if (merge === undefined) return ours;
+    const entry = entryLabel(change.ref);
+    const conflict = { section: change.ref.section, entry, base: exportEntry(change.base, exportValue), ours: exportEntry(ours, exportValue), theirs: exportEntry(theirs, exportValue) };
+    return importEntry(merge(conflict), entry, importValue);
   }
 
   /** Decides what `change` writes over `theirs`, the stored entry. */
