@@ -1,5 +1,5 @@
 export { BasePersistence, conversationKey } from './contract.js';
-export type { CallbackData, ContextTypes, ConversationKey, PersistenceInput, UpdateOwner } from './contract.js';
+export type { CallbackData, ContextTypes, ConversationKey, PersistenceInput, UpdateOwner, WriteOrigin } from './contract.js';
 export { S3Persistence } from './s3-persistence.js';
 export type { LoadProgress, S3PersistenceOptions } from './s3-persistence.js';
 export type { LayoutName } from './snapshot/layout.js';

@@ -6,6 +6,7 @@ import {
   BasePersistence,
   conversationKey,
   type UpdateOwner,
+  type WriteOrigin,
   type CallbackData,
   type ContextTypes,
   type ConversationKey,
@@ -73,10 +74,7 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   environment?: Partial<Environment>;
 }
 
-/** How many handled update ids are remembered, at most. */
-export const PROCESSED_UPDATES_KEPT = 1000;
-/** How long a handled update id is remembered: Telegram keeps an undelivered update for at most 24 hours. */
-export const PROCESSED_UPDATES_TTL_MS = 24 * 60 * 60 * 1000;
+export { PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS } from './snapshot/tracked-object.js';
 
 /** Progress of loading every entry of one kind in the sharded layout. */
 export interface LoadProgress {
@@ -136,6 +134,8 @@ export class S3Persistence<
   private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
   private readonly loadConcurrency: number;
   private readonly environment: Environment;
+  /** Sharded layout: the prefixes the caller listed (read whole); an entry created later under one was seen absent. */
+  private readonly listedPrefixes = new Set<string>();
   private bot: object | undefined;
 
   constructor(options: S3PersistenceOptions<UD, CD, BD>) {
@@ -208,14 +208,15 @@ export class S3Persistence<
   }
 
   async getBotData(): Promise<BD> {
-    const stored = this.storeData.botData ? await this.readEntry({ section: 'bot_data', property: null }) : ABSENT;
+    const ref = { section: 'bot_data', property: null } as const;
+    const stored = this.storeData.botData ? await this.readEntry(ref, true) : ABSENT;
     if (stored === ABSENT) return this.contextTypes.botData?.() ?? ({} as BD);
     return copyOut(stored, this.bot) as BD;
   }
 
   async getCallbackData(): Promise<CallbackData | null> {
     if (!this.storeData.callbackData) return null;
-    const stored = await this.readEntry({ section: 'callback_data' });
+    const stored = await this.readEntry({ section: 'callback_data' }, true);
     return stored === ABSENT ? null : (copyOut(stored, this.bot) as CallbackData | null);
   }
 
@@ -226,6 +227,7 @@ export class S3Persistence<
         ? await this.loadAll('conversations', name)
         : [await this.loaded({ section: 'conversations', name, key: '' })];
     for (const object of objects) {
+      object.sawScope({ section: 'conversations', name, key: '' });
       const stored = (object.view().get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(name);
       for (const [key, state] of stored ?? []) states.set(key, copyOut(state, this.bot));
     }
@@ -241,22 +243,23 @@ export class S3Persistence<
     const object = this.objectFor(ref);
     await object.revalidate();
     const state = object.entry(ref);
+    object.sawEntry(ref, state);
     return state === ABSENT ? undefined : copyOut(state, this.bot);
   }
 
-  async updateUserData(userId: number, data: UD): Promise<void> {
+  async updateUserData(userId: number, data: UD, origin: WriteOrigin = {}): Promise<void> {
     checkId('user', userId);
     if (!this.storeData.userData) return;
-    await this.change({ section: 'user_data', id: userId }, copyIn(data, `user_data[${userId}]`, this.bot));
+    await this.change({ section: 'user_data', id: userId }, copyIn(data, `user_data[${userId}]`, this.bot), origin);
   }
 
-  async updateChatData(chatId: number, data: CD): Promise<void> {
+  async updateChatData(chatId: number, data: CD, origin: WriteOrigin = {}): Promise<void> {
     checkId('chat', chatId);
     if (!this.storeData.chatData) return;
-    await this.change({ section: 'chat_data', id: chatId }, copyIn(data, `chat_data[${chatId}]`, this.bot));
+    await this.change({ section: 'chat_data', id: chatId }, copyIn(data, `chat_data[${chatId}]`, this.bot), origin);
   }
 
-  async updateBotData(data: BD): Promise<void> {
+  async updateBotData(data: BD, origin: WriteOrigin = {}): Promise<void> {
     if (!this.storeData.botData) return;
     const value = copyIn(data, 'bot_data', this.bot);
     const object = await this.loaded({ section: 'bot_data', property: null });
@@ -268,15 +271,15 @@ export class S3Persistence<
       // Per top-level property, so that writers changing different properties merge.
       const stored = current === ABSENT ? {} : current;
       for (const property of Object.keys(value)) {
-        changed = object.set({ section: 'bot_data', property }, value[property]) || changed;
+        changed = object.set({ section: 'bot_data', property }, value[property], origin.updateId) || changed;
       }
       for (const property of Object.keys(stored)) {
         if (!Object.prototype.hasOwnProperty.call(value, property)) {
-          changed = object.set({ section: 'bot_data', property }, ABSENT) || changed;
+          changed = object.set({ section: 'bot_data', property }, ABSENT, origin.updateId) || changed;
         }
       }
     } else {
-      changed = object.set({ section: 'bot_data', property: null }, value);
+      changed = object.set({ section: 'bot_data', property: null }, value, origin.updateId);
     }
     if (changed && !this.onFlush) await object.commit();
   }
@@ -286,7 +289,7 @@ export class S3Persistence<
     await this.change({ section: 'callback_data' }, copyIn(data, 'callback_data', this.bot));
   }
 
-  async updateConversation(name: string, key: ConversationKey, state: unknown): Promise<void> {
+  async updateConversation(name: string, key: ConversationKey, state: unknown, origin: WriteOrigin = {}): Promise<void> {
     if (typeof name !== 'string' || name === '') {
       throw new SerializationError('conversations', 'a persistent conversation needs a non-empty name');
     }
@@ -296,19 +299,19 @@ export class S3Persistence<
     const id = conversationKey(key);
     const value =
       state === null || state === undefined ? ABSENT : copyIn(state, `conversations[${JSON.stringify(name)}][${id}]`, this.bot);
-    await this.change({ section: 'conversations', name, key: id }, value);
+    await this.change({ section: 'conversations', name, key: id }, value, origin);
   }
 
-  async dropUserData(userId: number): Promise<void> {
+  async dropUserData(userId: number, origin: WriteOrigin = {}): Promise<void> {
     checkId('user', userId);
     if (!this.storeData.userData) return;
-    await this.change({ section: 'user_data', id: userId }, ABSENT);
+    await this.change({ section: 'user_data', id: userId }, ABSENT, origin);
   }
 
-  async dropChatData(chatId: number): Promise<void> {
+  async dropChatData(chatId: number, origin: WriteOrigin = {}): Promise<void> {
     checkId('chat', chatId);
     if (!this.storeData.chatData) return;
-    await this.change({ section: 'chat_data', id: chatId }, ABSENT);
+    await this.change({ section: 'chat_data', id: chatId }, ABSENT, origin);
   }
 
   async refreshUserData(userId: number, data: UD): Promise<void> {
@@ -356,21 +359,13 @@ export class S3Persistence<
 
   /**
    * Remembers the update id with the time it was handled, and forgets ids older than
-   * {@link PROCESSED_UPDATES_TTL_MS} or beyond the newest {@link PROCESSED_UPDATES_KEPT}.
+   * `PROCESSED_UPDATES_TTL_MS` or beyond the newest `PROCESSED_UPDATES_KEPT`.
    */
   override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}, now = this.environment.now()): Promise<void> {
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`processed_updates[${String(updateId)}]`, 'an update id must be an integer');
     const object = this.processedObject(keys);
     await object.load();
-    let changed = object.set({ section: 'processed_updates', id: updateId }, now);
-    const remembered = (object.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map();
-    const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
-    for (const [index, [id, handledAt]] of newestFirst.entries()) {
-      if (index >= PROCESSED_UPDATES_KEPT || now - handledAt > PROCESSED_UPDATES_TTL_MS) {
-        changed = object.set({ section: 'processed_updates', id }, ABSENT) || changed;
-      }
-    }
-    if (changed && !this.onFlush) await object.commit();
+    if (object.recordUpdate(updateId, now) && !this.onFlush) await object.commit();
   }
 
   /** Writes every pending change. Throws the first failure after trying every object. */
@@ -413,7 +408,14 @@ export class S3Persistence<
   private objectFor(ref: EntryRef): TrackedObject {
     const key = this.layout === 'sharded' ? shardedKey(this.path, ref) : sectionKey(this.path, this.singleFile, ref.section);
     let object = this.objects.get(key);
-    if (object === undefined) this.objects.set(key, (object = this.newObject(key)));
+    if (object === undefined) {
+      this.objects.set(key, (object = this.newObject(key)));
+      // Not in the listing the caller read: whatever another writer stored since is a conflict, not a base.
+      if (ref.section !== 'bot_data' && ref.section !== 'callback_data' && ref.section !== 'processed_updates') {
+        const prefix = shardedPrefix(this.path, ref.section, ref.section === 'conversations' ? ref.name : undefined);
+        if (this.layout === 'sharded' && this.listedPrefixes.has(prefix)) object.sawNothing(ref);
+      }
+    }
     return object;
   }
 
@@ -440,6 +442,8 @@ export class S3Persistence<
     const prefix = shardedPrefix(this.path, kind, conversationName);
     const keys = new Set<string>();
     for await (const key of this.store.list(prefix)) if (entryOfShardedKey(this.path, key) !== undefined) keys.add(key);
+    this.listedPrefixes.add(prefix);
+    if (kind === 'conversations' && conversationName === undefined) this.listedPrefixes.add(prefix); // every name
     for (const key of this.objects.keys()) if (key.startsWith(prefix)) keys.add(key); // written here, maybe not yet stored
     const objects = [...keys].map((key) => {
       let object = this.objects.get(key);
@@ -459,18 +463,24 @@ export class S3Persistence<
     const objects = this.layout === 'sharded' ? await this.loadAll(section) : [await this.loaded({ section, id: 0 })];
     const entries = new Map<number, T>();
     for (const object of objects) {
+      object.sawScope({ section, id: 0 });
       for (const [id, value, own] of object.idEntries(section)) entries.set(id, (own ? value : copyOut(value, this.bot)) as T);
     }
     return entries;
   }
 
-  private async readEntry(ref: EntryRef): Promise<EntryValue> {
-    return (await this.loaded(ref)).entry(ref);
+  /** The entry's current value, which the caller now sees (with `wholeScope`, as part of its whole section). */
+  private async readEntry(ref: EntryRef, wholeScope = false): Promise<EntryValue> {
+    const object = await this.loaded(ref);
+    const value = object.entry(ref);
+    if (wholeScope) object.sawScope(ref);
+    else object.sawEntry(ref, value);
+    return value;
   }
 
-  private async change(ref: EntryRef, value: EntryValue): Promise<void> {
+  private async change(ref: EntryRef, value: EntryValue, origin: WriteOrigin = {}): Promise<void> {
     const object = await this.loaded(ref);
-    if (object.set(ref, value) && !this.onFlush) await object.commit();
+    if (object.set(ref, value, origin.updateId) && !this.onFlush) await object.commit();
   }
 
   /**
@@ -483,6 +493,8 @@ export class S3Persistence<
     const object = this.objectFor(ref);
     await object.revalidate();
     const stored = object.entry(ref);
+    if (ref.section === 'bot_data') object.sawScope(ref);
+    else object.sawEntry(ref, stored);
     const source = stored === ABSENT ? (fresh?.() ?? {}) : copyOut(stored, this.bot);
     if (!deepEqual(source, target)) replaceInPlace(target, source);
   }

@@ -289,25 +289,31 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     const { persistence } = this;
     const { userId, chatId, updateId } = scope.keys;
     const writes: Array<Promise<void>> = [];
+    // Each change carries its update: a store drops it when another delivery of the update stored first.
+    const origin = { updateId: skipRedelivered ? updateId : undefined };
     // Data created from the defaults and left as it was is not stored: it reads back the same.
     const untouched = (created: Set<number>, id: number, data: unknown, kind: 'userData' | 'chatData') =>
       created.has(id) && deepEqual(data, this.fresh(kind));
     if (userId !== undefined && !untouched(this.createdUsers, userId, this.userData.get(userId), 'userData')) {
-      writes.push(scope.userDropped ? persistence.dropUserData(userId) : persistence.updateUserData(userId, this.userEntry(userId)));
+      writes.push(
+        scope.userDropped ? persistence.dropUserData(userId, origin) : persistence.updateUserData(userId, this.userEntry(userId), origin),
+      );
       this.createdUsers.delete(userId);
     }
     if (chatId !== undefined && !untouched(this.createdChats, chatId, this.chatData.get(chatId), 'chatData')) {
-      writes.push(scope.chatDropped ? persistence.dropChatData(chatId) : persistence.updateChatData(chatId, this.chatEntry(chatId)));
+      writes.push(
+        scope.chatDropped ? persistence.dropChatData(chatId, origin) : persistence.updateChatData(chatId, this.chatEntry(chatId), origin),
+      );
       this.createdChats.delete(chatId);
     }
-    writes.push(persistence.updateBotData(this.botData));
+    writes.push(persistence.updateBotData(this.botData, origin));
     const cache = this.callbackCache;
     if (cache?.changed) {
       const { version } = cache;
       writes.push(persistence.updateCallbackData(cache.persistenceData()).then(() => cache.markPersisted(version)));
     }
     for (const [name, changes] of scope.conversationChanges) {
-      for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state));
+      for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state, origin));
     }
     if (skipRedelivered && updateId !== undefined) writes.push(persistence.markUpdateProcessed(updateId, { userId, chatId }));
     // Every write is started before any is awaited, so they share one PUT per object; flush before

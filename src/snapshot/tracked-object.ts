@@ -53,9 +53,39 @@ export interface TrackedObjectOptions {
 
 interface PendingChange {
   ref: EntryRef;
+  /** What the caller saw of the entry when it made the change: a stored value that differs is another writer's. */
+  base: EntryValue;
+  /** The caller's value. */
   value: EntryValue;
+  /** What goes out instead when the entry met another writer's change: the merge's decision. */
+  outgoing?: EntryValue;
+  /** The stored entry `outgoing` was decided against, so that one conflict is decided once. */
+  decidedAgainst?: EntryValue;
+  /**
+   * What an earlier write of this instance stored for the entry when that was a merge: the caller
+   * never saw it, so finding it stored is no new conflict, and the caller's change is merged onto
+   * it again without being counted or reported.
+   */
+  ownMerge?: EntryValue;
   /** Bumped on every change, so a write only clears the changes it carried. */
   version: number;
+  /** The updates whose handlers made the change; a change of an update another writer stored first is dropped. */
+  updates: ReadonlySet<number>;
+}
+
+const NO_UPDATES: ReadonlySet<number> = new Set();
+
+/** How many handled update ids an object remembers, at most. */
+export const PROCESSED_UPDATES_KEPT = 1000;
+/** How long a handled update id is remembered: Telegram keeps an undelivered update for at most 24 hours. */
+export const PROCESSED_UPDATES_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Which entries a caller sees together: a section, or one conversation. A caller that read a whole
+ * scope (`getUserData()`) saw every entry missing from it as absent.
+ */
+function scopeOf(ref: EntryRef): string {
+  return ref.section === 'conversations' ? `conversations:${JSON.stringify(ref.name)}` : ref.section;
 }
 
 interface ReadState {
@@ -116,6 +146,12 @@ export class TrackedObject {
   private readonly ownWriteIds = new Set<string>();
   /** The bytes of entries this instance encoded, so that the next write of an unchanged entry reuses them. */
   private readonly encodings: EntryEncodings = new WeakMap();
+  /** What the caller last saw of single entries (read, refreshed or written), by scope, then entry id. */
+  private readonly seenEntries = new Map<string, Map<string, EntryValue>>();
+  /** The fields as they were when the caller last read a whole scope. */
+  private readonly seenScopes = new Map<string, SnapshotFields>();
+  /** Updates whose changes a write of this instance stored in the object. */
+  private readonly ownUpdates = new Set<number>();
 
   constructor(options: TrackedObjectOptions) {
     this.options = options;
@@ -162,7 +198,7 @@ export class TrackedObject {
     // Bot data changes per property and as a whole: only the applied view answers for both.
     if (ref.section === 'bot_data') return this.decoding(() => readEntry(this.view(), ref));
     const change = this.pending.get(entryId(ref));
-    return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : change.value;
+    return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : outgoingOf(change);
   }
 
   /**
@@ -199,14 +235,78 @@ export class TrackedObject {
     }
   }
 
-  /** Records a change; returns false (and records nothing) when the entry already holds `value`. */
-  set(ref: EntryRef, value: EntryValue): boolean {
+  /**
+   * Records a change, made by the handler of update `updateId` when given; returns false (and
+   * records nothing) when the entry already holds `value`. The change is based on what the caller
+   * saw of the entry (see {@link saw}); when the stored entry differs from that at write time,
+   * another writer changed it: a conflict.
+   */
+  set(ref: EntryRef, value: EntryValue, updateId?: number): boolean {
     const current = this.entry(ref);
-    if (current === ABSENT ? value === ABSENT : value !== ABSENT && deepEqual(current, value)) return false;
     const id = entryId(ref);
+    const previous = this.pending.get(id);
+    const base = previous === undefined ? this.baseOf(ref) : previous.base;
+    this.sawEntry(ref, value);
+    if (current === ABSENT ? value === ABSENT : value !== ABSENT && deepEqual(current, value)) return false;
     this.pending.delete(id); // re-inserted last: changes apply in the order they were made
-    this.pending.set(id, { ref, value, version: ++this.nextVersion });
+    let updates = previous?.updates ?? NO_UPDATES;
+    if (updateId !== undefined && !updates.has(updateId)) updates = new Set([...updates, updateId]);
+    this.pending.set(id, { ref, base, value, version: ++this.nextVersion, updates, ownMerge: previous?.ownMerge });
+    if (updateId !== undefined && ref.section !== 'processed_updates') this.recordUpdate(updateId, this.options.environment.now());
     return true;
+  }
+
+  /**
+   * Records that update `updateId` was handled (its changes, if any, travel in the same write), and
+   * forgets ids older than {@link PROCESSED_UPDATES_TTL_MS} or beyond the newest
+   * {@link PROCESSED_UPDATES_KEPT}. Returns whether anything changed.
+   */
+  recordUpdate(updateId: number, now: number): boolean {
+    let changed = this.set({ section: 'processed_updates', id: updateId }, now, updateId);
+    const remembered = (this.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map<number, number>();
+    const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
+    for (const [index, [id, handledAt]] of newestFirst.entries()) {
+      if (index >= PROCESSED_UPDATES_KEPT || now - handledAt > PROCESSED_UPDATES_TTL_MS) {
+        changed = this.set({ section: 'processed_updates', id }, ABSENT) || changed;
+      }
+    }
+    return changed;
+  }
+
+  /** The caller saw `value` as the entry (read, refreshed or written by it). */
+  sawEntry(ref: EntryRef, value: EntryValue): void {
+    const scope = scopeOf(ref);
+    let entries = this.seenEntries.get(scope);
+    if (entries === undefined) this.seenEntries.set(scope, (entries = new Map()));
+    entries.set(entryId(ref), value);
+  }
+
+  /** The caller read the whole scope of `ref` (every user, every state of a conversation) as it is now. */
+  sawScope(ref: EntryRef): void {
+    const scope = scopeOf(ref);
+    this.seenEntries.delete(scope);
+    this.seenScopes.set(scope, this.view());
+  }
+
+  /** The caller saw the scope of `ref` empty (a sharded key its listing did not show). */
+  sawNothing(ref: EntryRef): void {
+    const scope = scopeOf(ref);
+    this.seenEntries.delete(scope);
+    this.seenScopes.set(scope, new Map());
+  }
+
+  /** What the caller last saw of an entry; when it saw nothing of it, the entry as this instance holds it now. */
+  private baseOf(ref: EntryRef): EntryValue {
+    const scope = scopeOf(ref);
+    const id = entryId(ref);
+    const entries = this.seenEntries.get(scope);
+    if (entries?.has(id)) return entries.get(id);
+    // Bot data seen as a whole answers for each of its properties.
+    if (ref.section === 'bot_data' && ref.property !== null && entries?.has('bot_data')) {
+      return readEntry(new Map([['bot_data', entries.get('bot_data')]]), ref);
+    }
+    const fields = this.seenScopes.get(scope);
+    return this.decoding(() => readEntry(fields ?? this.known, ref));
   }
 
   /**
@@ -262,6 +362,8 @@ export class TrackedObject {
     const { store, key, retry, metrics } = this.options;
     for (let attempt = 1; ; attempt++) {
       this.throwIfUnreadable();
+      // The object may hold more than the caller saw (a refresh, a merge): that is a conflict too.
+      this.decoding(() => this.reconcile(this.known));
       const batch = [...this.pending.values()];
       if (batch.length === 0) return;
       const writeId = this.options.environment.writeId();
@@ -302,11 +404,27 @@ export class TrackedObject {
     }
   }
 
-  /** Drops the pending changes a stored write carried, unless they were changed again since. */
+  /**
+   * Drops the pending changes a stored write carried; a change made since is based on the stored
+   * one. The write's updates are this instance's from now on.
+   */
   private acknowledge(batch: readonly PendingChange[]): void {
     for (const change of batch) {
       const id = entryId(change.ref);
-      if (this.pending.get(id)?.version === change.version) this.pending.delete(id);
+      const pending = this.pending.get(id);
+      if (pending?.version === change.version) {
+        this.pending.delete(id);
+      } else if (pending !== undefined) {
+        // A change the caller made while this write was in flight builds on the caller's value.
+        pending.base = change.value;
+        const stored = outgoingOf(change);
+        pending.ownMerge = stored === change.value ? undefined : stored;
+      }
+      for (const update of change.updates) this.ownUpdates.add(update);
+    }
+    for (const oldest of this.ownUpdates) {
+      if (this.ownUpdates.size <= PROCESSED_UPDATES_KEPT) break;
+      this.ownUpdates.delete(oldest);
     }
   }
 
@@ -321,36 +439,62 @@ export class TrackedObject {
   }
 
   private rebaseOnto(fresh: ReadState): void {
-    const { merge, onConflict, metrics, exportValue, importValue } = this.options;
     const landed = new Set(writeIdsOf(fresh.fields));
-    // What this instance last knew, with its own writes that `fresh` shows as landed: a change made
-    // while such a write was in flight is based on it, not on the older state.
-    let known = this.known;
     for (const [writeId, batch] of this.unconfirmed) {
       if (!landed.has(writeId)) continue;
-      known = applyChanges(known, batch.map((change) => [change.ref, change.value] as const));
       this.acknowledge(batch);
       this.unconfirmed.delete(writeId);
     }
-    for (const change of this.pending.values()) {
-      const base = readEntry(known, change.ref);
-      const theirs = readEntry(fresh.fields, change.ref);
-      if (sameEntry(base, theirs)) continue;
-      metrics.conflicts++;
+    this.adopt(fresh);
+  }
+
+  /**
+   * Compares each pending change with the entry in `stored`. A change whose updates another writer
+   * already stored is dropped: those updates' effects are there once already, and this instance's
+   * view of them may be older. An entry that differs from what the caller saw is a conflict:
+   * counted, reported, and decided by the merge function, or else this (later) write wins.
+   */
+  private reconcile(stored: SnapshotFields): void {
+    const { merge, onConflict, metrics, exportValue, importValue } = this.options;
+    const handled = stored.get('processed_updates') as Map<number, unknown> | undefined;
+    const storedElsewhere = (update: number) => handled?.has(update) === true && !this.ownUpdates.has(update);
+    for (const [id, change] of this.pending) {
+      // Even when the entry looks unchanged: the handler may have seen the update's effect already.
+      if (change.updates.size > 0 && [...change.updates].every(storedElsewhere)) {
+        this.pending.delete(id);
+        continue;
+      }
+      const theirs = readEntry(stored, change.ref);
+      if (sameEntry(change.base, theirs)) {
+        change.outgoing = change.decidedAgainst = undefined;
+        continue;
+      }
+      if (change.decidedAgainst !== undefined && sameEntry(change.decidedAgainst, theirs)) continue;
+      change.decidedAgainst = theirs;
+      // When an update was handled is bookkeeping, not data: any writer's time will do.
+      if (change.ref.section === 'processed_updates') {
+        change.outgoing = change.value;
+        continue;
+      }
       const conflict = {
         section: change.ref.section,
         entry: entryLabel(change.ref),
-        base: exportEntry(base, exportValue),
+        base: exportEntry(change.base, exportValue),
         ours: exportEntry(change.value, exportValue),
         theirs: exportEntry(theirs, exportValue),
       };
-      if (merge !== undefined) {
-        const decided = merge(conflict);
-        change.value = decided === undefined ? ABSENT : importValue(decided, conflict.entry);
+      const decide = () => {
+        const decided = merge?.(conflict);
+        return merge === undefined ? change.value : decided === undefined ? ABSENT : importValue(decided, conflict.entry);
+      };
+      if (change.ownMerge !== undefined && sameEntry(change.ownMerge, theirs)) {
+        change.outgoing = decide();
+        continue;
       }
-      onConflict?.({ ...conflict, resolution: exportEntry(change.value, exportValue) });
+      metrics.conflicts++;
+      change.outgoing = decide();
+      onConflict?.({ ...conflict, resolution: exportEntry(change.outgoing, exportValue) });
     }
-    this.adopt(fresh);
   }
 
   private adopt(state: ReadState): void {
@@ -360,7 +504,7 @@ export class TrackedObject {
   }
 
   private changes(): Array<readonly [EntryRef, EntryValue]> {
-    return [...this.pending.values()].map((change) => [change.ref, change.value] as const);
+    return [...this.pending.values()].map((change) => [change.ref, outgoingOf(change)] as const);
   }
 
   private read(): Promise<ReadState>;
@@ -392,6 +536,10 @@ export class TrackedObject {
   private throwIfUnreadable(): void {
     if (this.unreadable !== null) throw this.unreadable;
   }
+}
+
+function outgoingOf(change: PendingChange): EntryValue {
+  return change.decidedAgainst === undefined ? change.value : change.outgoing;
 }
 
 function sameEntry(a: EntryValue, b: EntryValue): boolean {

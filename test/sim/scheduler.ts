@@ -30,6 +30,9 @@ export class Scheduler {
   /** Instances that crashed: nothing of theirs runs again. */
   private readonly crashed = new Set<number>();
 
+  /** Told of every event as it runs, to read a failing schedule step by step. */
+  trace: ((line: string) => void) | undefined;
+
   constructor(readonly random: () => number) {}
 
   /** Adds an event that may run at any later step. */
@@ -67,6 +70,7 @@ export class Scheduler {
       const [event] = this.events.splice(index, 1);
       // Time moves on a little with every step, and to the due time of a timer.
       this.now = Math.max(this.now + 1, event!.due);
+      this.trace?.(`${this.steps} t=${this.now} [${event!.owner ?? '-'}] ${event!.label}`);
       event!.run();
     }
   }

@@ -92,11 +92,14 @@ interface Instance {
 
 export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed)): Promise<ScheduleResult> {
   const scheduler = new Scheduler(seededRandom(deriveSeed(seed, 'schedule')));
+  if (process.env.SIM_TRACE === String(seed)) scheduler.trace = (line) => console.log(line);
   const s3 = new SimulatedS3(scheduler, shape.faults);
   const violations: string[] = [];
   s3.onStored = (key, body) => {
     try {
-      const invalid = invalidSection(decodeSnapshot(body));
+      const fields = decodeSnapshot(body);
+      scheduler.trace?.(`    stored ${key}: ${JSON.stringify([...fields].filter(([name]) => name !== '$writes'), (_, v: unknown) => (v instanceof Map ? [...v] : v))} writes ${JSON.stringify(fields.get('$writes'))}`);
+      const invalid = invalidSection(fields);
       if (invalid !== undefined) violations.push(`stored ${key} does not decode: ${invalid}`);
     } catch (error) {
       violations.push(`stored ${key} does not decode: ${(error as Error).message}`);
@@ -112,7 +115,11 @@ export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed
       store: s3.storeFor(id),
       layout: shape.layout,
       onFlush: shape.onFlush,
-      merge: mergeIds,
+      merge: (conflict) => {
+        const decided = mergeIds(conflict);
+        scheduler.trace?.(`    [${id}] conflict ${conflict.entry} base ${JSON.stringify(conflict.base)} ours ${JSON.stringify(conflict.ours)} theirs ${JSON.stringify(conflict.theirs)} -> ${JSON.stringify(decided)}`);
+        return decided;
+      },
       retry: { maxAttempts: 6, baseDelayMs: 20, maxDelayMs: 200 },
       environment: {
         now: () => EPOCH + scheduler.now,
