@@ -96,12 +96,11 @@ describe('processes counting one user at once, sharded, onFlush, with a summing 
   const title = (users: string) =>
     `${PROCESSES} processes x ${UPDATES} updates, a flush every ${FLUSH_EVERY}, users ${users}: the shared count is every acknowledged increment, once`;
 
-  // Fails on the code before the fix of issue 11: remove `.fails` once the fix of issue 11 lands.
-  // Every process read user 1 as absent, and its flush overwrote the count another process had
-  // created, with no conflict (defect 1); and after a merge, a process's next flush writes its own
-  // local count over what the merge made (its If-Match is its own ETag, so no conflict), in every
-  // layout. Measured before the fix: 1100 of 1200 acknowledged increments lost, the count 100.
-  it.fails(title('read once, counted on the local copy'), () => countTogether(false));
+  // A regression test of issue 11. Before its fix, every process read user 1 as absent and its flush
+  // overwrote the count another process had created, with no conflict (defect 1); and after a merge,
+  // a process's next flush wrote its own local count over what the merge made (its If-Match was its
+  // own ETag), in every layout: 1100 of 1200 acknowledged increments lost, the count ended at 100.
+  it(title('read once, counted on the local copy'), () => countTogether(false));
 
   // Passes before the fix too: the refresh reads each user just before it changes, and brings in what the merges made.
   it(title('refreshed before each update, as PTB’s Application does'), () => countTogether(true));
