@@ -43,6 +43,8 @@ export function conversationKey(key: ConversationKey): string {
  */
 export interface WriteOrigin {
   updateId?: number;
+  /** The update's user and chat: the store writes the object that keeps the "handled" mark last. */
+  owner?: UpdateOwner;
 }
 
 /** The user and chat an update concerns, where a store keeps its "handled" mark. */

@@ -134,6 +134,8 @@ export class S3Persistence<
   private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
   private readonly loadConcurrency: number;
   private readonly environment: Environment;
+  /** Objects holding changes of an update whose "handled" mark they keep: written by markUpdateProcessed or flush, last. */
+  private readonly awaitingMark = new Set<TrackedObject>();
   /** Sharded layout: the prefixes the caller listed (read whole); an entry created later under one was seen absent. */
   private readonly listedPrefixes = new Set<string>();
   private bot: object | undefined;
@@ -281,7 +283,7 @@ export class S3Persistence<
     } else {
       changed = object.set({ section: 'bot_data', property: null }, value, origin.updateId);
     }
-    if (changed && !this.onFlush) await object.commit();
+    if (changed) await this.commitChanged(object, origin);
   }
 
   async updateCallbackData(data: CallbackData): Promise<void> {
@@ -365,15 +367,33 @@ export class S3Persistence<
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`processed_updates[${String(updateId)}]`, 'an update id must be an integer');
     const object = this.processedObject(keys);
     await object.load();
-    if (object.recordUpdate(updateId, now) && !this.onFlush) await object.commit();
+    // The update's other objects first: the mark says every change of the update is stored.
+    await this.flushExcept(new Set([object]), this.onFlush ? [] : [...this.objects.values()].filter((other) => other.carries(updateId)));
+    const changed = object.recordUpdate(updateId, now);
+    if (!this.onFlush && (changed || this.awaitingMark.has(object))) {
+      this.awaitingMark.delete(object);
+      await object.commit();
+    }
   }
 
   /** Writes every pending change. Throws the first failure after trying every object. */
   async flush(): Promise<void> {
     // Objects with something to write, or a write in flight; at most loadConcurrency at once (a
-    // sharded layout may hold many).
+    // sharded layout may hold many). Objects that keep a "handled" mark go last.
     const dirty = [...this.objects.values()].filter((object) => object.hasPendingChanges || object.isWriting);
-    await eachLimited(dirty, this.loadConcurrency, (object) => object.commit());
+    const marks = new Set(this.awaitingMark);
+    await this.flushExcept(marks, dirty);
+    for (const object of marks) this.awaitingMark.delete(object);
+    await eachLimited([...marks], this.loadConcurrency, (object) => object.commit());
+  }
+
+  /** Commits `objects` but those in `except`, at most loadConcurrency at once; throws the first failure after trying all. */
+  private async flushExcept(except: ReadonlySet<TrackedObject>, objects: readonly TrackedObject[]): Promise<void> {
+    await eachLimited(
+      objects.filter((object) => !except.has(object)),
+      this.loadConcurrency,
+      (object) => object.commit(),
+    );
   }
 
   /**
@@ -480,7 +500,20 @@ export class S3Persistence<
 
   private async change(ref: EntryRef, value: EntryValue, origin: WriteOrigin = {}): Promise<void> {
     const object = await this.loaded(ref);
-    if (object.set(ref, value, origin.updateId) && !this.onFlush) await object.commit();
+    if (object.set(ref, value, origin.updateId)) await this.commitChanged(object, origin);
+  }
+
+  /**
+   * Commits an object just changed, unless `onFlush`. The object that keeps an update's "handled"
+   * mark waits for {@link markUpdateProcessed}: written before the update's other objects, the mark
+   * would make a redelivery skip changes that a crash kept from being stored.
+   */
+  private async commitChanged(object: TrackedObject, origin: WriteOrigin): Promise<void> {
+    if (origin.updateId !== undefined && object === this.processedObject(origin.owner ?? {})) {
+      this.awaitingMark.add(object);
+      return;
+    }
+    if (!this.onFlush) await object.commit();
   }
 
   /**

@@ -290,7 +290,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     const { userId, chatId, updateId } = scope.keys;
     const writes: Array<Promise<void>> = [];
     // Each change carries its update: a store drops it when another delivery of the update stored first.
-    const origin = { updateId: skipRedelivered ? updateId : undefined };
+    const origin = { updateId: skipRedelivered ? updateId : undefined, owner: { userId, chatId } };
     // Data created from the defaults and left as it was is not stored: it reads back the same.
     const untouched = (created: Set<number>, id: number, data: unknown, kind: 'userData' | 'chatData') =>
       created.has(id) && deepEqual(data, this.fresh(kind));
@@ -315,12 +315,14 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     for (const [name, changes] of scope.conversationChanges) {
       for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state, origin));
     }
-    if (skipRedelivered && updateId !== undefined) writes.push(persistence.markUpdateProcessed(updateId, { userId, chatId }));
-    // Every write is started before any is awaited, so they share one PUT per object; flush before
+    // Every write is started before any is awaited, so they share one PUT per object; the update is
+    // marked handled once they are stored (the store writes the mark's object last); flush before
     // returning, because the function is frozen once the response is sent.
     const settled = await Promise.allSettled(writes);
-    await persistence.flush();
     const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    // Not marked: the changes stay pending for the next write, and a redelivery runs the update again.
     if (failure !== undefined) throw failure.reason;
+    if (skipRedelivered && updateId !== undefined) await persistence.markUpdateProcessed(updateId, { userId, chatId });
+    await persistence.flush();
   }
 }

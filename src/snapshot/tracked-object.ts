@@ -71,6 +71,12 @@ interface PendingChange {
   version: number;
   /** The updates whose handlers made the change; a change of an update another writer stored first is dropped. */
   updates: ReadonlySet<number>;
+  /**
+   * The change made by each update in turn, oldest first, when more than one update changed the
+   * entry before a write (a failed write keeps its changes for the next): the oldest ones another
+   * writer stored already are dropped from the bottom, and the rest still apply.
+   */
+  steps: ReadonlyArray<{ readonly updates: ReadonlySet<number>; readonly value: EntryValue }>;
 }
 
 const NO_UPDATES: ReadonlySet<number> = new Set();
@@ -150,12 +156,20 @@ export class TrackedObject {
   private readonly seenEntries = new Map<string, Map<string, EntryValue>>();
   /** The fields as they were when the caller last read a whole scope. */
   private readonly seenScopes = new Map<string, SnapshotFields>();
+  /** Entries a write of this instance stored as a merge's decision that the caller was not handed since. */
+  private readonly ownMerges = new Map<string, EntryValue>();
   /** Updates whose changes a write of this instance stored in the object. */
   private readonly ownUpdates = new Set<number>();
 
   constructor(options: TrackedObjectOptions) {
     this.options = options;
     this.key = options.key;
+  }
+
+  /** True while a change made for update `updateId` is not yet stored. */
+  carries(updateId: number): boolean {
+    for (const change of this.pending.values()) if (change.updates.has(updateId) && change.ref.section !== 'processed_updates') return true;
+    return false;
   }
 
   get hasPendingChanges(): boolean {
@@ -245,13 +259,29 @@ export class TrackedObject {
     const current = this.entry(ref);
     const id = entryId(ref);
     const previous = this.pending.get(id);
-    const base = previous === undefined ? this.baseOf(ref) : previous.base;
-    this.sawEntry(ref, value);
-    if (current === ABSENT ? value === ABSENT : value !== ABSENT && deepEqual(current, value)) return false;
+    const seen = this.baseOf(ref);
+    let base = previous === undefined ? seen : previous.base;
+    let steps = [...(previous?.steps ?? [])];
+    if (previous?.decidedAgainst !== undefined && seen === outgoingOf(previous)) {
+      // The caller built on a merge's decision it was handed: the change now runs from what the merge met.
+      base = previous.decidedAgainst;
+      steps = [{ updates: previous.updates, value: seen }];
+    }
+    const ownMerge = previous?.ownMerge ?? this.ownMerges.get(id);
+    this.noteSeen(ref, value);
+    this.ownMerges.delete(id);
+    // Unchanged, unless another writer stored this very value since the caller looked: that is a conflict too.
+    if (sameEntry(current, value) && sameEntry(base, current)) return false;
     this.pending.delete(id); // re-inserted last: changes apply in the order they were made
     let updates = previous?.updates ?? NO_UPDATES;
     if (updateId !== undefined && !updates.has(updateId)) updates = new Set([...updates, updateId]);
-    this.pending.set(id, { ref, base, value, version: ++this.nextVersion, updates, ownMerge: previous?.ownMerge });
+    const last = steps.at(-1);
+    if (last !== undefined && (updateId === undefined || last.updates.has(updateId) || last.updates.size === 0)) {
+      steps[steps.length - 1] = { updates: updateId === undefined ? last.updates : new Set([...last.updates, updateId]), value };
+    } else {
+      steps.push({ updates: updateId === undefined ? NO_UPDATES : new Set([updateId]), value });
+    }
+    this.pending.set(id, { ref, base, value, version: ++this.nextVersion, updates, steps, ownMerge });
     if (updateId !== undefined && ref.section !== 'processed_updates') this.recordUpdate(updateId, this.options.environment.now());
     return true;
   }
@@ -273,8 +303,13 @@ export class TrackedObject {
     return changed;
   }
 
-  /** The caller saw `value` as the entry (read, refreshed or written by it). */
+  /** The caller read `value` as the entry (a get or a refresh). */
   sawEntry(ref: EntryRef, value: EntryValue): void {
+    this.ownMerges.delete(entryId(ref));
+    this.noteSeen(ref, value);
+  }
+
+  private noteSeen(ref: EntryRef, value: EntryValue): void {
     const scope = scopeOf(ref);
     let entries = this.seenEntries.get(scope);
     if (entries === undefined) this.seenEntries.set(scope, (entries = new Map()));
@@ -284,6 +319,7 @@ export class TrackedObject {
   /** The caller read the whole scope of `ref` (every user, every state of a conversation) as it is now. */
   sawScope(ref: EntryRef): void {
     const scope = scopeOf(ref);
+    this.ownMerges.clear();
     this.seenEntries.delete(scope);
     this.seenScopes.set(scope, this.view());
   }
@@ -412,12 +448,15 @@ export class TrackedObject {
     for (const change of batch) {
       const id = entryId(change.ref);
       const pending = this.pending.get(id);
+      const stored = outgoingOf(change);
+      if (stored !== change.value) this.ownMerges.set(id, stored);
       if (pending?.version === change.version) {
         this.pending.delete(id);
       } else if (pending !== undefined) {
         // A change the caller made while this write was in flight builds on the caller's value.
         pending.base = change.value;
-        const stored = outgoingOf(change);
+        pending.updates = new Set([...pending.updates].filter((update) => !change.updates.has(update)));
+        pending.steps = [{ updates: pending.updates, value: pending.value }];
         pending.ownMerge = stored === change.value ? undefined : stored;
       }
       for (const update of change.updates) this.ownUpdates.add(update);
@@ -460,9 +499,23 @@ export class TrackedObject {
     const storedElsewhere = (update: number) => handled?.has(update) === true && !this.ownUpdates.has(update);
     for (const [id, change] of this.pending) {
       // Even when the entry looks unchanged: the handler may have seen the update's effect already.
-      if (change.updates.size > 0 && [...change.updates].every(storedElsewhere)) {
+      // Steps of updates stored elsewhere go, from the oldest and from the newest; one between two
+      // that stay cannot be taken out of the value, and is merged as a conflict.
+      const storedAlready = (step: PendingChange['steps'][number]) => step.updates.size > 0 && [...step.updates].every(storedElsewhere);
+      let first = 0;
+      let end = change.steps.length;
+      while (first < end && storedAlready(change.steps[first]!)) first++;
+      while (end > first && storedAlready(change.steps[end - 1]!)) end--;
+      if (first === end) {
         this.pending.delete(id);
         continue;
+      }
+      if (first > 0 || end < change.steps.length) {
+        if (first > 0) change.base = change.steps[first - 1]!.value;
+        change.steps = change.steps.slice(first, end);
+        change.value = change.steps.at(-1)!.value;
+        change.updates = new Set(change.steps.flatMap((step) => [...step.updates]));
+        change.outgoing = change.decidedAgainst = undefined;
       }
       const theirs = readEntry(stored, change.ref);
       if (sameEntry(change.base, theirs)) {
