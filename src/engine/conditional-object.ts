@@ -93,6 +93,13 @@ export interface ConditionalObjectOptions<T, B> {
   onLanded?: (carried: B) => void;
   /** Whether a `WriteConflictError` says the changes are kept for the next write (default true). */
   changesKept?: boolean;
+  /** The version to start from, when the caller holds one already (a session value read earlier). */
+  initial?: Version<T>;
+  /**
+   * The ids of this writer's latest writes, shared by the engines of one writer (one per write of a
+   * session key), so that its settled ids are dropped from the object; default: this engine's own.
+   */
+  ownWriteIds?: Set<string>;
 }
 
 /**
@@ -114,12 +121,14 @@ export class ConditionalObject<T, B = unknown> {
   private unreadable: SnapshotDecodeError | null = null;
   /** Writes sent but not answered with success, by write id, with what each carried. */
   private readonly unconfirmed = new Map<string, B>();
-  /** The ids of this engine's latest writes, oldest first. */
-  private readonly ownWriteIds = new Set<string>();
+  /** The ids of this writer's latest writes, oldest first. */
+  private readonly ownWriteIds: Set<string>;
 
   constructor(options: ConditionalObjectOptions<T, B>) {
     this.options = options;
     this.key = options.key;
+    this.known = options.initial;
+    this.ownWriteIds = options.ownWriteIds ?? new Set();
   }
 
   /** The version last read or written; `undefined` before the first read. */
