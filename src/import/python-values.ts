@@ -119,6 +119,14 @@ export class PythonValueMapper {
         return toNumberIfSafe(key);
     }
     if (key === null) return null;
+    if (key instanceof PyPersistentId) {
+      // PTB's marker of the bot stands for None in a file written without a bot.
+      if (this.options.persistentLoad(key.pid, `${path} ${what}`) === null) return null;
+      throw new SerializationError(
+        `${path} ${what}`,
+        `a ${what} that is the bot cannot be stored; in a file written without set_bot the bot's marker stands for None: read it so with botMarker: 'none'`,
+      );
+    }
     throw new SerializationError(
       `${path} ${what}`,
       `a ${what} that is ${describe(key)} cannot be stored (stored ${what}s compare by value: int, float, str, bool or None)`,
