@@ -281,7 +281,7 @@ function toDate(object: PyObject, path: string, mapper: PythonValueMapper): Date
     const shown = `${wallClock.toISOString().slice(0, 19)}.${String(microseconds).padStart(6, '0')}`;
     throw new SerializationError(
       path,
-      `the datetime ${shown} has microseconds and a Date keeps milliseconds: import with --truncate-microseconds (truncateMicroseconds: true) to drop them`,
+      `the datetime ${shown} has microseconds and a Date keeps milliseconds: import with truncateMicroseconds: true to drop them`,
     );
   }
   return new Date(wallClock.getTime() - offsetMs);
