@@ -154,9 +154,8 @@ export class S3ObjectStore implements ObjectStore {
     if (status === 403 || name === 'AccessDenied' || (name !== undefined && REFUSED_CREDENTIALS.has(name))) {
       return new AccessDeniedError(operation, location, { ...context, s3Code: name });
     }
-    const what = operation === 'list' ? 'listing the objects under it' : operation;
     const at = endpoint === undefined ? '' : ` at ${endpoint.url}`;
     const cause = explained?.cause ?? (error instanceof Error ? error.message : String(error));
-    return new StorageError(`${what} failed${at}: ${cause}`, location, { ...context, status });
+    return new StorageError(`${operation} failed${at}: ${cause}`, location, { ...context, status });
   }
 }

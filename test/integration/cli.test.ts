@@ -175,7 +175,7 @@ describe('import-ptb, inspect, export and import on MinIO', () => {
     const args = ['import-ptb', url('multi/bot'), join(fixtures, 'multi_file'), '--multi-file', '--layout', 'multi-file', '--bot-marker', 'bot'];
     const { code, stdout } = await cli(args);
     expect(code).toBe(0);
-    expect(stdout).toContain("read 1 of PTB's bot markers as the bot: as --bot-marker says (--bot-marker none reads them as None)\n");
+    expect(stdout).toContain("read 1 of PTB's bot markers as the bot, as --bot-marker says (--bot-marker none reads them as None)\n");
     expect(await keysUnder('multi/')).toEqual(['multi/bot_bot_data', 'multi/bot_chat_data', 'multi/bot_conversations', 'multi/bot_user_data']);
     const inspected = await cli(['inspect', url('multi/bot')]);
     expect(inspected.stdout).toContain('(multi-file layout)');
@@ -187,7 +187,7 @@ describe('import-ptb, inspect, export and import on MinIO', () => {
   it('import-ptb reads the files of a PicklePersistence without a bot as PTB does, and says how it read the markers', async () => {
     const { code, stdout } = await cli(['import-ptb', url('no-bot/bot'), join(fixtures, 'no_bot_single_file.pickle')]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^read \d+ of PTB's bot markers as None: the files hold no None: written without set_bot, .*\(--bot-marker bot reads them as the bot\)$/m);
+    expect(stdout).toMatch(/^read \d+ of PTB's bot markers as None, since the files hold no None: they were written without set_bot, .*\(--bot-marker bot reads them as the bot\)$/m);
     const expected = JSON.parse(await readFile(join(fixtures, 'no_bot_single_file.expected.json'), 'utf8')) as unknown;
     expect(sortSets(JSON.parse((await cli(['export', url('no-bot/bot')])).stdout))).toEqual(sortSets(expected));
     const wrong = await cli(['import-ptb', url('no-bot/other'), join(fixtures, 'no_bot_single_file.pickle'), '--bot-marker', 'robot']);

@@ -443,7 +443,7 @@ describe('import-ptb', () => {
     const store = new MemoryObjectStore(BUCKET);
     const { code, stdout } = await cli(['import-ptb', URL_, `${fixtures}single_file.pickle`], { store });
     expect(code).toBe(0);
-    expect(stdout).toMatch(/read .*single_file\.pickle\nread \d+ of PTB's bot markers as the bot: .*\nwrote s3:\/\/bots\/prod\/state \(ETag "1"\)\nimported/);
+    expect(stdout).toMatch(/read .*single_file\.pickle\nread \d+ of PTB's bot markers as the bot, since the files hold a None: .*\nwrote s3:\/\/bots\/prod\/state \(ETag "1"\)\nimported/);
     const exported = JSON.parse((await cli(['export', URL_], { store })).stdout) as Record<string, unknown>;
     const expected = JSON.parse(await readFile(`${fixtures}single_file.expected.json`, 'utf8')) as Record<string, unknown>;
     expect(exported.chat_data).toEqual(expected.chat_data);

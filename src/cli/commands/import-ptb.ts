@@ -66,13 +66,11 @@ function botMarkerOption(value: string | boolean | undefined): BotMarkerReading 
 /** Says how PTB's bot markers were read when there were any, and how to read them the other way. */
 function botMarkerLines({ count, readAs, reason }: BotMarkerReport): string[] {
   if (count === 0) return [];
-  const what = `read ${count} of PTB's bot markers as ${readAs === 'bot' ? 'the bot' : 'None'}`;
-  const why =
-    reason === 'option'
-      ? 'as --bot-marker says'
-      : reason === 'a None in the files'
-        ? 'the files hold a None, so a bot was set when they were written'
-        : 'the files hold no None: written without set_bot, where each None is such a marker';
-  const other = readAs === 'bot' ? 'none' : 'bot';
-  return [`${what}: ${why} (--bot-marker ${other} reads them as ${other === 'bot' ? 'the bot' : 'None'})`];
+  const why = {
+    option: 'as --bot-marker says',
+    'a None in the files': 'since the files hold a None: a bot was set when they were written',
+    'no None in the files': 'since the files hold no None: they were written without set_bot, which writes each None as such a marker',
+  }[reason];
+  const [as, other, otherAs] = readAs === 'bot' ? ['the bot', 'none', 'None'] : ['None', 'bot', 'the bot'];
+  return [`read ${count} of PTB's bot markers as ${as}, ${why} (--bot-marker ${other} reads them as ${otherAs})`];
 }
