@@ -1,6 +1,7 @@
 // The command-line tool end to end: the executable as `npm run build` compiles it (tsc, into a
 // temporary directory), run as a process against MinIO, every command with its exit codes.
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,13 +242,27 @@ describe('failures of the storage', () => {
   it('exits 4 for a bucket that does not exist', async () => {
     const { code, stderr } = await cli(['export', 's3://no-such-bucket-here/bot']);
     expect(code).toBe(4);
-    expect(stderr).toMatch(/the bucket does not exist/);
+    expect(stderr).toContain(`the bucket "no-such-bucket-here" does not exist at ${inject('minio').endpoint}; create it`);
+    expect(stderr).toMatch(/\(s3:\/\/no-such-bucket-here\/bot[^/]*\)\n$/);
   });
 
   it('exits 1 when the credentials are refused, and says so', async () => {
     const { code, stderr } = await cli(['inspect', url('ptb/bot')], { env: { AWS_SECRET_ACCESS_KEY: 'wrong-secret' } });
     expect(code).toBe(1);
-    expect(stderr).toMatch(/credentials were refused \(SignatureDoesNotMatch\)/);
+    expect(stderr).toContain(`credentials were refused at ${inject('minio').endpoint} (SignatureDoesNotMatch)`);
+    expect(stderr).toContain('MINIO_ROOT_USER and MINIO_ROOT_PASSWORD');
+  });
+
+  it('exits 1 when nothing listens at S3_ENDPOINT, and says to start MinIO', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    await new Promise((resolve) => server.close(resolve));
+    const { code, stderr } = await cli(['inspect', url('ptb/bot')], { env: { S3_ENDPOINT: endpoint } });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`failed at ${endpoint}: no response, connection refused (connect ECONNREFUSED`);
+    expect(stderr).toContain('is the server running? Start MinIO (npm run minio -- run), or fix S3_ENDPOINT');
+    expect(stderr).toMatch(new RegExp(`\\(s3://${bucket}/ptb/bot\\)\n$`));
   });
 
   it('exits 5 for a stored object that is not a snapshot', async () => {
