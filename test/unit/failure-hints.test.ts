@@ -87,13 +87,14 @@ function unresolvingAgent<A extends typeof HttpAgent | typeof HttpsAgent>(Agent:
 }
 
 describe('network failures, on real sockets', () => {
-  it('connection refused: names the endpoint and says to start MinIO or fix S3_ENDPOINT', async () => {
-    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+  it.each(['127.0.0.1', 'localhost'])('connection refused at %s: names the endpoint and says to start MinIO or fix S3_ENDPOINT', async (host) => {
+    const endpoint = `http://${host}:${await closedPort()}`;
     const client = clientOf({ endpoint });
     clients.push(client);
     const error = await failureOf(new S3ObjectStore({ client, bucket: BUCKET }));
     expect(error).toMatchObject({ bucket: BUCKET, key: KEY, endpoint, status: undefined });
-    expect(error.message).toContain(`read failed at ${endpoint}: no response, connection refused (connect ECONNREFUSED 127.0.0.1:`);
+    // localhost may name ::1 and 127.0.0.1: Node then reports an AggregateError of both refusals.
+    expect(error.message).toMatch(new RegExp(`^read failed at ${endpoint}: no response, connection refused \\(connect ECONNREFUSED (127\\.0\\.0\\.1|::1):\\d+\\): nothing listens there; `));
     expect(error.message).toContain(`is the server running? Start MinIO (npm run minio -- run), or fix S3_ENDPOINT (now ${endpoint})`);
     expect(error.message).toMatch(new RegExp(`\\(s3://${BUCKET}/${KEY}\\)$`));
   });
