@@ -7,7 +7,7 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { AccessDeniedError, BucketNotFoundError, REFUSED_CREDENTIALS, StorageError } from '../errors.js';
-import { endpointOf, explainFailure } from './failure-hints.js';
+import { endpointOf, explainFailure, type EndpointInfo } from './failure-hints.js';
 import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
@@ -68,7 +68,7 @@ export class S3ObjectStore implements ObjectStore {
       );
       if (response.$metadata.httpStatusCode === 304) return { status: 'not-modified' };
       if (response.ETag === undefined || response.Body === undefined) {
-        throw new StorageError('the server answered a read without an ETag or a body', { bucket: this.bucket, key });
+        throw await this.oddAnswer('answered a read without an ETag or a body', key);
       }
       return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
     } catch (error) {
@@ -110,7 +110,7 @@ export class S3ObjectStore implements ObjectStore {
       throw await this.failure('write', key, error);
     }
     if (etag === undefined) {
-      throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
+      throw await this.oddAnswer('acknowledged a write without an ETag', key);
     }
     return { etag };
   }
@@ -147,7 +147,7 @@ export class S3ObjectStore implements ObjectStore {
     const location = { bucket: this.bucket, key: operation === 'list' ? key.replace(/\/$/, '') : key };
     const status = statusOf(error);
     const name = nameOf(error);
-    const endpoint = await endpointOf(this.client, this.bucket).catch(() => undefined);
+    const endpoint = await this.endpoint();
     const explained = endpoint === undefined ? undefined : explainFailure(error, endpoint, this.bucket);
     const context = { cause: error, endpoint: endpoint?.url, hint: explained?.hint };
     if (name === 'NoSuchBucket') return new BucketNotFoundError(location, context);
@@ -157,5 +157,19 @@ export class S3ObjectStore implements ObjectStore {
     const at = endpoint === undefined ? '' : ` at ${endpoint.url}`;
     const cause = explained?.cause ?? (error instanceof Error ? error.message : String(error));
     return new StorageError(`${operation} failed${at}: ${cause}`, location, { ...context, status });
+  }
+
+  /** An answer no S3 server gives, naming the endpoint that gave it. */
+  private async oddAnswer(what: string, key: string): Promise<StorageError> {
+    const endpoint = await this.endpoint();
+    return new StorageError(`the server${endpoint === undefined ? '' : ` at ${endpoint.url}`} ${what}`, { bucket: this.bucket, key }, {
+      endpoint: endpoint?.url,
+      hint: 'check that the endpoint is an S3-compatible server (S3_ENDPOINT)',
+    });
+  }
+
+  /** Where requests go, for messages; undefined when the client's configuration cannot say. */
+  private endpoint(): Promise<EndpointInfo | undefined> {
+    return endpointOf(this.client, this.bucket).catch(() => undefined);
   }
 }

@@ -184,4 +184,14 @@ describe("S3's refusals", () => {
     expect(error).toMatchObject({ bucket: BUCKET, key: 'x', endpoint: `https://${BUCKET}.s3.us-east-1.amazonaws.com` });
     expect(error.message).toContain("the bucket is in another region than the client's us-east-1 (it is in eu-west-1); set AWS_REGION=eu-west-1");
   });
+
+  it('an answer no S3 server gives (a read without an ETag) names the endpoint that gave it', async () => {
+    const client = clientOf({ endpoint: 'http://127.0.0.1:9000' });
+    mockClient(client).on(GetObjectCommand).resolves({ $metadata: { httpStatusCode: 200 } });
+    const error = await failureOf(new S3ObjectStore({ client, bucket: BUCKET }));
+    expect(error).toMatchObject({ bucket: BUCKET, key: KEY, endpoint: 'http://127.0.0.1:9000' });
+    expect(error.message).toBe(
+      `the server at http://127.0.0.1:9000 answered a read without an ETag or a body; check that the endpoint is an S3-compatible server (S3_ENDPOINT) (s3://${BUCKET}/${KEY})`,
+    );
+  });
 });
