@@ -45,4 +45,4 @@ export {
   SnapshotExistsError,
   SnapshotChangedError,
 } from './import/index.js';
-export type { ImportPtbOptions, ImportPtbResult, PtbPersistenceData, ReadPtbOptions } from './import/index.js';
+export type { BotMarkerReading, BotMarkerReport, ImportPtbOptions, ImportPtbResult, PtbPersistenceData, ReadPtbOptions } from './import/index.js';

@@ -43,7 +43,14 @@ export interface MigrationProgress {
   round: number;
   done: number;
   total: number;
+  /**
+   * What `done` and `total` count: `users`, `chats`, `conversation keys` (a sharded read, kind by
+   * kind), `entries` (copy) or `objects` (delete source). Absent at a phase's start (0/1) and end (1/1).
+   */
+  unit?: string;
 }
+
+const LOAD_UNITS: Record<LoadProgress['kind'], string> = { user_data: 'users', chat_data: 'chats', conversations: 'conversation keys' };
 
 /** What a migration did; `verified` is always true in a returned report (failures throw). */
 export interface MigrationReport {
@@ -250,9 +257,12 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
   if (from.filepath === to.filepath && from.layout === to.layout) {
     throw new MigrationError(`source and target are the same: ${describe(from)}`);
   }
-  const progress = (phase: MigrationPhase, round: number) => (done: number, total: number) =>
-    options.onProgress?.({ phase, round, done, total });
-  const loading = (phase: MigrationPhase, round: number) => (step: LoadProgress) => progress(phase, round)(step.loaded, step.total);
+  const progress = (phase: MigrationPhase, round: number, unit?: string) => (done: number, total: number) =>
+    options.onProgress?.(unit === undefined ? { phase, round, done, total } : { phase, round, done, total, unit });
+  // A kind with nothing stored has nothing to count.
+  const loading = (phase: MigrationPhase, round: number) => (step: LoadProgress) => {
+    if (step.total > 0) progress(phase, round, LOAD_UNITS[step.kind])(step.loaded, step.total);
+  };
 
   let copied = 0;
   let unchanged = 0;
@@ -267,7 +277,7 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     const source = await phase('read source', round, (onLoad) => readState(open(from, concurrency, onLoad)));
     const targetPersistence = open(to, concurrency, loading('read target', round));
     const target = await phase('read target', round, () => readState(targetPersistence));
-    const result = await copyState(source, target, targetPersistence, concurrency, progress('copy', round));
+    const result = await copyState(source, target, targetPersistence, concurrency, progress('copy', round, 'entries'));
     copied += result.copied;
     unchanged += round === 1 ? result.unchanged : 0;
 
@@ -294,7 +304,7 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     if (options.deleteSource === true) {
       const sourceStore = storeOf(from);
       const keys = await sourceKeys(from, sourceStore);
-      const report = progress('delete source', round);
+      const report = progress('delete source', round, 'objects');
       for (let i = 0; i < keys.length; i += concurrency) {
         await Promise.all(keys.slice(i, i + concurrency).map((key) => sourceStore.delete(key)));
         deleted = Math.min(i + concurrency, keys.length);

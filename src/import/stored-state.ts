@@ -114,8 +114,11 @@ export interface StoredState {
 }
 
 export interface ProgressReport {
-  /** Told of each step, e.g. `reading s3://bucket/key (1/5)`. */
-  onProgress?: (message: string) => void;
+  /**
+   * Told of each step, e.g. `reading s3://bucket/path`, and with `count` how far it has come (a
+   * total known before the first count).
+   */
+  onProgress?: (message: string, count?: { done: number; total: number }) => void;
   /** Objects read or written at once; default 16. */
   concurrency?: number;
 }
@@ -154,13 +157,16 @@ export async function readStoredState(
 ): Promise<StoredState> {
   const names = options.layout === undefined ? LAYOUT_NAMES : [options.layout];
   const keysOf = new Map<LayoutName, string[]>();
+  const reading = `reading s3://${store.bucket}/${path}`;
+  options.onProgress?.(`${reading}: listing its objects`);
   for (const name of names) keysOf.set(name, await LAYOUTS[name].objectKeys(store, path));
   const keys = [...new Set([...keysOf.values()].flat())];
   const read = new Map<string, StoredObject>();
   let done = 0;
+  options.onProgress?.(reading, { done, total: keys.length });
   await eachLimited(keys, options.concurrency ?? 16, async (key) => {
-    options.onProgress?.(`reading s3://${store.bucket}/${key} (${++done}/${keys.length})`);
     read.set(key, await readObject(store, key));
+    options.onProgress?.(reading, { done: ++done, total: keys.length });
   });
   const stateOf = (layout: LayoutName): StoredState => ({
     bucket: store.bucket,
@@ -266,13 +272,15 @@ export async function writeStoredState(
   const etags = new Map(current.objects.map((object) => [object.key, object.etag]));
   const keys = [...new Set([...contents.keys(), ...existing])];
   const written: Array<{ key: string; etag: string }> = [];
+  const writing = `writing s3://${store.bucket}/${current.path}`;
+  options.onProgress?.(writing, { done: 0, total: keys.length });
   try {
     await eachLimited(keys, options.concurrency ?? 16, async (key) => {
-      options.onProgress?.(`writing s3://${store.bucket}/${key} (${written.length + 1}/${keys.length})`);
       const etag = etags.get(key) ?? null;
       const condition: WriteCondition = etag === null ? { ifNoneMatch: '*' } : { ifMatch: etag };
       const result = await store.put(key, encodeSnapshot(contents.get(key) ?? new Map()), condition);
       written.push({ key, etag: result.etag });
+      options.onProgress?.(writing, { done: written.length, total: keys.length });
     });
   } catch (error) {
     if (!(error instanceof PreconditionLostError)) throw error;
