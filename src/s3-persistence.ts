@@ -500,6 +500,8 @@ export class S3Persistence<
 
   private async change(ref: EntryRef, value: EntryValue, origin: WriteOrigin = {}): Promise<void> {
     const object = await this.loaded(ref);
+    // PTB's update_* compare with data.get(id), None for an absent entry: null there changes nothing.
+    if (value === null && object.entry(ref) === ABSENT) return;
     if (object.set(ref, value, origin.updateId)) await this.commitChanged(object, origin);
   }
 

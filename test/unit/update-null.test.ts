@@ -2,10 +2,8 @@
 //
 // PTB's update_user_data compares with `user_data.get(id)` and returns when they are equal. For a
 // user with data it stores `id: None` (the file keeps the key); for a user without data `.get(id)`
-// is already None, so it stores nothing. S3Persistence keeps null for a user with data, as PTB; for
-// a user without data it stores null today. The `it.fails` below states PTB's behaviour and fails
-// until `S3Persistence.change` treats null like an absent entry (the patch is in the report of
-// issue 15); once it passes, vitest reports the `it.fails` as failed: turn it into `it`.
+// is already None, so it stores nothing. S3Persistence does the same: null for a user with data,
+// nothing for a user without.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,12 +85,12 @@ describe.each([true, false])('update*(id, null) with singleFile %s', (singleFile
     expect(ours.users.find(([id]) => id === 1)).toEqual([1, null]);
   });
 
-  it.fails('stores nothing for a user or chat without data, as PTB (which compares with data.get(id), None)', () => {
+  it('stores nothing for a user or chat without data, as PTB (which compares with data.get(id), None)', () => {
     expect(ours.users.find(([id]) => id === 2)).toBeUndefined();
     expect(ours.chats).toEqual([]);
   });
 
-  it.fails('keeps what python-telegram-bot 22.8 keeps after the same calls', (context) => {
+  it('keeps what python-telegram-bot 22.8 keeps after the same calls', (context) => {
     if (ptb === undefined) {
       console.warn('python-telegram-bot is not installed (pip install python-telegram-bot): not compared with it');
       context.skip();
