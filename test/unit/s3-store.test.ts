@@ -351,7 +351,7 @@ describe('S3ObjectStore.list', () => {
     expect(await listAll('none/')).toEqual([]);
   });
 
-  it('throws StorageError naming the prefix when a page fails', async () => {
+  it('throws StorageError naming the listed path when a page fails', async () => {
     const cause = s3Error('InternalError', 500);
     s3.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
       $metadata: { httpStatusCode: 200 },
@@ -364,6 +364,6 @@ describe('S3ObjectStore.list', () => {
     const error = await rejectionOf(listAll('p/'));
 
     expect(error).toBeInstanceOf(StorageError);
-    expect(error).toMatchObject({ status: 500, bucket: BUCKET, key: 'p/', cause });
+    expect(error).toMatchObject({ status: 500, bucket: BUCKET, key: 'p', cause });
   });
 });
