@@ -11,7 +11,8 @@ export type PersistenceErrorCode =
   | 'WRITE_CONFLICT'
   | 'STORAGE_FAILURE'
   | 'BUCKET_NOT_FOUND'
-  | 'ACCESS_DENIED';
+  | 'ACCESS_DENIED'
+  | 'UPDATE_IN_PROGRESS';
 
 interface Location {
   bucket?: string;
@@ -167,5 +168,20 @@ export class AccessDeniedError extends StorageError {
     }
     super(message, location, { ...options, status: 403, code: 'ACCESS_DENIED' });
     this.s3Code = s3Code;
+  }
+}
+
+/**
+ * Another delivery of this update holds its claim and is running it now (see the runtime's
+ * `claimUpdates`): answer the webhook with an error status, so that Telegram delivers the update
+ * again later; by then it is handled, or the claim has expired and this delivery runs it.
+ */
+export class UpdateInProgressError extends PersistenceError {
+  override readonly name = 'UpdateInProgressError';
+  readonly updateId: number;
+
+  constructor(updateId: number) {
+    super('UPDATE_IN_PROGRESS', `update ${updateId} is being handled by another delivery; answer with an error so that Telegram delivers it again`);
+    this.updateId = updateId;
   }
 }

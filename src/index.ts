@@ -16,6 +16,7 @@ export {
   SnapshotDecodeError,
   StorageError,
   WriteConflictError,
+  UpdateInProgressError,
 } from './errors.js';
 export type { PersistenceErrorCode } from './errors.js';
 export { PreconditionLostError } from './store/object-store.js';

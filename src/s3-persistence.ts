@@ -31,6 +31,7 @@ import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import { eachLimited } from './limit.js';
 import { environmentWith, type Environment } from './engine/environment.js';
+import { claimUpdate } from './update-claim.js';
 import type { ObjectStore } from './store/object-store.js';
 import { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
 
@@ -134,6 +135,8 @@ export class S3Persistence<
   private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
   private readonly loadConcurrency: number;
   private readonly environment: Environment;
+  /** This instance's id as a claim holder. */
+  private readonly holder: string;
   /** Objects holding changes of an update whose "handled" mark they keep: written by markUpdateProcessed or flush, last. */
   private readonly awaitingMark = new Set<TrackedObject>();
   /** Sharded layout: the prefixes the caller listed (read whole); an entry created later under one was seen absent. */
@@ -181,6 +184,7 @@ export class S3Persistence<
       });
     this.store = store;
     const environment = (this.environment = environmentWith(options.environment));
+    this.holder = environment.writeId();
     this.newObject = (key) =>
       new TrackedObject({
         store,
@@ -374,6 +378,17 @@ export class S3Persistence<
       this.awaitingMark.delete(object);
       await object.commit();
     }
+  }
+
+  /**
+   * Claims update `updateId` for `leaseMs` milliseconds with a create-only object beside the state
+   * (`<path>.claims/<update_id>`): one PUT, and a GET when another delivery got there first. See
+   * `claimUpdate` in update-claim.ts.
+   */
+  override async claimUpdate(updateId: number, leaseMs: number): Promise<boolean> {
+    if (!Number.isSafeInteger(updateId)) throw new SerializationError(`claims[${String(updateId)}]`, 'an update id must be an integer');
+    const { store, path, environment, metrics, holder } = this;
+    return claimUpdate({ store, path, environment, metrics, holder }, updateId, leaseMs);
   }
 
   /** Writes every pending change. Throws the first failure after trying every object. */

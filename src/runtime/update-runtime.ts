@@ -8,6 +8,7 @@ import { conversationKey, type BasePersistence, type ContextTypes, type Conversa
 import { CallbackDataCache } from './callback-data-cache.js';
 import type { ConversationStateAccess } from './conversation.js';
 import { deepEqual } from '../snapshot/values.js';
+import { InvalidOptionsError } from '../errors.js';
 
 /** Who an update concerns. */
 export interface UpdateKeys {
@@ -28,10 +29,18 @@ export interface RuntimeOptions<UD, CD, BD> {
   callbackData?: { maxSize?: number } | false;
   /** Remember handled update ids so a redelivered update is acknowledged without running again; default true. */
   skipRedelivered?: boolean;
+  /**
+   * Claim each update before its handler runs (one create-only PUT), so that deliveries of one
+   * update that overlap run the handler once: a delivery that meets another's live claim is not
+   * run (`status: 'in-progress'`). `leaseSeconds`: how long a claim holds, no longer than the
+   * function's timeout, so that a claim whose holder died never blocks a later redelivery.
+   * Default: off.
+   */
+  claimUpdates?: { leaseSeconds: number } | false;
 }
 
-/** What `run` did with an update. */
-export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplicate' };
+/** What `run` did with an update: handled; handled before (a redelivery); or being handled by another delivery now. */
+export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplicate' } | { status: 'in-progress' };
 
 /**
  * The state one update works on. `userData` and `chatData` are live objects: change them in
@@ -148,6 +157,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   constructor(persistence: BasePersistence<UD, CD, BD>, options: RuntimeOptions<UD, CD, BD> = {}) {
     this.persistence = persistence;
     this.options = options;
+    const { claimUpdates } = options;
+    if (claimUpdates && !(Number.isFinite(claimUpdates.leaseSeconds) && claimUpdates.leaseSeconds > 0)) {
+      throw new InvalidOptionsError('claimUpdates.leaseSeconds must be a positive number of seconds, no longer than the function timeout');
+    }
   }
 
   /** Declares a persistent conversation, so that its states are loaded and refreshed with each update. */
@@ -187,6 +200,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     if (skipRedelivered && keys.updateId !== undefined && (await persistence.isUpdateProcessed(keys.updateId, owner))) {
       await persistence.flush(); // a failed earlier attempt may have left this update's changes pending
       return { status: 'duplicate' };
+    }
+    const { claimUpdates } = this.options;
+    if (claimUpdates && keys.updateId !== undefined && !(await persistence.claimUpdate(keys.updateId, claimUpdates.leaseSeconds * 1000))) {
+      return { status: 'in-progress' };
     }
     const scope = new UpdateScope(keys, this, this.callbackCache);
     try {
