@@ -46,14 +46,22 @@ const VERDICT_FORMAT = 'telegram-s3-persistence-conditional-writes';
 /** Probes that lose to a concurrent writer of the probe object start over, this many times at most. */
 const PROBE_ATTEMPTS = 5;
 
+const VERDICT_SUFFIX = '.conditional-writes.json';
+const MULTIPART_PROBE_SUFFIX = '.conditional-writes.multipart';
+
 /** The verdict object's key beside the state at `path`. */
 export function verdictKey(path: string): string {
-  return `${path}.conditional-writes.json`;
+  return `${path}${VERDICT_SUFFIX}`;
 }
 
 /** The key on which multipart writes are probed. */
 export function multipartProbeKey(path: string): string {
-  return `${path}.conditional-writes.multipart`;
+  return `${path}${MULTIPART_PROBE_SUFFIX}`;
+}
+
+/** Whether `key` is one of the objects the guard keeps beside a state. */
+export function isConditionalWritesKey(key: string): boolean {
+  return key.endsWith(VERDICT_SUFFIX) || key.endsWith(MULTIPART_PROBE_SUFFIX);
 }
 
 /** A conditional write that must be refused; returns what the server failed when it was not. */
