@@ -72,6 +72,33 @@ describe('on MinIO, which honours every condition', () => {
     coldClient.destroy();
   });
 
+  it('costs, in time on this MinIO: the probe of a new endpoint, and the GET of a later cold start (logged, not asserted)', async () => {
+    const runs = 10;
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const timed = async (mode: 'verify' | 'trust', path: string, seed: boolean) => {
+      if (seed) await new S3Persistence({ filepath: `s3://${bucket}/${path}`, client: minioClient(), conditionalWrites: mode }).updateUserData(1, {});
+      const client = minioClient();
+      const persistence = new S3Persistence({ filepath: `s3://${bucket}/${path}`, client, conditionalWrites: mode });
+      const startedAt = performance.now();
+      await persistence.getUserData();
+      await persistence.updateUserData(2, { at: startedAt });
+      const elapsed = performance.now() - startedAt;
+      client.destroy();
+      return elapsed;
+    };
+    const figures: Record<string, number[]> = { 'new endpoint, verify': [], 'new endpoint, trust': [], 'cold start, verify': [], 'cold start, trust': [] };
+    for (let run = 0; run < runs; run++) {
+      figures['new endpoint, verify']!.push(await timed('verify', `cost/new-verify-${run}`, false));
+      figures['new endpoint, trust']!.push(await timed('trust', `cost/new-trust-${run}`, false));
+      figures['cold start, verify']!.push(await timed('verify', `cost/cold-verify-${run}`, true));
+      figures['cold start, trust']!.push(await timed('trust', `cost/cold-trust-${run}`, true));
+    }
+
+    const medians = Object.entries(figures).map(([name, values]) => `${name} ${median(values).toFixed(1)} ms`);
+    console.error(`load + first write, median of ${runs} on MinIO (loopback): ${medians.join('; ')}`);
+    expect(Object.values(figures).every((values) => values.length === runs)).toBe(true);
+  });
+
   it('checks multipart before the first multipart write, then writes it', async () => {
     const path = 'verify-multipart/bot';
     const client = minioClient();
