@@ -3,7 +3,8 @@
  * them as s3rver (every condition) and moto (If-Match on CompleteMultipartUpload) do.
  */
 import { describe, expect, it } from 'vitest';
-import { ConditionalWritesIgnoredError, StorageError } from '../../src/errors.js';
+import { ConditionalWritesIgnoredError, InvalidOptionsError, StorageError } from '../../src/errors.js';
+import { S3Persistence } from '../../src/s3-persistence.js';
 import { ConditionalWriteGuard, multipartProbeKey, verdictKey } from '../../src/store/conditional-write-guard.js';
 import { MemoryObjectStore } from '../../src/store/memory-store.js';
 import type { ObjectStore, ReadResult, WriteCondition } from '../../src/store/object-store.js';
@@ -227,5 +228,22 @@ describe('ConditionalWriteGuard on a server that ignores conditions', () => {
     const error = await rejectionOf(guard(new LaxStore({ ifNoneMatch: true, largerThan: THRESHOLD })).put('big', large(), { ifNoneMatch: '*' }));
 
     expect((error as ConditionalWritesIgnoredError).failed).toContain('CompleteMultipartUpload with If-None-Match: *');
+  });
+});
+
+describe("S3Persistence's conditionalWrites option", () => {
+  it("refuses a value other than 'verify' and 'trust'", () => {
+    const options = { filepath: 's3://bot-state/bot/state', conditionalWrites: 'sometimes' as 'trust' };
+
+    expect(() => new S3Persistence(options)).toThrow(InvalidOptionsError);
+    expect(() => new S3Persistence(options)).toThrow("conditionalWrites must be 'verify' or 'trust', not \"sometimes\"");
+  });
+
+  it('leaves a store given in the options unguarded: no object beside the state', async () => {
+    const memory = new MemoryObjectStore('bot-state');
+
+    await new S3Persistence({ filepath: `s3://bot-state/${PATH}`, store: memory }).updateUserData(1, { count: 1 });
+
+    expect([...memory.objects.keys()]).toEqual([PATH]);
   });
 });
