@@ -44,7 +44,12 @@ interface StoredVerdicts {
 
 const VERDICT_FORMAT = 'telegram-s3-persistence-conditional-writes';
 /** Probes that lose to a concurrent writer of the probe object start over, this many times at most. */
-const PROBE_ATTEMPTS = 5;
+const PROBE_ATTEMPTS = 10;
+
+/** A random pause before attempt `attempt` starts over, so that cold starts probing at once spread out. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+}
 
 const VERDICT_SUFFIX = '.conditional-writes.json';
 const MULTIPART_PROBE_SUFFIX = '.conditional-writes.multipart';
@@ -196,6 +201,7 @@ export class ConditionalWriteGuard implements ObjectStore {
           throw error;
         }
       }
+      await backoff(attempt);
       read = await this.store.get(this.verdictKey);
     }
   }
@@ -209,17 +215,17 @@ export class ConditionalWriteGuard implements ObjectStore {
     const others = { ...verdictsOf(read).endpoints };
     delete others[endpoint];
     const probing = (): Uint8Array => encode({ $format: VERDICT_FORMAT, endpoints: others, nonce: randomUUID() });
-    let etag = read.status === 'found' ? read.etag : await mustWin(this.store, key, probing(), { ifNoneMatch: '*' });
+    const stale = read.status === 'found' ? read.etag : await mustWin(this.store, key, probing(), { ifNoneMatch: '*' });
     if (!(await mustLose(this.store, key, probing(), { ifNoneMatch: '*' }))) {
       throw this.ignored(endpoint, 'a PUT with If-None-Match: * replaced an existing object instead of answering 412', key);
     }
-    const stale = etag;
-    etag = await mustWin(this.store, key, probing(), { ifMatch: stale });
+    const written = probing();
+    const etag = await mustWin(this.store, key, written, { ifMatch: stale });
+    // `stale` stays stale whoever writes meanwhile (every body is new), so this proof holds under concurrency.
     if (!(await mustLose(this.store, key, probing(), { ifMatch: stale }))) {
       throw this.ignored(endpoint, 'a PUT with If-Match and a stale ETag replaced the object instead of answering 412', key);
     }
-    const verdicts = { ...others, [endpoint]: { put: new Date().toISOString() } };
-    await mustWin(this.store, key, encode({ $format: VERDICT_FORMAT, endpoints: verdicts }), { ifMatch: etag });
+    await this.record(endpoint, 'put', { status: 'found', body: written, etag });
   }
 
   /**
@@ -255,6 +261,7 @@ export class ConditionalWriteGuard implements ObjectStore {
   private async record(endpoint: string, kind: WriteKind, read: ReadResult): Promise<void> {
     for (let attempt = 1; attempt <= PROBE_ATTEMPTS; attempt++) {
       const stored = verdictsOf(read);
+      if (stored.endpoints[endpoint]?.[kind] !== undefined) return; // another prober recorded it
       const endpoints = { ...stored.endpoints, [endpoint]: { ...stored.endpoints[endpoint], [kind]: new Date().toISOString() } };
       const condition: WriteCondition = read.status === 'found' ? { ifMatch: read.etag } : { ifNoneMatch: '*' };
       try {
@@ -263,6 +270,7 @@ export class ConditionalWriteGuard implements ObjectStore {
       } catch (error) {
         if (!(error instanceof PreconditionLostError)) throw error;
       }
+      await backoff(attempt);
       read = await this.store.get(this.verdictKey);
     }
     // Not recorded: this process knows the verdict, and the next cold start probes again.

@@ -65,6 +65,21 @@ class RecordingStore implements ObjectStore {
   }
 }
 
+/** Answers each request after a random few macrotasks, so that concurrent probers interleave. */
+class DelayedStore extends RecordingStore {
+  private async pause(): Promise<void> {
+    for (let turns = Math.floor(Math.random() * 4); turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
+  }
+  override async get(key: string, options?: { ifNoneMatch?: string }): Promise<ReadResult> {
+    await this.pause();
+    return super.get(key, options);
+  }
+  override async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
+    await this.pause();
+    return super.put(key, body, condition);
+  }
+}
+
 function guard(store: ObjectStore, endpoint = ENDPOINT): ConditionalWriteGuard {
   return new ConditionalWriteGuard({ store, endpoint, path: PATH, multipartThreshold: THRESHOLD });
 }
@@ -134,12 +149,13 @@ describe('ConditionalWriteGuard on a server that honours conditions', () => {
     expect(probeRequests(together)).toEqual(probeRequests(alone));
   });
 
-  it('passes two cold starts that probe at once (each may restart after the other wrote the probe object)', async () => {
+  it('passes eight cold starts that probe at once (each may restart after another wrote the probe object)', async () => {
     const memory = new MemoryObjectStore('bot-state');
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 
-    await Promise.all([guard(memory).put('a', bytes('a'), { ifNoneMatch: '*' }), guard(memory).put('b', bytes('b'), { ifNoneMatch: '*' })]);
+    await Promise.all(keys.map((key) => guard(new DelayedStore(memory)).put(key, bytes(key), { ifNoneMatch: '*' })));
 
-    expect(memory.objects.has('a') && memory.objects.has('b')).toBe(true);
+    expect(keys.filter((key) => memory.objects.has(key))).toEqual(keys);
     expect(storedVerdicts(memory)[ENDPOINT]).toHaveProperty('put');
   });
 
