@@ -175,8 +175,15 @@ export class ConditionalWriteGuard implements ObjectStore {
     return this.endpoint;
   }
 
+  /** The read of the verdict object this instance started first; a failed one is forgotten, to be tried again. */
   private readStoredVerdicts(): Promise<ReadResult> {
-    this.storedVerdicts ??= this.store.get(this.verdictKey);
+    if (this.storedVerdicts === undefined) {
+      const read = this.store.get(this.verdictKey);
+      this.storedVerdicts = read;
+      read.catch(() => {
+        if (this.storedVerdicts === read) this.storedVerdicts = undefined;
+      });
+    }
     return this.storedVerdicts;
   }
 
@@ -191,14 +198,12 @@ export class ConditionalWriteGuard implements ObjectStore {
         else await this.probeMultipart(endpoint, read);
         return;
       } catch (error) {
-        if (!(error instanceof ProbeInterrupted) || attempt === PROBE_ATTEMPTS) {
-          if (error instanceof ProbeInterrupted) {
-            throw new StorageError(
-              `the check of conditional writes on ${endpoint} kept meeting other writers of its probe object; try again`,
-              { bucket: this.bucket, key: this.verdictKey },
-            );
-          }
-          throw error;
+        if (!(error instanceof ProbeInterrupted)) throw error;
+        if (attempt === PROBE_ATTEMPTS) {
+          throw new StorageError(
+            `the check of conditional writes on ${endpoint} kept meeting other writers of its probe object; try again`,
+            { bucket: this.bucket, key: this.verdictKey },
+          );
         }
       }
       await backoff(attempt);

@@ -176,16 +176,17 @@ describe('ConditionalWriteGuard on a server that honours conditions', () => {
     expect(recording.requests).toEqual([`get ${verdictKey(PATH)}`, 'put big']);
   });
 
-  it('reports a failed probe request and probes again on the next write', async () => {
+  it('reports a failed read of the verdict, and reads it again on the next write', async () => {
     const memory = new MemoryObjectStore('bot-state');
     const failing = Object.assign(Object.create(memory) as MemoryObjectStore, {
-      failures: 1,
-      get(this: { failures: number }, key: string) {
+      failures: 2,
+      async get(this: { failures: number }, key: string) {
         if (key === verdictKey(PATH) && this.failures-- > 0) throw new StorageError('read failed (HTTP 500)', { key });
         return memory.get(key);
       },
     });
     const guarded = guard(failing);
+    await guarded.get(PATH); // starts the read of the verdict: the first failure
 
     expect(await rejectionOf(guarded.put('k', bytes('x'), { ifNoneMatch: '*' }))).toBeInstanceOf(StorageError);
     expect(memory.objects.has('k')).toBe(false);
