@@ -163,10 +163,9 @@ export class AccessDeniedError extends StorageError {
 }
 
 /**
- * The server keeps objects as files and refused a key because of another one in its way: an object
- * at a parent path of the key (versitygw: 409 `ObjectParentIsFile`), or keys under the key's path
- * (versitygw: 409 `ExistingObjectIsDirectory`; SeaweedFS: 412 to a create-only PUT of the absent
- * key). S3 allows both. Nothing was written.
+ * The server keeps objects as files and refused a key because of another one in its way (HTTP 409):
+ * an object at a parent path of the key (`ObjectParentIsFile`), or keys under the key's path
+ * (`ExistingObjectIsDirectory`). S3 allows both; servers such as versitygw do not. Nothing was written.
  */
 export class KeyInTheWayError extends StorageError {
   override readonly name = 'KeyInTheWayError';
@@ -182,9 +181,11 @@ export class KeyInTheWayError extends StorageError {
   ) {
     const blocker = keyInTheWay === undefined ? 'another key' : `"${keyInTheWay}"`;
     const reason =
-      s3Code === 'ObjectParentIsFile'
-        ? `${blocker} is an object at a parent path of this key, and this server cannot keep keys under an object`
-        : `keys exist under this key's path (${blocker}), and this server cannot keep an object at the same path`;
+      s3Code === 'ExistingObjectIsDirectory'
+        ? `keys exist under this key's path (${blocker}), and this server cannot keep an object at the same path`
+        : s3Code === 'ObjectParentIsFile'
+          ? `${blocker} is an object at a parent path of this key, and this server cannot keep keys under an object`
+          : `${blocker} is in its way`;
     super(
       `the server refused the write (${s3Code}): ${reason}. ` +
         'Two layouts stored at one path (e.g. a single-file snapshot and a sharded one) collide on such servers: ' +

@@ -143,10 +143,7 @@ export class S3ObjectStore implements ObjectStore {
       const name = nameOf(error);
       // 412: the ETag moved or the object appeared; 409 ConditionalRequestConflict: a concurrent
       // conditional write; 404 NoSuchKey on If-Match: it was deleted. No other 409 or 404 is a lost race.
-      if (status === 412 || name === 'PreconditionFailed') {
-        if ('ifNoneMatch' in condition) await this.refuseCreateUnderKeys(key, error);
-        throw new PreconditionLostError(key, 412);
-      }
+      if (status === 412 || name === 'PreconditionFailed') throw new PreconditionLostError(key, 412);
       if (status === 409 && name !== undefined && LOST_CONDITION_CODES.has(name)) throw new PreconditionLostError(key, 409);
       if (name !== undefined && KEY_IN_THE_WAY_CODES.has(name)) throw await this.keyInTheWay(name, key, error);
       if (name === 'NoSuchKey' && 'ifMatch' in condition) throw new PreconditionLostError(key, 404);
@@ -182,28 +179,11 @@ export class S3ObjectStore implements ObjectStore {
     } while (continuationToken !== undefined);
   }
 
-  /**
-   * SeaweedFS answers 412 to a create-only PUT of a key that has keys under it, though the key does
-   * not exist: no other writer won, and a retry would meet the same 412. One HEAD tells (on a real
-   * race the key exists); then the key in the way is refused as a 409 would be.
-   */
-  private async refuseCreateUnderKeys(key: string, cause: unknown): Promise<void> {
-    let absent: boolean;
-    try {
-      absent = !(await this.exists(key));
-    } catch {
-      return; // the look is a courtesy; the 412 stands as a lost race
-    }
-    if (!absent) return;
-    const inTheWay = await this.keyInTheWay('PreconditionFailed', key, cause);
-    if (inTheWay.keyInTheWay !== undefined) throw inTheWay;
-  }
-
   /** The refusal of `key` because of another key, named after a look at the bucket where that is cheap. */
   private async keyInTheWay(s3Code: string, key: string, cause: unknown): Promise<KeyInTheWayError> {
     let blocker: string | undefined;
     try {
-      if (s3Code !== 'ObjectParentIsFile') {
+      if (s3Code === 'ExistingObjectIsDirectory') {
         const page = await this.client.send(
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}/`, MaxKeys: 1 }),
         );
