@@ -216,6 +216,10 @@ describe('serverless package', () => {
         AbortIncompleteMultipartUpload: { DaysAfterInitiation: expect.any(Number) as number },
       }),
     );
+    // Update claims are needed for minutes: they expire under their own prefix, beside the state.
+    expect(properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', Prefix: expect.stringMatching(/\.claims\/$/) as string, ExpirationInDays: 1 }),
+    );
 
     const [policy] = resourcesOfType(template, 'AWS::S3::BucketPolicy').filter(
       (resource) => (resource.Properties.Bucket as { Ref?: string }).Ref === 'StateBucket',
