@@ -354,5 +354,9 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
     return { status: 200, body: reply ?? JSON.stringify({ ok: true }) };
   };
 
-  return (async (...args: unknown[]) => transport.answer(await respond(transport.read(...args)), ...args)) as WebhookHandlers[P];
+  // A declared first parameter: Deno.serve passes no request to a handler whose `length` is 0.
+  return (async (request: unknown, ...rest: unknown[]) => {
+    const args = [request, ...rest];
+    return transport.answer(await respond(transport.read(...args)), ...args);
+  }) as WebhookHandlers[P];
 }

@@ -27,6 +27,15 @@ export interface PackedProject {
   remove(): Promise<void>;
 }
 
+export interface PackedProjectOptions {
+  /**
+   * Runtime dependencies installed from the registry, as a user's `npm install` gets them (at the
+   * version the repository's lock holds, with the optional dependencies npm resolves for a user,
+   * not the repository's overrides), instead of linked from the repository.
+   */
+  fromRegistry?: string[];
+}
+
 /**
  * Packs the package and installs the tarball, with its runtime dependencies, into a new project.
  *
@@ -35,7 +44,8 @@ export interface PackedProject {
  * await project.link('grammy');
  * execFileSync(process.execPath, ['-e', "import('telegram-s3-persistence')"], { cwd: project.dir });
  */
-export async function packedProject(): Promise<PackedProject> {
+export async function packedProject(options: PackedProjectOptions = {}): Promise<PackedProject> {
+  const fromRegistry = options.fromRegistry ?? [];
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
   const dir = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-consumer-'));
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
@@ -47,11 +57,17 @@ export async function packedProject(): Promise<PackedProject> {
     await mkdir(dirname(target), { recursive: true });
     await symlink(join(root, 'node_modules', name), target, 'dir');
   };
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // First: npm removes what it did not install.
+  if (fromRegistry.length > 0) {
+    const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    const specs = fromRegistry.map((name) => `${name}@${lock.packages[`node_modules/${name}`]!.version}`);
+    await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+  }
   const installed = join(dir, 'node_modules', pkg.name);
   await mkdir(installed, { recursive: true });
   await run('tar', ['-xzf', join(dir, packed.filename), '-C', installed, '--strip-components=1']);
-  for (const dependency of Object.keys(pkg.dependencies)) await link(dependency);
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  for (const dependency of Object.keys(pkg.dependencies)) if (!fromRegistry.includes(dependency)) await link(dependency);
   return {
     dir,
     tarball: packed.filename,
