@@ -5,6 +5,7 @@
 //   npm run bench:smoke                        one small scenario, a quick check that the suite runs
 //   npm run bench -- --profile                 CPU profiles of the cold start, codec and write path, summarized
 //   npm run bench -- --report                  RESULTS.md and chart.svg again from results.json, nothing run
+//   npm run bench -- --runtimes                the platform table's bundle sizes and cold starts (bench/runtimes.ts)
 //
 // Two rules keep the bundle behaving like the source tree: a module's `import.meta.url` is its source
 // file's URL (infra/minio.ts finds minio.sh beside itself), and the repository's plain JavaScript
@@ -36,7 +37,7 @@ const sourceTreeLocations = {
 
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'bench/main.ts', child: 'bench/child.ts' },
+  entryPoints: { main: 'bench/main.ts', child: 'bench/child.ts', runtimes: 'bench/runtimes.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -49,5 +50,10 @@ await build({
   plugins: [sourceTreeLocations],
 });
 
-const { main } = await import(pathToFileURL(join(outdir, 'main.mjs')).href);
-await main({ argv: process.argv.slice(2), childScript: join(outdir, 'child.mjs') });
+if (process.argv.includes('--runtimes')) {
+  const { main } = await import(pathToFileURL(join(outdir, 'runtimes.mjs')).href);
+  await main();
+} else {
+  const { main } = await import(pathToFileURL(join(outdir, 'main.mjs')).href);
+  await main({ argv: process.argv.slice(2), childScript: join(outdir, 'child.mjs') });
+}
