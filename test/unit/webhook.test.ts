@@ -95,7 +95,7 @@ describe.each(PLATFORMS)('webhookHandler on %s', (platform) => {
     expect((await reloaded.getUserData()).get(42)).toEqual({ count: 2 });
   });
 
-  it.each([
+  it.each<{ request: string; body: string; headers: Record<string, string>; status: number; error: RegExp }>([
     { request: 'no secret', body: JSON.stringify(update(3)), headers: { 'content-type': 'application/json' }, status: 401, error: /secret/ },
     { request: 'a longer secret', body: JSON.stringify(update(3)), headers: { 'x-telegram-bot-api-secret-token': `${SECRET}x` }, status: 401, error: /secret/ },
     { request: 'a body that is not JSON', body: '{"update_id": 3,', headers: withSecret, status: 400, error: /not JSON/ },
