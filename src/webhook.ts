@@ -15,7 +15,7 @@
 import { webhookCallback, type Bot, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import type { BasePersistence } from './contract.js';
-import { S3Persistence } from './s3-persistence.js';
+import type { S3Persistence } from './s3-persistence.js';
 import type { ObjectStore } from './store/object-store.js';
 
 /** The platforms, by grammY's names for their adapters. */
@@ -267,9 +267,13 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** The default cache: beside the state of an `S3Persistence`; none for another persistence. */
-function defaultCache<UD, CD, BD>(persistence: BasePersistence<UD, CD, BD>): BotInfoCache | undefined {
-  return persistence instanceof S3Persistence ? { store: persistence.store, key: `${persistence.path}.bot-info.json` } : undefined;
+/**
+ * The default cache: beside the state of an `S3Persistence`, none for another persistence. Told by
+ * its shape, not `instanceof`: nothing of the S3 client is imported here (a Worker may bring its own store).
+ */
+function defaultCache(persistence: object): BotInfoCache | undefined {
+  const { store, path } = persistence as Partial<Pick<S3Persistence, 'store' | 'path'>>;
+  return store !== undefined && typeof path === 'string' ? { store, key: `${path}.bot-info.json` } : undefined;
 }
 
 /**
