@@ -6,7 +6,8 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { AccessDeniedError, BucketNotFoundError, StorageError } from '../errors.js';
+import { AccessDeniedError, BucketNotFoundError, REFUSED_CREDENTIALS, StorageError } from '../errors.js';
+import { endpointOf, explainFailure, type EndpointInfo } from './failure-hints.js';
 import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
@@ -67,7 +68,7 @@ export class S3ObjectStore implements ObjectStore {
       );
       if (response.$metadata.httpStatusCode === 304) return { status: 'not-modified' };
       if (response.ETag === undefined || response.Body === undefined) {
-        throw new StorageError('the server answered a read without an ETag or a body', { bucket: this.bucket, key });
+        throw await this.oddAnswer('answered a read without an ETag or a body', key);
       }
       return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
     } catch (error) {
@@ -75,10 +76,10 @@ export class S3ObjectStore implements ObjectStore {
       const status = statusOf(error);
       if (status === 304) return { status: 'not-modified' };
       if (status === 404 || nameOf(error) === 'NoSuchKey') {
-        if (nameOf(error) === 'NoSuchBucket') throw new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
+        if (nameOf(error) === 'NoSuchBucket') throw await this.failure('read', key, error);
         return { status: 'absent' };
       }
-      throw this.failure('read', key, error);
+      throw await this.failure('read', key, error);
     }
   }
 
@@ -104,12 +105,12 @@ export class S3ObjectStore implements ObjectStore {
       // 412: the ETag moved or the object appeared; 409: a concurrent conditional write; 404 on If-Match: it was deleted.
       if (status === 412 || name === 'PreconditionFailed') throw new PreconditionLostError(key, 412);
       if (status === 409 || name === 'ConditionalRequestConflict') throw new PreconditionLostError(key, 409);
-      if (name === 'NoSuchBucket') throw new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
+      if (name === 'NoSuchBucket') throw await this.failure('write', key, error);
       if ((status === 404 || name === 'NoSuchKey') && 'ifMatch' in condition) throw new PreconditionLostError(key, 404);
-      throw this.failure('write', key, error);
+      throw await this.failure('write', key, error);
     }
     if (etag === undefined) {
-      throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
+      throw await this.oddAnswer('acknowledged a write without an ETag', key);
     }
     return { etag };
   }
@@ -118,7 +119,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
-      throw this.failure('write', key, error);
+      throw await this.failure('write', key, error);
     }
   }
 
@@ -131,22 +132,44 @@ export class S3ObjectStore implements ObjectStore {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
         );
       } catch (error) {
-        throw this.failure('list', prefix, error);
+        throw await this.failure('list', prefix, error);
       }
       for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key;
       continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
   }
 
-  private failure(operation: 'read' | 'write' | 'list', key: string, error: unknown): StorageError {
-    const location = { bucket: this.bucket, key };
+  /**
+   * The error for a failed request: the endpoint, the bucket, the key (a listed prefix as the path
+   * it lists, without the `/` the listing adds), the cause in words, and a hint when one applies.
+   */
+  private async failure(operation: 'read' | 'write' | 'list', key: string, error: unknown): Promise<StorageError> {
+    const location = { bucket: this.bucket, key: operation === 'list' ? key.replace(/\/$/, '') : key };
     const status = statusOf(error);
     const name = nameOf(error);
-    if (name === 'NoSuchBucket') return new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
-    if (status === 403 || name === 'AccessDenied') return new AccessDeniedError(operation, location, { cause: error, s3Code: name });
-    const detail = [name, status === undefined ? 'no response' : `HTTP ${status}`, (error as SdkErrorShape | null)?.message]
-      .filter((part) => part !== undefined && part !== '')
-      .join(', ');
-    return new StorageError(`${operation} failed (${detail})`, location, { cause: error, status });
+    const endpoint = await this.endpoint();
+    const explained = endpoint === undefined ? undefined : explainFailure(error, endpoint, this.bucket);
+    const context = { cause: error, endpoint: endpoint?.url, hint: explained?.hint };
+    if (name === 'NoSuchBucket') return new BucketNotFoundError(location, context);
+    if (status === 403 || name === 'AccessDenied' || (name !== undefined && REFUSED_CREDENTIALS.has(name))) {
+      return new AccessDeniedError(operation, location, { ...context, s3Code: name });
+    }
+    const at = endpoint === undefined ? '' : ` at ${endpoint.url}`;
+    const cause = explained?.cause ?? (error instanceof Error ? error.message : String(error));
+    return new StorageError(`${operation} failed${at}: ${cause}`, location, { ...context, status });
+  }
+
+  /** An answer no S3 server gives, naming the endpoint that gave it. */
+  private async oddAnswer(what: string, key: string): Promise<StorageError> {
+    const endpoint = await this.endpoint();
+    return new StorageError(`the server${endpoint === undefined ? '' : ` at ${endpoint.url}`} ${what}`, { bucket: this.bucket, key }, {
+      endpoint: endpoint?.url,
+      hint: 'check that the endpoint is an S3-compatible server (S3_ENDPOINT)',
+    });
+  }
+
+  /** Where requests go, for messages; undefined when the client's configuration cannot say. */
+  private endpoint(): Promise<EndpointInfo | undefined> {
+    return endpointOf(this.client, this.bucket).catch(() => undefined);
   }
 }
