@@ -280,8 +280,9 @@ function defaultCache(persistence: object): BotInfoCache | undefined {
  * The webhook handler of `platform` for `bot`, whose state lives in `persistence`.
  *
  * 401: missing or wrong secret token. 405: not a POST. 400: a body larger than `maxBodyBytes`, or
- * not an update. 200: handled, or a redelivery skipped. 500: the update could not be handled or its
- * state not stored; Telegram delivers it again.
+ * not an update. 200: handled, or a redelivery skipped. 503: another delivery of the same update is
+ * being handled (the runtime's `claimUpdates`), not logged. 500: the update could not be handled or
+ * its state not stored, logged. After a 503 or a 500 Telegram delivers the update again.
  *
  * @example
  * // AWS Lambda behind an API Gateway HTTP API
@@ -349,6 +350,11 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
     try {
       await handle(update, (json: string) => void (reply = json), request.secret, () => void (unauthorized = true));
     } catch (error) {
+      // grammY wraps what a middleware threw in a BotError (`error`); the persistence's errors carry a stable `code`.
+      const cause = (error as { error?: unknown }).error ?? error;
+      if ((cause as { code?: unknown }).code === 'UPDATE_IN_PROGRESS') {
+        return refuse(503, 'another delivery of this update is being handled; Telegram delivers it again');
+      }
       log(`update ${update.update_id} failed: ${redact(messageOf(error))}`);
       return refuse(500, 'the update could not be handled');
     }

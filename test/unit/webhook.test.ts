@@ -6,7 +6,7 @@ import { Bot, type Context } from 'grammy';
 import type { Update } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
 import { persistence, type PersistenceFlavor } from '../../src/grammy.js';
-import { MemoryObjectStore, S3Persistence } from '../../src/index.js';
+import { MemoryObjectStore, S3Persistence, UpdateInProgressError } from '../../src/index.js';
 import { webhookHandler, type NodeWebhookResponse, type WebhookOptions, type WebhookPlatform } from '../../src/webhook.js';
 import { botInfo, textUpdate } from '../support/adapter-bots.js';
 
@@ -163,6 +163,17 @@ describe('webhookHandler', () => {
     expect(logged[0]).toMatch(/^update 4 failed: /);
     expect(logged[0]).not.toContain(TOKEN.split(':')[1]);
     expect(logged[0]).not.toContain(SECRET);
+  });
+
+  it('answers 503, unlogged, while another delivery of the update holds its claim', async () => {
+    const { bot, s3 } = countingBot(undefined, true);
+    bot.command('busy', () => {
+      throw new UpdateInProgressError(5);
+    });
+    const logged: string[] = [];
+    const answer = await sender('std/http', bot, s3, { log: (message) => logged.push(message) })(JSON.stringify(update(5, '/busy')), withSecret);
+    expect(answer).toEqual({ status: 503, body: { ok: false, error: expect.stringMatching(/another delivery/) } });
+    expect(logged).toEqual([]);
   });
 
   it('refuses to be built without a secret token or for an unknown platform', () => {
