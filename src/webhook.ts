@@ -190,12 +190,11 @@ const nodeTransport: Transport<[NodeWebhookRequest, NodeWebhookResponse], void> 
     method: request.method,
     secret: [request.headers[SECRET_HEADER]].flat()[0],
     async body(limit) {
-      // Express with a raw or JSON body parser (Google Cloud Functions gives both) has read the stream already.
-      if (request.rawBody instanceof Uint8Array) {
-        return request.rawBody.length > limit ? undefined : new TextDecoder().decode(request.rawBody);
-      }
-      if (request.body !== undefined && typeof request.body !== 'string') {
-        const text = JSON.stringify(request.body) ?? '';
+      // A body parser has read the stream already: Google Cloud Functions gives `rawBody`, Express's
+      // express.json() an object, express.raw() a Buffer, express.text() a string.
+      const parsed = request.rawBody ?? request.body;
+      if (parsed !== undefined) {
+        const text = parsed instanceof Uint8Array ? new TextDecoder().decode(parsed) : typeof parsed === 'string' ? parsed : (JSON.stringify(parsed) ?? '');
         return byteLength(text) > limit ? undefined : text;
       }
       const chunks: Uint8Array[] = [];

@@ -119,6 +119,31 @@ describe('webhookHandler', () => {
     expect(await sender('std/http', bot, s3)('', withSecret, 'GET')).toMatchObject({ status: 405 });
   });
 
+  it.each([
+    { parser: 'express.json() (an object)', body: (text: string) => JSON.parse(text) as unknown },
+    { parser: 'express.raw() (a Buffer)', body: (text: string) => Buffer.from(text) },
+    { parser: 'express.text() (a string)', body: (text: string) => text },
+  ])('reads the body an Express $parser gave, the stream already read', async ({ body }) => {
+    const { bot, s3, replies } = countingBot(undefined, true);
+    const handler = webhookHandler(bot, s3, { platform: 'express', secretToken: SECRET });
+    const request = Object.assign(Readable.from([]), { method: 'POST', headers: withSecret, body: body(JSON.stringify(update(7))) });
+    let status = 0;
+    await handler(request, { writeHead: (code) => (status = code), end: () => undefined });
+    expect(status).toBe(200);
+    expect(replies()).toEqual(['1']);
+  });
+
+  it('reads Google Cloud Functions\' rawBody', async () => {
+    const { bot, s3, replies } = countingBot(undefined, true);
+    const handler = webhookHandler(bot, s3, { platform: 'express', secretToken: SECRET });
+    const text = JSON.stringify(update(8));
+    const request = Object.assign(Readable.from([]), { method: 'POST', headers: withSecret, body: JSON.parse(text) as unknown, rawBody: Buffer.from(text) });
+    let status = 0;
+    await handler(request, { writeHead: (code) => (status = code), end: () => undefined });
+    expect(status).toBe(200);
+    expect(replies()).toEqual(['1']);
+  });
+
   it('reads a base64-encoded Lambda body', async () => {
     const { bot, s3, replies } = countingBot(undefined, true);
     const handler = webhookHandler(bot, s3, { platform: 'aws-lambda-async', secretToken: SECRET });
