@@ -26,7 +26,13 @@ export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env
     onFlush: true,
     merge: mergeConcurrentChanges,
   });
-  const bot = createBot({ token: config.token, botInfo: config.botInfo, store: persistence, apiRoot: config.apiRoot });
+  const bot = createBot({
+    token: config.token,
+    botInfo: config.botInfo,
+    store: persistence,
+    apiRoot: config.apiRoot,
+    claimLeaseSeconds: config.claimLeaseSeconds,
+  });
   persistence.setBot(bot);
   return { bot, persistence, client };
 }
