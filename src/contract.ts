@@ -148,6 +148,9 @@ export abstract class BasePersistence<
     return Number.POSITIVE_INFINITY;
   }
 
+  /** Gives up this delivery's claim of `updateId` (its update failed), so that a redelivery runs it at once. Default: nothing. */
+  async releaseUpdate(_updateId: number): Promise<void> {}
+
   abstract flush(): Promise<void>;
   /** The live bot: stored data that holds it is written as a placeholder and restored as this bot. */
   abstract setBot(bot: object): void;

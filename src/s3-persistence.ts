@@ -31,7 +31,7 @@ import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import { eachLimited } from './limit.js';
 import { environmentWith, type Environment } from './engine/environment.js';
-import { claimUpdate } from './update-claim.js';
+import { claimUpdate, releaseClaim, type HeldClaim } from './update-claim.js';
 import type { ObjectStore } from './store/object-store.js';
 import { ConditionalWriteGuard } from './store/conditional-write-guard.js';
 import { clientFromEnvironment, endpointOf, S3ObjectStore } from './store/s3-store.js';
@@ -159,6 +159,8 @@ export class S3Persistence<
   private readonly environment: Environment;
   /** This instance's id as a claim holder. */
   private readonly holder: string;
+  /** Claims this instance holds, by update id, until the update ends. */
+  private readonly heldClaims = new Map<number, HeldClaim>();
   /** Objects holding changes of an update whose "handled" mark they keep: written by markUpdateProcessed or flush, last. */
   private readonly awaitingMark = new Set<TrackedObject>();
   /** Sharded layout: the prefixes the caller listed (read whole); an entry created later under one was seen absent. */
@@ -403,8 +405,28 @@ export class S3Persistence<
    */
   override async claimUpdate(updateId: number, leaseMs: number): Promise<number | undefined> {
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`claims[${String(updateId)}]`, 'an update id must be an integer');
+    const held = await claimUpdate(this.claimOptions(), updateId, leaseMs);
+    if (held === undefined) return undefined;
+    this.heldClaims.set(updateId, held);
+    // Only a failing update releases its claim, right after it was made: the latest few are enough.
+    for (const oldest of this.heldClaims.keys()) {
+      if (this.heldClaims.size <= 16) break;
+      this.heldClaims.delete(oldest);
+    }
+    return held.expiresAt;
+  }
+
+  /** Releases this instance's claim of `updateId` (its update failed), so that a redelivery runs it at once. */
+  override async releaseUpdate(updateId: number): Promise<void> {
+    const held = this.heldClaims.get(updateId);
+    if (held === undefined) return;
+    this.heldClaims.delete(updateId);
+    await releaseClaim(this.claimOptions(), updateId, held);
+  }
+
+  private claimOptions() {
     const { store, path, environment, metrics, holder } = this;
-    return claimUpdate({ store, path, environment, metrics, holder }, updateId, leaseMs);
+    return { store, path, environment, metrics, holder };
   }
 
   /** Writes every pending change. Throws the first failure after trying every object. */

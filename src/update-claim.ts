@@ -61,7 +61,7 @@ export interface ClaimOptions {
  * instance's own claim expired before it knew it held it (a slow or retried request): another may
  * be taking it over.
  */
-export async function claimUpdate(options: ClaimOptions, updateId: number, leaseMs: number): Promise<number | undefined> {
+export async function claimUpdate(options: ClaimOptions, updateId: number, leaseMs: number): Promise<HeldClaim | undefined> {
   const { store, path, environment, holder } = options;
   let decided: boolean | undefined;
   // The lease counts from before the request is sent: when the answer comes, less of it is left.
@@ -96,5 +96,38 @@ export async function claimUpdate(options: ClaimOptions, updateId: number, lease
     if (decided === undefined && (error as { code?: string }).code === 'WRITE_CONFLICT') return undefined;
     throw error;
   }
-  return decided === true && expiresAt > environment.now() ? expiresAt : undefined;
+  const etag = engine.current?.etag;
+  return decided === true && expiresAt > environment.now() && etag != null ? { expiresAt, etag } : undefined;
+}
+
+/** A claim this instance holds: its expiry, and the ETag that lets it release the claim. */
+export interface HeldClaim {
+  expiresAt: number;
+  etag: string;
+}
+
+/**
+ * Releases a claim this instance holds (its update failed): the claim is written as expired, so that
+ * a redelivery runs the update at once instead of waiting out the lease. Conditional on the claim's
+ * ETag: a claim taken over meanwhile is left alone. Best effort: a failure leaves the lease to expire.
+ */
+export async function releaseClaim(options: ClaimOptions, updateId: number, claim: HeldClaim): Promise<void> {
+  const { store, path, environment, holder } = options;
+  const engine = new ConditionalObject<Claim | null, undefined>({
+    store,
+    key: claimKey(path, updateId),
+    codec: CLAIM_CODEC,
+    retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+    metrics: options.metrics ?? emptyMetrics(),
+    environment,
+    initial: { value: null, etag: claim.etag, writes: [] },
+  });
+  let released = false;
+  await engine
+    .commit({
+      prepare: () => (released ? undefined : { value: { holder, expiresAt: 0 }, carries: undefined }),
+      stored: () => (released = true),
+      rebase: () => undefined,
+    })
+    .catch(() => undefined);
 }

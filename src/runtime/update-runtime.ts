@@ -217,6 +217,8 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     } catch (error) {
       // Live objects may hold changes that were not stored: take them afresh from the persistence.
       this.loaded = null;
+      // The update failed: a redelivery may run it at once, not after the claim's lease.
+      if (claimExpiresAt !== undefined && keys.updateId !== undefined) await persistence.releaseUpdate(keys.updateId).catch(() => undefined);
       throw error;
     }
   }

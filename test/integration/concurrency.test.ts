@@ -2,7 +2,7 @@
 // separate processes, and many updates on one warm instance.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -217,7 +217,9 @@ describe('several processes writing one snapshot at once', () => {
   // No TypeScript loader is installed for child processes, so they run the library compiled by tsc.
   beforeAll(async () => {
     build = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-build-'));
-    await writeFile(join(build, 'package.json'), '{ "type": "module" }\n');
+    // The package's own `imports` (#cbor-x) resolve against this package.json, as in the published one.
+    const { imports } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { imports: unknown };
+    await writeFile(join(build, 'package.json'), `${JSON.stringify({ type: 'module', imports })}\n`);
     await symlink(join(root, 'node_modules'), join(build, 'node_modules'), 'dir');
     await mkdir(join(build, 'dist'));
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -170,6 +170,7 @@ describe('serverless package', () => {
       WEBHOOK_SECRET: '{{resolve:ssm:/telegram-s3-persistence/test/webhook-secret}}',
       PERSISTENCE_URL: `s3://${BUCKET}/${PREFIX}`,
       PERSISTENCE_LAYOUT: 'single-file',
+      UPDATE_CLAIMS: '25',
     });
   });
 
@@ -318,7 +319,8 @@ describe('serverless package', () => {
 
       const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
       const keys = (listed.Contents ?? []).map((object) => object.Key).sort();
-      expect(keys).toEqual([PREFIX, `${PREFIX}.bot-info.json`, `${PREFIX}.conditional-writes.json`]);
+      // Each update was claimed before it ran (one small object per update id, expired by the lifecycle rule).
+      expect(keys).toEqual([PREFIX, `${PREFIX}.bot-info.json`, `${PREFIX}.claims/2`, `${PREFIX}.claims/3`, `${PREFIX}.conditional-writes.json`]);
     });
 
     // MinIO answers an authenticated GET of a missing key with 404 even without s3:ListBucket (it applies

@@ -106,3 +106,15 @@ describe('claimUpdates', () => {
     expect(() => new PersistenceRuntime(new S3Persistence({ filepath: 's3://bucket/bot', store: new ControlledStore() }), { claimUpdates: { leaseSeconds: 0 } })).toThrow(/leaseSeconds/);
   });
 });
+
+describe('claimUpdates when the update fails', () => {
+  it('releases the claim, so that a redelivery runs the update at once', async () => {
+    const store = new ControlledStore();
+    const clock = { now: 1_000_000 };
+    const a = runtime(store, clock);
+    await expect(a.run(keys, () => Promise.reject(new Error('the Bot API answered 500')))).rejects.toThrow('500');
+    let runs = 0;
+    expect((await runtime(store, clock).run(keys, () => void runs++)).status).toBe('handled');
+    expect(runs).toBe(1);
+  });
+});
