@@ -128,7 +128,7 @@ export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed
         writeId: () => `w${id}-${++writeIds}`,
       },
     });
-    return { id, persistence, runtime: new PersistenceRuntime(persistence), alive: true };
+    return { id, persistence, runtime: new PersistenceRuntime(persistence, { logger: false }), alive: true };
   };
   const slots = Array.from({ length: shape.instances }, newInstance);
   /** Work running on an instance, to be redone elsewhere when the instance crashes. */
