@@ -13,6 +13,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { END } from '../src/runtime/conversation.js';
 import { persistence, type PersistenceFlavor } from '../src/grammy.js';
 import type { BasePersistence } from '../src/contract.js';
+import type { RuntimeOptions } from '../src/runtime/update-runtime.js';
 import type { MergeFunction } from '../src/conflicts.js';
 import { mergeCallbackData } from '../src/callback-data-merge.js';
 
@@ -33,6 +34,8 @@ export interface SampleBotOptions {
   botInfo: UserFromGetMe;
   store: BasePersistence<UserData, ChatData, BotData>;
   apiRoot?: string;
+  /** The runtime's log: its logger (default JSON lines on stdout), EMF metrics, the large-snapshot warning. */
+  log?: Pick<RuntimeOptions<UserData, ChatData, BotData>, 'logger' | 'metrics' | 'largeSnapshot'>;
 }
 
 /**
@@ -62,7 +65,7 @@ export function createBot(options: SampleBotOptions): Bot<BotContext> {
     botInfo: options.botInfo,
     client: options.apiRoot === undefined ? {} : { apiRoot: options.apiRoot },
   });
-  const store = persistence<UserData, ChatData, BotData, BotContext>(options.store);
+  const store = persistence<UserData, ChatData, BotData, BotContext>(options.store, options.log);
   bot.use(store);
 
   bot.use(
