@@ -54,8 +54,10 @@ export class UpdateLog {
   }
 
   /** Starts watching an update; call the function returned once it ended, with the error if it failed. */
-  start(update: UpdateIdentity): (outcome: Exclude<UpdateOutcome, 'failed'> | { failed: unknown }) => void {
+  start(identity: UpdateIdentity): (outcome: Exclude<UpdateOutcome, 'failed'> | { failed: unknown }) => void {
     const started = performance.now();
+    // Only what is known: a logger other than JSON would print an `undefined`.
+    const update = Object.fromEntries(Object.entries(identity).filter(([, value]) => value !== undefined)) as UpdateIdentity;
     const before = { ...(this.metrics ?? EMPTY) };
     return (outcome) => {
       const after = this.metrics;
