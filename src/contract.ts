@@ -139,6 +139,15 @@ export abstract class BasePersistence<
    */
   async markUpdateProcessed(_updateId: number, _owner?: UpdateOwner): Promise<void> {}
 
+  /**
+   * Claims update `updateId` for `leaseMs` milliseconds, so that its handler runs at most once at a
+   * time: resolves false while another instance holds a live claim. Default: always true (the store
+   * cannot claim).
+   */
+  async claimUpdate(_updateId: number, _leaseMs: number): Promise<boolean> {
+    return true;
+  }
+
   abstract flush(): Promise<void>;
   /** The live bot: stored data that holds it is written as a placeholder and restored as this bot. */
   abstract setBot(bot: object): void;

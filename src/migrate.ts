@@ -5,10 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { PersistenceError } from './errors.js';
+import { writeOnce } from './engine/write-once.js';
+import type { ObjectCodec } from './engine/conditional-object.js';
+import { PersistenceError, WriteConflictError } from './errors.js';
 import { eachLimited } from './limit.js';
 import { S3Persistence, type LoadProgress } from './s3-persistence.js';
-import { encodeSnapshot } from './snapshot/codec.js';
+import { encodeSnapshot, UndecodableSnapshot } from './snapshot/codec.js';
 import { entryOfShardedKey, parseFilepath, sectionKey, type LayoutName } from './snapshot/layout.js';
 import { deepEqual, isPlainObject } from './snapshot/values.js';
 import type { ObjectStore } from './store/object-store.js';
@@ -92,10 +94,23 @@ type AnyPersistence = S3Persistence<unknown, unknown, unknown>;
 
 export class MigrationError extends PersistenceError {
   override readonly name = 'MigrationError';
-  constructor(message: string) {
-    super('STORAGE_FAILURE', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORAGE_FAILURE', message, {}, options);
   }
 }
+
+/** The migration manifest: JSON for people to read, without write records (a lost answer is a conflict). */
+const MANIFEST_CODEC: ObjectCodec<unknown> = {
+  empty: () => null,
+  decode(body) {
+    try {
+      return { value: JSON.parse(new TextDecoder().decode(body)) as unknown, writes: [] };
+    } catch (error) {
+      throw new UndecodableSnapshot(`the migration manifest is not JSON (${(error as Error).message})`);
+    }
+  },
+  encode: (manifest) => new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+};
 
 function open(endpoint: MigrationEndpoint, concurrency: number, onProgress?: (progress: LoadProgress) => void): AnyPersistence {
   return new S3Persistence<unknown, unknown, unknown>({
@@ -294,11 +309,12 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     const manifestKey = `${parseFilepath(to.filepath).path}.migration.json`;
     const manifest = { from: describe(from), to: describe(to), counts, checksum, verifiedAt: new Date().toISOString() };
     const existing = await targetStore.get(manifestKey);
-    await targetStore.put(
-      manifestKey,
-      new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
-      existing.status === 'found' ? { ifMatch: existing.etag } : { ifNoneMatch: '*' },
-    );
+    try {
+      await writeOnce({ store: targetStore, key: manifestKey, codec: MANIFEST_CODEC, etag: existing.status === 'found' ? existing.etag : null }, manifest);
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) throw error;
+      throw new MigrationError(`another migration wrote ${manifestKey} at the same time: run the migration again once it is done`, { cause: error });
+    }
 
     let deleted = 0;
     if (options.deleteSource === true) {

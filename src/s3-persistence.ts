@@ -31,8 +31,10 @@ import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import { eachLimited } from './limit.js';
 import { environmentWith, type Environment } from './engine/environment.js';
+import { claimUpdate } from './update-claim.js';
 import type { ObjectStore } from './store/object-store.js';
-import { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
+import { ConditionalWriteGuard } from './store/conditional-write-guard.js';
+import { clientFromEnvironment, endpointOf, S3ObjectStore } from './store/s3-store.js';
 
 export interface S3PersistenceOptions<UD, CD, BD> {
   /** `s3://bucket/some/prefix`, or `some/prefix` together with `bucket`. */
@@ -72,6 +74,14 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   store?: ObjectStore;
   /** The clock, randomness and waiting of writes, replaced by deterministic tests; default: the real ones. */
   environment?: Partial<Environment>;
+  /**
+   * `'verify'` (default): before its first write, the instance checks that the S3 server refuses
+   * writes whose `If-None-Match`/`If-Match` condition fails, and throws `ConditionalWritesIgnoredError`
+   * if not (one GET per cold start once the server has passed; see the README). `'trust'` skips the
+   * check: on a server that ignores the conditions, concurrent writers then silently lose updates.
+   * Not applied to a `store` given here.
+   */
+  conditionalWrites?: 'verify' | 'trust';
 }
 
 export { PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS } from './snapshot/tracked-object.js';
@@ -93,6 +103,18 @@ function layoutOf(options: { layout?: LayoutName; singleFile?: boolean }): Layou
     throw new InvalidOptionsError(`singleFile: ${singleFile} contradicts layout: '${layout}'; set only layout`);
   }
   return layout;
+}
+
+/** The default store: S3, behind the check of conditional writes unless `conditionalWrites: 'trust'`. */
+function guardedS3Store(bucket: string, path: string, options: S3PersistenceOptions<unknown, unknown, unknown>): ObjectStore {
+  const client = options.client ?? clientFromEnvironment();
+  const store = new S3ObjectStore({ client, bucket, multipartThreshold: options.multipartThreshold });
+  const mode = options.conditionalWrites ?? 'verify';
+  if (mode !== 'verify' && mode !== 'trust') {
+    throw new InvalidOptionsError(`conditionalWrites must be 'verify' or 'trust', not ${JSON.stringify(mode)}`);
+  }
+  if (mode === 'trust') return store;
+  return new ConditionalWriteGuard({ store, endpoint: () => endpointOf(client), path, multipartThreshold: store.multipartThreshold });
 }
 
 function checkId(kind: 'user' | 'chat', id: number): void {
@@ -134,6 +156,8 @@ export class S3Persistence<
   private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
   private readonly loadConcurrency: number;
   private readonly environment: Environment;
+  /** This instance's id as a claim holder. */
+  private readonly holder: string;
   /** Objects holding changes of an update whose "handled" mark they keep: written by markUpdateProcessed or flush, last. */
   private readonly awaitingMark = new Set<TrackedObject>();
   /** Sharded layout: the prefixes the caller listed (read whole); an entry created later under one was seen absent. */
@@ -172,15 +196,10 @@ export class S3Persistence<
     if (options.store !== undefined && options.store.bucket !== bucket) {
       throw new InvalidOptionsError(`the store is for bucket "${options.store.bucket}" but filepath names bucket "${bucket}"`);
     }
-    const store =
-      options.store ??
-      new S3ObjectStore({
-        client: options.client ?? clientFromEnvironment(),
-        bucket,
-        multipartThreshold: options.multipartThreshold,
-      });
+    const store = options.store ?? guardedS3Store(bucket, path, options);
     this.store = store;
     const environment = (this.environment = environmentWith(options.environment));
+    this.holder = environment.writeId();
     this.newObject = (key) =>
       new TrackedObject({
         store,
@@ -374,6 +393,17 @@ export class S3Persistence<
       this.awaitingMark.delete(object);
       await object.commit();
     }
+  }
+
+  /**
+   * Claims update `updateId` for `leaseMs` milliseconds with a create-only object beside the state
+   * (`<path>.claims/<update_id>`): one PUT, and a GET when another delivery got there first. See
+   * `claimUpdate` in update-claim.ts.
+   */
+  override async claimUpdate(updateId: number, leaseMs: number): Promise<boolean> {
+    if (!Number.isSafeInteger(updateId)) throw new SerializationError(`claims[${String(updateId)}]`, 'an update id must be an integer');
+    const { store, path, environment, metrics, holder } = this;
+    return claimUpdate({ store, path, environment, metrics, holder }, updateId, leaseMs);
   }
 
   /** Writes every pending change. Throws the first failure after trying every object. */

@@ -294,8 +294,8 @@ export class ConditionalObject<T, B = unknown> {
       throw this.unreadable;
     }
     for (const [writeId] of decoded.writes) {
-      const carried = this.unconfirmed.get(writeId);
-      if (carried === undefined) continue;
+      if (!this.unconfirmed.has(writeId)) continue;
+      const carried = this.unconfirmed.get(writeId) as B;
       this.unconfirmed.delete(writeId);
       this.options.onLanded?.(carried);
     }

@@ -7,12 +7,13 @@
  * or some entries of them; the state is all of them together. Moving a state between layouts with
  * verification is `migrateLayout` (`src/migrate.ts`), which the `migrate` command runs.
  */
-import { SnapshotDecodeError } from '../errors.js';
-import { decodeSnapshot, encodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
+import { SnapshotDecodeError, WriteConflictError } from '../errors.js';
+import { decodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
 import { invalidSection, SECTION_NAMES, type EntryRef, type SectionName } from '../snapshot/entries.js';
 import { entryOfShardedKey, LAYOUT_NAMES, sectionKey, shardedKey, type LayoutName } from '../snapshot/layout.js';
-import { WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
-import { PreconditionLostError, type ObjectStore, type WriteCondition } from '../store/object-store.js';
+import { SNAPSHOT_CODEC, WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
+import { writeOnce } from '../engine/write-once.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from './errors.js';
 
 export type { LayoutName } from '../snapshot/layout.js';
@@ -276,15 +277,13 @@ export async function writeStoredState(
   options.onProgress?.(writing, { done: 0, total: keys.length });
   try {
     await eachLimited(keys, options.concurrency ?? 16, async (key) => {
-      const etag = etags.get(key) ?? null;
-      const condition: WriteCondition = etag === null ? { ifNoneMatch: '*' } : { ifMatch: etag };
-      const result = await store.put(key, encodeSnapshot(contents.get(key) ?? new Map()), condition);
-      written.push({ key, etag: result.etag });
+      const etag = await writeOnce({ store, key, codec: SNAPSHOT_CODEC, etag: etags.get(key) ?? null }, contents.get(key) ?? new Map());
+      written.push({ key, etag });
       options.onProgress?.(writing, { done: written.length, total: keys.length });
     });
   } catch (error) {
-    if (!(error instanceof PreconditionLostError)) throw error;
-    throw new SnapshotChangedError(store.bucket, error.key, written.map((done) => done.key), { cause: error });
+    if (!(error instanceof WriteConflictError)) throw error;
+    throw new SnapshotChangedError(store.bucket, error.key ?? '', written.map((done) => done.key), { cause: error });
   }
   return written;
 }

@@ -109,7 +109,8 @@ export class UpdateLog {
   }
 
   private warnAboutServer(update: UpdateIdentity, error: unknown): void {
-    if (!(error instanceof StorageError) || !error.unexpectedAnswer) return;
+    // Answers no S3 server gives, and a server found to ignore conditional writes.
+    if (!(error instanceof StorageError) || !(error.unexpectedAnswer || error.code === 'CONDITIONAL_WRITES_IGNORED')) return;
     this.options.logger.warn({ event: 'unexpected-answer', ...update, endpoint: error.endpoint, error: error.message });
   }
 }

@@ -6,7 +6,8 @@
  */
 import type { PersistenceMetrics } from '../engine/conditional-object.js';
 
-export type UpdateOutcome = 'handled' | 'duplicate' | 'failed';
+/** `in-progress`: another delivery of the update holds its claim (`claimUpdates`), so its handler did not run here. */
+export type UpdateOutcome = 'handled' | 'duplicate' | 'in-progress' | 'failed';
 
 /** The counters of a persistence that change per update, as the update's line carries them. */
 export const COUNTED_PER_UPDATE = [

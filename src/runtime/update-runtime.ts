@@ -12,6 +12,7 @@ import type { PersistenceMetrics } from '../engine/conditional-object.js';
 import { loggerOf, type Logger } from './logger.js';
 import { UpdateLog, type LargeSnapshotOptions } from './update-log.js';
 import type { EmfOptions } from './update-metrics.js';
+import { InvalidOptionsError } from '../errors.js';
 
 /** Who an update concerns. */
 export interface UpdateKeys {
@@ -40,10 +41,18 @@ export interface RuntimeOptions<UD, CD, BD> {
   metrics?: 'emf' | EmfOptions | false;
   /** When a snapshot read is large enough for a warning (default: a tenth of the Lambda function's memory); `false`: never. */
   largeSnapshot?: LargeSnapshotOptions | false;
+  /**
+   * Claim each update before its handler runs (one create-only PUT), so that deliveries of one
+   * update that overlap run the handler once: a delivery that meets another's live claim is not
+   * run (`status: 'in-progress'`). `leaseSeconds`: how long a claim holds, no longer than the
+   * function's timeout, so that a claim whose holder died never blocks a later redelivery.
+   * Default: off.
+   */
+  claimUpdates?: { leaseSeconds: number } | false;
 }
 
-/** What `run` did with an update. */
-export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplicate' };
+/** What `run` did with an update: handled; handled before (a redelivery); or being handled by another delivery now. */
+export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplicate' } | { status: 'in-progress' };
 
 /**
  * The state one update works on. `userData` and `chatData` are live objects: change them in
@@ -161,6 +170,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   constructor(persistence: BasePersistence<UD, CD, BD>, options: RuntimeOptions<UD, CD, BD> = {}) {
     this.persistence = persistence;
     this.options = options;
+    const { claimUpdates } = options;
+    if (claimUpdates && !(Number.isFinite(claimUpdates.leaseSeconds) && claimUpdates.leaseSeconds > 0)) {
+      throw new InvalidOptionsError('claimUpdates.leaseSeconds must be a positive number of seconds, no longer than the function timeout');
+    }
     // S3Persistence counts its requests; another persistence may not, and its lines go without them.
     const { metrics } = persistence as { metrics?: PersistenceMetrics };
     this.log = new UpdateLog(metrics, {
@@ -217,6 +230,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     if (skipRedelivered && keys.updateId !== undefined && (await persistence.isUpdateProcessed(keys.updateId, owner))) {
       await persistence.flush(); // a failed earlier attempt may have left this update's changes pending
       return { status: 'duplicate' };
+    }
+    const { claimUpdates } = this.options;
+    if (claimUpdates && keys.updateId !== undefined && !(await persistence.claimUpdate(keys.updateId, claimUpdates.leaseSeconds * 1000))) {
+      return { status: 'in-progress' };
     }
     const scope = new UpdateScope(keys, this, this.callbackCache);
     try {

@@ -46,7 +46,7 @@ export const WRITE_IDS_FIELD = '$writes';
 const EMPTY: SnapshotFields = new Map();
 
 /** Snapshots as the engine stores them: CBOR fields, the write records in {@link WRITE_IDS_FIELD}. */
-function snapshotCodec(encodings: EntryEncodings): ObjectCodec<SnapshotFields> {
+export function snapshotCodec(encodings: EntryEncodings): ObjectCodec<SnapshotFields> {
   return {
     empty: () => new Map(),
     decode(body) {
@@ -65,6 +65,9 @@ function snapshotCodec(encodings: EntryEncodings): ObjectCodec<SnapshotFields> {
     },
   };
 }
+
+/** The snapshot codec without an instance's memory of encoded entries: for one-shot writes. */
+export const SNAPSHOT_CODEC = snapshotCodec(new WeakMap());
 
 export class TrackedObject {
   readonly key: string;

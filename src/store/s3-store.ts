@@ -4,10 +4,17 @@
  * Errors are judged by `$metadata.httpStatusCode` first and the error name second, as SDK v3
  * reports a 304 and some 404s without a reliable name.
  */
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { AccessDeniedError, BucketNotFoundError, REFUSED_CREDENTIALS, StorageError } from '../errors.js';
-import { endpointOf, explainFailure, type EndpointInfo } from './failure-hints.js';
+import { AccessDeniedError, BucketNotFoundError, KeyInTheWayError, REFUSED_CREDENTIALS, StorageError } from '../errors.js';
+import { endpointOf as endpointInfoOf, explainFailure, type EndpointInfo } from './failure-hints.js';
 import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
@@ -50,6 +57,42 @@ function nameOf(error: unknown): string | undefined {
   return shape?.Code ?? shape?.name;
 }
 
+/** Error codes of a 409 that mean another writer won; any other 409 is a refusal. */
+const LOST_CONDITION_CODES = new Set(['ConditionalRequestConflict', 'PreconditionFailed']);
+/** 409s of servers that keep objects as files: a key is refused because of another one in its way. */
+const KEY_IN_THE_WAY_CODES = new Set(['ObjectParentIsFile', 'ExistingObjectIsDirectory']);
+
+/**
+ * A 404 that says the key does not exist: `NoSuchKey`, or no error code at all (the SDK then names
+ * it `NotFound`, as it does for every bodiless 404). `NoSuchBucket`, or a 404 with any other code
+ * (versitygw's `XAdminUserNotFound` for an unknown access key), is not an absent key.
+ */
+function isMissingKey(error: unknown): boolean {
+  const shape = error as SdkErrorShape | null;
+  if (nameOf(error) === 'NoSuchKey') return true;
+  return statusOf(error) === 404 && shape?.Code === undefined && shape?.name === 'NotFound';
+}
+
+/** The parent paths of `key`, nearest first: `a/b/c` has `a/b` and `a`. */
+function parentPaths(key: string): string[] {
+  const parents: string[] = [];
+  for (let slash = key.lastIndexOf('/'); slash > 0; slash = key.lastIndexOf('/', slash - 1)) parents.push(key.slice(0, slash));
+  return parents;
+}
+
+/**
+ * An S3 server's address as `client` reaches it: the configured endpoint, or AWS S3 in the client's
+ * region. Names the server in messages, and tells one server from another.
+ */
+export async function endpointOf(client: S3Client): Promise<string> {
+  const configured = await client.config.endpoint?.();
+  if (configured !== undefined) {
+    const port = configured.port === undefined ? '' : `:${configured.port}`;
+    return `${configured.protocol}//${configured.hostname}${port}${configured.path === '/' ? '' : configured.path}`;
+  }
+  return `AWS S3 (${await client.config.region()})`;
+}
+
 export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
   readonly bucket: string;
@@ -75,10 +118,7 @@ export class S3ObjectStore implements ObjectStore {
       if (error instanceof StorageError) throw error;
       const status = statusOf(error);
       if (status === 304) return { status: 'not-modified' };
-      if (status === 404 || nameOf(error) === 'NoSuchKey') {
-        if (nameOf(error) === 'NoSuchBucket') throw await this.failure('read', key, error);
-        return { status: 'absent' };
-      }
+      if (isMissingKey(error)) return { status: 'absent' };
       throw await this.failure('read', key, error);
     }
   }
@@ -102,11 +142,12 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       const status = statusOf(error);
       const name = nameOf(error);
-      // 412: the ETag moved or the object appeared; 409: a concurrent conditional write; 404 on If-Match: it was deleted.
+      // 412: the ETag moved or the object appeared; 409 ConditionalRequestConflict: a concurrent
+      // conditional write; 404 NoSuchKey on If-Match: it was deleted. No other 409 or 404 is a lost race.
       if (status === 412 || name === 'PreconditionFailed') throw new PreconditionLostError(key, 412);
-      if (status === 409 || name === 'ConditionalRequestConflict') throw new PreconditionLostError(key, 409);
-      if (name === 'NoSuchBucket') throw await this.failure('write', key, error);
-      if ((status === 404 || name === 'NoSuchKey') && 'ifMatch' in condition) throw new PreconditionLostError(key, 404);
+      if (status === 409 && name !== undefined && LOST_CONDITION_CODES.has(name)) throw new PreconditionLostError(key, 409);
+      if (name !== undefined && KEY_IN_THE_WAY_CODES.has(name)) throw await this.keyInTheWay(name, key, error);
+      if (name === 'NoSuchKey' && 'ifMatch' in condition) throw new PreconditionLostError(key, 404);
       throw await this.failure('write', key, error);
     }
     if (etag === undefined) {
@@ -139,6 +180,39 @@ export class S3ObjectStore implements ObjectStore {
     } while (continuationToken !== undefined);
   }
 
+  /** The refusal of `key` because of another key, named after a look at the bucket where that is cheap. */
+  private async keyInTheWay(s3Code: string, key: string, cause: unknown): Promise<KeyInTheWayError> {
+    let blocker: string | undefined;
+    try {
+      if (s3Code === 'ExistingObjectIsDirectory') {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}/`, MaxKeys: 1 }),
+        );
+        blocker = page.Contents?.[0]?.Key;
+      } else {
+        for (const parent of parentPaths(key)) {
+          if (await this.exists(parent)) {
+            blocker = parent;
+            break;
+          }
+        }
+      }
+    } catch {
+      // The look is a courtesy: the refusal is reported whatever it finds.
+    }
+    return new KeyInTheWayError(s3Code, blocker, { bucket: this.bucket, key }, { cause, status: statusOf(cause) });
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
   /**
    * The error for a failed request: the endpoint, the bucket, the key (a listed prefix as the path
    * it lists, without the `/` the listing adds), the cause in words, and a hint when one applies.
@@ -151,8 +225,9 @@ export class S3ObjectStore implements ObjectStore {
     const explained = endpoint === undefined ? undefined : explainFailure(error, endpoint, this.bucket);
     const context = { cause: error, endpoint: endpoint?.url, hint: explained?.hint };
     if (name === 'NoSuchBucket') return new BucketNotFoundError(location, context);
-    if (status === 403 || name === 'AccessDenied' || (name !== undefined && REFUSED_CREDENTIALS.has(name))) {
-      return new AccessDeniedError(operation, location, { ...context, s3Code: name });
+    // versitygw answers an unknown access key with 404 XAdminUserNotFound: refused credentials, not "absent".
+    if (status === 403 || name === 'AccessDenied' || name === 'XAdminUserNotFound' || (name !== undefined && REFUSED_CREDENTIALS.has(name))) {
+      return new AccessDeniedError(operation, location, { ...context, s3Code: name, status });
     }
     const at = endpoint === undefined ? '' : ` at ${endpoint.url}`;
     const cause = explained?.cause ?? (error instanceof Error ? error.message : String(error));
@@ -171,6 +246,6 @@ export class S3ObjectStore implements ObjectStore {
 
   /** Where requests go, for messages; undefined when the client's configuration cannot say. */
   private endpoint(): Promise<EndpointInfo | undefined> {
-    return endpointOf(this.client, this.bucket).catch(() => undefined);
+    return endpointInfoOf(this.client, this.bucket).catch(() => undefined);
   }
 }

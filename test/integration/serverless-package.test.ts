@@ -307,7 +307,7 @@ describe('serverless package', () => {
 
       const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
       const keys = (listed.Contents ?? []).map((object) => object.Key).sort();
-      expect(keys).toEqual([PREFIX, `${PREFIX}.bot-info.json`]);
+      expect(keys).toEqual([PREFIX, `${PREFIX}.bot-info.json`, `${PREFIX}.conditional-writes.json`]);
     });
 
     // MinIO answers an authenticated GET of a missing key with 404 even without s3:ListBucket (it applies
