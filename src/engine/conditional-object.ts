@@ -39,7 +39,7 @@ export interface PersistenceMetrics {
   retries?: number;
   /** The largest body read, in bytes: a snapshot this instance has to hold in memory. */
   largestRead?: number;
-  /** Writes stored only after more than {@link RETRY_BUDGET_WARNING} of `retry.maxAttempts`. */
+  /** Writes stored only after more than 70% of `retry.maxAttempts` (`RETRY_BUDGET_WARNING`): writers contend. */
   writesNearRetryLimit?: number;
 }
 
