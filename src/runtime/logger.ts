@@ -24,27 +24,35 @@ export interface LineSink {
 }
 
 /**
- * Straight to the process's stdout and stderr: on Lambda, `console.log` would prefix each line with a
- * timestamp and a request id (or wrap it, with the JSON log format), and the line would no longer be
- * JSON, which an embedded-metric-format line must be. Where there is no `process.stdout` (Workers),
- * `console`, whose objects the Workers log keeps as fields.
+ * The default logger. Where there is a `process.stdout` (Node, Lambda), JSON lines written to it
+ * directly: on Lambda, `console.log` would prefix each line with a timestamp and a request id (or
+ * wrap it, with the JSON log format), and the line would no longer be JSON, which an
+ * embedded-metric-format line must be. Elsewhere (Workers), each record as an object to `console`,
+ * whose objects the Workers log indexes field by field, at the level of the console method.
  */
-function standardSink(): LineSink {
+function standardLogger(): Logger {
   const stdio = (globalThis as { process?: { stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream } }).process;
-  if (stdio?.stdout?.write !== undefined && stdio.stderr?.write !== undefined) {
-    return { out: (line) => stdio.stdout!.write(`${line}\n`), err: (line) => stdio.stderr!.write(`${line}\n`) };
+  const { stdout, stderr } = stdio ?? {};
+  if (typeof stdout?.write === 'function' && typeof stderr?.write === 'function') {
+    return jsonLogger({ out: (line) => stdout.write(`${line}\n`), err: (line) => stderr.write(`${line}\n`) });
   }
-  return { out: (line) => console.log(line), err: (line) => console.error(line) };
+  const stamped = (level: string, record: LogRecord) => ({ level, time: new Date().toISOString(), ...record });
+  return {
+    info: (record) => console.info(stamped('info', record)),
+    warn: (record) => console.warn(stamped('warn', record)),
+    error: (record) => console.error(stamped('error', record)),
+  };
 }
 
 /**
- * The default logger: each record as one JSON line, with `level` and `time` (ISO 8601) first.
+ * Each record as one JSON line, with `level` and `time` (ISO 8601) first: info to `sink.out`,
+ * warnings and errors to `sink.err`.
  *
  * @example
  * const lines: string[] = [];
  * const logger = jsonLogger({ out: (line) => lines.push(line), err: (line) => lines.push(line) });
  */
-export function jsonLogger(sink: LineSink = standardSink()): Logger {
+export function jsonLogger(sink: LineSink): Logger {
   const line = (level: string, record: LogRecord) => JSON.stringify({ level, time: new Date().toISOString(), ...record });
   return {
     info: (record) => sink.out(line('info', record)),
@@ -58,5 +66,5 @@ const SILENT: Logger = Object.freeze({ info: () => undefined, warn: () => undefi
 /** The logger an option names: the default JSON logger when none is given, a silent one for `false`. */
 export function loggerOf(option: Logger | false | undefined): Logger {
   if (option === false) return SILENT;
-  return option ?? jsonLogger();
+  return option ?? standardLogger();
 }
