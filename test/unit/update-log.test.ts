@@ -125,6 +125,21 @@ describe('the line of each update', () => {
     expect(JSON.stringify(thrown)).not.toContain('hello');
   });
 
+  it('says in-progress when another delivery holds the update\'s claim, counting the claim\'s requests', async () => {
+    const store = new ControlledStore();
+    const holder = setup({ store, runtime: { claimUpdates: { leaseSeconds: 30 } } });
+    await holder.persistence.claimUpdate(5, 30_000); // another delivery claimed update 5 and runs it
+    const { logger, runtime } = setup({ store, runtime: { claimUpdates: { leaseSeconds: 30 } } });
+    const before = store.requests.length;
+
+    expect(await runtime.run({ updateId: 5, userId: 7 }, counted)).toEqual({ status: 'in-progress' });
+
+    const requests = store.requests.slice(before);
+    expect(updates(logger.lines)).toEqual([
+      expect.objectContaining({ level: 'info', updateId: 5, outcome: 'in-progress', gets: count(requests, /^GET/), puts: count(requests, /^PUT/) }),
+    ]);
+  });
+
   it('has no counters when the persistence keeps none', async () => {
     const logger = capture();
     const persistence = new S3Persistence<Data, Data, Data>({ filepath: 's3://bucket/bot', store: new ControlledStore(), onFlush: true });
