@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type {
   BasePersistence} from '../../src/index.js';
 import {
+  ConditionalWritesIgnoredError,
   emfDocument,
   jsonLogger,
   PersistenceRuntime,
@@ -236,6 +237,20 @@ describe('the warnings', () => {
       ['warn', 'unexpected-answer'],
     ]);
     expect(logger.lines[1]!.error).toMatch(/304 to an unconditional read/);
+  });
+
+  it('warn when the server is found to ignore conditional writes', async () => {
+    const store = new ControlledStore();
+    store.put = async (key) => {
+      throw new ConditionalWritesIgnoredError('http://127.0.0.1:4569', 'a PUT with If-Match and a stale ETag succeeded', { bucket: 'bucket', key });
+    };
+    const { logger, runtime } = setup({ store });
+
+    await expect(runtime.run({ updateId: 1, userId: 7 }, counted)).rejects.toMatchObject({ code: 'CONDITIONAL_WRITES_IGNORED' });
+
+    expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([
+      expect.objectContaining({ event: 'unexpected-answer', updateId: 1, endpoint: 'http://127.0.0.1:4569', error: expect.stringContaining('ignores conditional writes') }),
+    ]);
   });
 
   describe('on S3', () => {
