@@ -30,17 +30,16 @@ export interface PersistenceMetrics {
   preconditionsLost: number;
   /** Entries that this instance and another writer both changed. */
   conflicts: number;
-  // Counted by this engine; a store with a write loop of its own (the key-value adapters) leaves them out.
   /** Bytes of the bodies read (GETs answered 200). */
-  bytesRead?: number;
+  bytesRead: number;
   /** Bytes of the bodies sent (every PUT, lost ones included). */
-  bytesWritten?: number;
+  bytesWritten: number;
   /** Writes sent again after a lost condition. */
-  retries?: number;
+  retries: number;
   /** The largest body read, in bytes: a snapshot this instance has to hold in memory. */
-  largestRead?: number;
+  largestRead: number;
   /** Writes stored only after more than 70% of `retry.maxAttempts` (`RETRY_BUDGET_WARNING`): writers contend. */
-  writesNearRetryLimit?: number;
+  writesNearRetryLimit: number;
 }
 
 export function emptyMetrics(): PersistenceMetrics {
@@ -60,12 +59,6 @@ export function emptyMetrics(): PersistenceMetrics {
 
 /** The share of `retry.maxAttempts` beyond which a stored write counts as near the retry limit. */
 export const RETRY_BUDGET_WARNING = 0.7;
-
-type CountedOnlyHere = 'bytesRead' | 'bytesWritten' | 'retries' | 'writesNearRetryLimit';
-
-function tally(metrics: PersistenceMetrics, name: CountedOnlyHere, amount = 1): void {
-  metrics[name] = (metrics[name] ?? 0) + amount;
-}
 
 /** How conflicting conditional writes are retried: capped exponential backoff with full jitter. */
 export interface RetryPolicy {
@@ -227,9 +220,9 @@ export class ConditionalObject<T, B = unknown> {
       try {
         metrics.puts++;
         const body = codec.encode(plan.value, writes);
-        tally(metrics, 'bytesWritten', body.length);
+        metrics.bytesWritten += body.length;
         const { etag } = await store.put(key, body, condition);
-        if (attempt > 1 && attempt > RETRY_BUDGET_WARNING * retry.maxAttempts) tally(metrics, 'writesNearRetryLimit');
+        if (attempt > 1 && attempt > RETRY_BUDGET_WARNING * retry.maxAttempts) metrics.writesNearRetryLimit++;
         // Stored on top of `base`: no earlier write of ours still in doubt can land after it.
         this.unconfirmed.clear();
         const version = { value: plan.value, etag, writes };
@@ -249,7 +242,7 @@ export class ConditionalObject<T, B = unknown> {
         }
       }
       await environment.sleep(backoffDelay(retry, attempt, environment.random));
-      tally(metrics, 'retries');
+      metrics.retries++;
       base = await this.read();
       policy.rebase(base);
     }
@@ -283,8 +276,8 @@ export class ConditionalObject<T, B = unknown> {
       return 'not-modified';
     }
     if (result.status === 'absent') return { value: codec.empty(), etag: null, writes: [] };
-    tally(metrics, 'bytesRead', result.body.length);
-    metrics.largestRead = Math.max(metrics.largestRead ?? 0, result.body.length);
+    metrics.bytesRead += result.body.length;
+    metrics.largestRead = Math.max(metrics.largestRead, result.body.length);
     let decoded: { value: T; writes: readonly WriteRecord[] };
     try {
       decoded = codec.decode(result.body);

@@ -3,7 +3,7 @@
  * operator acts on before they become failures. Nothing of an update's content, no token and no
  * secret is logged: the line holds ids, counts, durations and, for a failure, the error's code.
  */
-import { RETRY_BUDGET_WARNING, type PersistenceMetrics } from '../engine/conditional-object.js';
+import { emptyMetrics, RETRY_BUDGET_WARNING, type PersistenceMetrics } from '../engine/conditional-object.js';
 import { PersistenceError, StorageError } from '../errors.js';
 import type { Logger } from './logger.js';
 import { countsBetween, emfDocument, type EmfOptions, type UpdateOutcome, type UpdateRecord } from './update-metrics.js';
@@ -29,8 +29,6 @@ export interface UpdateIdentity {
   updateId?: number;
   kind?: string;
 }
-
-const EMPTY: PersistenceMetrics = Object.freeze({ gets: 0, notModified: 0, puts: 0, preconditionsLost: 0, conflicts: 0 });
 
 /** The memory limit of a Lambda function, from its environment; undefined elsewhere. */
 export function lambdaMemoryLimit(env: Record<string, string | undefined> | undefined = globalThis.process?.env): number | undefined {
@@ -58,7 +56,7 @@ export class UpdateLog {
     const started = performance.now();
     // Only what is known: a logger other than JSON would print an `undefined`.
     const update = Object.fromEntries(Object.entries(identity).filter(([, value]) => value !== undefined)) as UpdateIdentity;
-    const before = { ...(this.metrics ?? EMPTY) };
+    const before = { ...(this.metrics ?? emptyMetrics()) };
     return (outcome) => {
       const after = this.metrics;
       const record: UpdateRecord = {
@@ -84,7 +82,7 @@ export class UpdateLog {
 
   private warnAboutCosts(update: UpdateIdentity, before: PersistenceMetrics, after: PersistenceMetrics): void {
     const { logger } = this.options;
-    const nearLimit = (after.writesNearRetryLimit ?? 0) - (before.writesNearRetryLimit ?? 0);
+    const nearLimit = after.writesNearRetryLimit - before.writesNearRetryLimit;
     if (nearLimit > 0) {
       logger.warn({
         event: 'retry-budget-nearly-spent',
@@ -94,10 +92,10 @@ export class UpdateLog {
         hint: `a write was stored only after more than ${RETRY_BUDGET_WARNING * 100}% of retry.maxAttempts: writers contend for one object; raise retry.maxAttempts, or use layout 'sharded'`,
       });
     }
-    const largest = after.largestRead ?? 0;
+    const largest = after.largestRead;
     const threshold = this.largeSnapshotBytes;
     // Warned when the largest body read grows past the threshold: once per instance, again if it grows.
-    if (threshold !== undefined && largest > (before.largestRead ?? 0) && largest > threshold) {
+    if (threshold !== undefined && largest > before.largestRead && largest > threshold) {
       logger.warn({
         event: 'large-snapshot',
         ...update,

@@ -41,7 +41,8 @@ export type UpdateRecord = {
 export function countsBetween(before: PersistenceMetrics, after: PersistenceMetrics): UpdateCounts {
   const counts: UpdateCounts = {};
   for (const name of COUNTED_PER_UPDATE) {
-    const [from, to] = [before[name], after[name]];
+    // A persistence of another kind may keep only some of them.
+    const [from, to] = [before[name] as number | undefined, after[name] as number | undefined];
     if (from !== undefined && to !== undefined) counts[name] = to - from;
   }
   return counts;
