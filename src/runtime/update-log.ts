@@ -36,6 +36,9 @@ export function lambdaMemoryLimit(env: Record<string, string | undefined> | unde
   return Number.isFinite(megabytes) && megabytes > 0 ? megabytes * 1024 * 1024 : undefined;
 }
 
+/** How an update ended: an outcome, or the error it failed with. */
+type Ending = Exclude<UpdateOutcome, 'failed'> | { failed: unknown };
+
 export class UpdateLog {
   private readonly options: UpdateLogOptions;
   private readonly largeSnapshotBytes: number | undefined;
@@ -52,25 +55,33 @@ export class UpdateLog {
   }
 
   /** Starts watching an update; call the function returned once it ended, with the error if it failed. */
-  start(identity: UpdateIdentity): (outcome: Exclude<UpdateOutcome, 'failed'> | { failed: unknown }) => void {
+  start(identity: UpdateIdentity): (outcome: Ending) => void {
     const started = performance.now();
     // Only what is known: a logger other than JSON would print an `undefined`.
     const update = Object.fromEntries(Object.entries(identity).filter(([, value]) => value !== undefined)) as UpdateIdentity;
     const before = { ...(this.metrics ?? emptyMetrics()) };
     return (outcome) => {
-      const after = this.metrics;
-      const record: UpdateRecord = {
-        event: 'update',
-        ...update,
-        outcome: typeof outcome === 'string' ? outcome : 'failed',
-        durationMs: Math.round((performance.now() - started) * 10) / 10,
-        ...(after === undefined ? {} : countsBetween(before, after)),
-        ...(typeof outcome === 'string' ? {} : describeError(outcome.failed)),
-      };
-      this.line(record);
-      if (after !== undefined) this.warnAboutCosts(update, before, after);
-      if (typeof outcome !== 'string') this.warnAboutServer(update, outcome.failed);
+      try {
+        this.report(update, before, started, outcome);
+      } catch {
+        // A logger that throws must not fail the update it reports on (nor hide the update's own error).
+      }
     };
+  }
+
+  private report(update: UpdateIdentity, before: PersistenceMetrics, started: number, outcome: Ending): void {
+    const after = this.metrics;
+    const record: UpdateRecord = {
+      event: 'update',
+      ...update,
+      outcome: typeof outcome === 'string' ? outcome : 'failed',
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+      ...(after === undefined ? {} : countsBetween(before, after)),
+      ...(typeof outcome === 'string' ? {} : describeError(outcome.failed)),
+    };
+    this.line(record);
+    if (after !== undefined) this.warnAboutCosts(update, before, after);
+    if (typeof outcome !== 'string') this.warnAboutServer(update, outcome.failed);
   }
 
   private line(record: UpdateRecord): void {

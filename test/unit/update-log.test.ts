@@ -170,6 +170,22 @@ describe('the line of each update', () => {
     }
   });
 
+  it('does not fail an update when the logger throws, nor hide the update\'s own error', async () => {
+    const broken: Logger = {
+      info: () => {
+        throw new Error('log sink closed');
+      },
+      warn: () => undefined,
+      error: () => {
+        throw new Error('log sink closed');
+      },
+    };
+    const { runtime } = setup({ runtime: { logger: broken } });
+
+    expect(await runtime.run({ updateId: 1, userId: 7 }, () => 'done')).toEqual({ status: 'handled', result: 'done' });
+    await expect(runtime.run({ updateId: 2, userId: 7 }, () => Promise.reject(new RangeError('handler')))).rejects.toThrow(RangeError);
+  });
+
   it('jsonLogger writes info to one sink and warnings and errors to the other', () => {
     const out: string[] = [];
     const err: string[] = [];
