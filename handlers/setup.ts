@@ -1,12 +1,11 @@
 /**
  * Builds the sample bot from its configuration, the same way for the Lambda webhook and for long
- * polling: S3 client, persistence, bot identity, bot.
+ * polling: S3 client, persistence, bot.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Bot } from 'grammy';
 import { S3Persistence } from '../src/s3-persistence.js';
 import { createBot, mergeConcurrentChanges, type BotContext } from './bot.js';
-import { resolveBotInfo } from './bot-info.js';
 import type { BotConfig } from './config.js';
 
 export interface SampleBot {
@@ -15,7 +14,7 @@ export interface SampleBot {
   client: S3Client;
 }
 
-export async function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env): Promise<SampleBot> {
+export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env): SampleBot {
   const client = new S3Client({
     region: env.AWS_REGION ?? 'us-east-1',
     ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
@@ -27,10 +26,7 @@ export async function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = proce
     onFlush: true,
     merge: mergeConcurrentChanges,
   });
-  const botInfo =
-    config.botInfo ??
-    (await resolveBotInfo({ client, persistenceUrl: config.persistenceUrl, token: config.token, apiRoot: config.apiRoot }));
-  const bot = createBot({ token: config.token, botInfo, store: persistence, apiRoot: config.apiRoot });
+  const bot = createBot({ token: config.token, botInfo: config.botInfo, store: persistence, apiRoot: config.apiRoot });
   persistence.setBot(bot);
   return { bot, persistence, client };
 }

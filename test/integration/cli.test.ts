@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -13,6 +13,7 @@ import { readStoredState, SnapshotChangedError, writeStoredState } from '../../s
 import { S3Persistence } from '../../src/s3-persistence.js';
 import { SNAPSHOT_VERSION } from '../../src/snapshot/codec.js';
 import { S3ObjectStore } from '../../src/store/s3-store.js';
+import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { freshBucket, minioClient } from '../support/minio.js';
 import { PTB_FIXTURES, sortSets } from '../support/ptb-fixtures.js';
 
@@ -313,4 +314,24 @@ describe('python-telegram-bot pickles made now', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("the AWS SDK's notice that its 2027 releases need Node 22", () => {
+  const NOTICE = 'NodeVersionSupportWarning';
+  // Not silenced: the environment a user has.
+  const shown = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' };
+
+  it('is printed once by the executable on Node 20, where it is true', async () => {
+    const { code, stderr } = await cli(['inspect', url('notice/none')], { env: shown });
+    expect(code).toBe(4);
+    expect(stderr.split(NOTICE)).toHaveLength(2);
+    expect(stderr).toContain('You are running node v20.');
+  });
+
+  it('is not printed on Node 24 (the `node` npm package first on PATH)', async () => {
+    const node24 = await ensureRuntime('node24');
+    const { code, stderr } = await cli(['inspect', url('notice/none')], { env: { ...shown, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}` } });
+    expect(code).toBe(4);
+    expect(stderr).not.toContain(NOTICE);
+  }, 300_000);
 });
