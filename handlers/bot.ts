@@ -13,6 +13,7 @@ import type { UserFromGetMe } from 'grammy/types';
 import { END } from '../src/runtime/conversation.js';
 import { persistence, type PersistenceFlavor } from '../src/grammy.js';
 import type { BasePersistence } from '../src/contract.js';
+import type { RuntimeOptions } from '../src/runtime/update-runtime.js';
 import type { MergeFunction } from '../src/conflicts.js';
 import { mergeCallbackData } from '../src/callback-data-merge.js';
 
@@ -36,6 +37,8 @@ export interface SampleBotOptions {
   apiRoot?: string;
   /** Claim each update for this many seconds before it runs (one reply per update); `false`: no claims. */
   claimLeaseSeconds?: number | false;
+  /** The runtime's log: its logger (default JSON lines on stdout), EMF metrics, the large-snapshot warning. */
+  log?: Pick<RuntimeOptions<UserData, ChatData, BotData>, 'logger' | 'metrics' | 'largeSnapshot'>;
 }
 
 /**
@@ -67,6 +70,7 @@ export function createBot(options: SampleBotOptions): Bot<BotContext> {
   });
   const { claimLeaseSeconds = false } = options;
   const store = persistence<UserData, ChatData, BotData, BotContext>(options.store, {
+    ...options.log,
     claimUpdates: claimLeaseSeconds === false ? false : { leaseSeconds: claimLeaseSeconds },
   });
   bot.use(store);

@@ -113,15 +113,18 @@ export class StorageError extends PersistenceError {
   readonly status: number | undefined;
   /** The endpoint the request went to, when known. */
   readonly endpoint: string | undefined;
+  /** The server gave an answer no S3 server gives (a 304 to a read without condition, a write without ETag). */
+  readonly unexpectedAnswer: boolean;
   constructor(
     message: string,
     location: Location,
-    options: StorageFailureContext & { status?: number; code?: PersistenceErrorCode } = {},
+    options: StorageFailureContext & { status?: number; code?: PersistenceErrorCode; unexpectedAnswer?: boolean } = {},
   ) {
     const hint = options.hint === undefined ? '' : `; ${options.hint}`;
     super(options.code ?? 'STORAGE_FAILURE', message + hint, location, { cause: options.cause });
     this.status = options.status;
     this.endpoint = options.endpoint;
+    this.unexpectedAnswer = options.unexpectedAnswer ?? false;
   }
 }
 

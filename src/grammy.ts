@@ -51,6 +51,7 @@ export function updateKeysOf(ctx: Context): UpdateKeys {
     userId: ctx.from?.id,
     chatId: ctx.chat?.id,
     callbackQuery: ctx.callbackQuery !== undefined,
+    kind: Object.keys(ctx.update).find((key) => key !== 'update_id'),
   };
 }
 

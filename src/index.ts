@@ -30,6 +30,11 @@ export { MemoryObjectStore } from './store/memory-store.js';
 export { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/codec.js';
 export { PersistenceRuntime, UpdateScope } from './runtime/update-runtime.js';
 export type { RunOutcome, RuntimeOptions, UpdateKeys } from './runtime/update-runtime.js';
+export { jsonLogger } from './runtime/logger.js';
+export type { LineSink, LogRecord, Logger } from './runtime/logger.js';
+export { emfDocument, emfLine, UPDATE_METRICS } from './runtime/update-metrics.js';
+export type { EmfOptions, UpdateMetric, UpdateOutcome, UpdateRecord } from './runtime/update-metrics.js';
+export type { LargeSnapshotOptions } from './runtime/update-log.js';
 export { END, checkConversation, runConversation } from './runtime/conversation.js';
 export type {
   ConversationDefinition,

@@ -32,7 +32,7 @@ export class LibraryPeer implements Peer {
     const layout = options.layout ?? 'single-file';
     this.name = `s3-persistence (${layout}, ${options.mode === 'runtime' ? 'runtime, as the sample bot' : options.mode})`;
     this.persistence = new S3Persistence({ filepath: options.filepath, client: options.client, onFlush: options.mode !== 'immediate', layout });
-    this.runtime = options.mode === 'runtime' ? new PersistenceRuntime(this.persistence, { callbackData: false }) : undefined;
+    this.runtime = options.mode === 'runtime' ? new PersistenceRuntime(this.persistence, { callbackData: false, logger: false }) : undefined;
   }
 
   /**

@@ -88,7 +88,7 @@ async function loadWithLibrary(task: ColdStartTask, client: Client, started: num
 async function loadForOneUpdate(task: ColdStartTask, client: Client, started: number, nth: number): Promise<LoadTiming> {
   const layout = task.variant === 'sharded' ? 'sharded' : 'single-file';
   const persistence = new S3Persistence({ filepath: `s3://${task.bucket}/${task.key}`, client, layout });
-  const runtime = new PersistenceRuntime(persistence, { skipRedelivered: false });
+  const runtime = new PersistenceRuntime(persistence, { skipRedelivered: false, logger: false });
   runtime.registerConversation(SURVEY);
   const userId = task.userIds![nth]!;
   let inHand = Number.NaN;

@@ -110,8 +110,9 @@ export async function measureScaleUpdates(task: ScaleUpdateTask): Promise<ScaleU
   const started = now();
   const client = meteredClient(task.connection, log);
   const persistence = new S3Persistence<Partial<UserRecord>>({ filepath: task.filepath, client, layout: task.layout, onFlush: true });
-  // As the sample bot (src/grammy.ts `persistence(store)`): default options, callback data on, the survey conversation.
-  const runtime = new PersistenceRuntime(persistence);
+  // As the sample bot (src/grammy.ts `persistence(store)`): default options, callback data on, the survey conversation;
+  // its log lines off, so that a run does not print one per update.
+  const runtime = new PersistenceRuntime(persistence, { logger: false });
   runtime.registerConversation(SURVEY);
   let updateId = 1 + Math.floor(Math.random() * 1e9);
   let inHand = 0;

@@ -30,11 +30,35 @@ export interface PersistenceMetrics {
   preconditionsLost: number;
   /** Entries that this instance and another writer both changed. */
   conflicts: number;
+  /** Bytes of the bodies read (GETs answered 200). */
+  bytesRead: number;
+  /** Bytes of the bodies sent (every PUT, lost ones included). */
+  bytesWritten: number;
+  /** Writes sent again after a lost condition. */
+  retries: number;
+  /** The largest body read, in bytes: a snapshot this instance has to hold in memory. */
+  largestRead: number;
+  /** Writes stored only after more than 70% of `retry.maxAttempts` (`RETRY_BUDGET_WARNING`): writers contend. */
+  writesNearRetryLimit: number;
 }
 
 export function emptyMetrics(): PersistenceMetrics {
-  return { gets: 0, notModified: 0, puts: 0, preconditionsLost: 0, conflicts: 0 };
+  return {
+    gets: 0,
+    notModified: 0,
+    puts: 0,
+    preconditionsLost: 0,
+    conflicts: 0,
+    bytesRead: 0,
+    bytesWritten: 0,
+    retries: 0,
+    largestRead: 0,
+    writesNearRetryLimit: 0,
+  };
 }
+
+/** The share of `retry.maxAttempts` beyond which a stored write counts as near the retry limit. */
+export const RETRY_BUDGET_WARNING = 0.7;
 
 /** How conflicting conditional writes are retried: capped exponential backoff with full jitter. */
 export interface RetryPolicy {
@@ -149,7 +173,9 @@ export class ConditionalObject<T, B = unknown> {
   /** Reads the object (a GET without condition) and adopts what it finds. */
   async read(): Promise<Version<T>> {
     const version = await this.fetch(undefined);
-    if (version === 'not-modified') throw new StorageError('the server answered 304 to an unconditional read', this.location());
+    if (version === 'not-modified') {
+      throw new StorageError('the server answered 304 to an unconditional read', this.location(), { unexpectedAnswer: true });
+    }
     this.adopt(version);
     return version;
   }
@@ -193,7 +219,10 @@ export class ConditionalObject<T, B = unknown> {
       this.unconfirmed.set(writeId, plan.carries);
       try {
         metrics.puts++;
-        const { etag } = await store.put(key, codec.encode(plan.value, writes), condition);
+        const body = codec.encode(plan.value, writes);
+        metrics.bytesWritten += body.length;
+        const { etag } = await store.put(key, body, condition);
+        if (attempt > 1 && attempt > RETRY_BUDGET_WARNING * retry.maxAttempts) metrics.writesNearRetryLimit++;
         // Stored on top of `base`: no earlier write of ours still in doubt can land after it.
         this.unconfirmed.clear();
         const version = { value: plan.value, etag, writes };
@@ -213,6 +242,7 @@ export class ConditionalObject<T, B = unknown> {
         }
       }
       await environment.sleep(backoffDelay(retry, attempt, environment.random));
+      metrics.retries++;
       base = await this.read();
       policy.rebase(base);
     }
@@ -246,6 +276,8 @@ export class ConditionalObject<T, B = unknown> {
       return 'not-modified';
     }
     if (result.status === 'absent') return { value: codec.empty(), etag: null, writes: [] };
+    metrics.bytesRead += result.body.length;
+    metrics.largestRead = Math.max(metrics.largestRead, result.body.length);
     let decoded: { value: T; writes: readonly WriteRecord[] };
     try {
       decoded = codec.decode(result.body);

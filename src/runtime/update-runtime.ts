@@ -8,6 +8,10 @@ import { conversationKey, type BasePersistence, type ContextTypes, type Conversa
 import { CallbackDataCache } from './callback-data-cache.js';
 import type { ConversationStateAccess } from './conversation.js';
 import { deepEqual } from '../snapshot/values.js';
+import type { PersistenceMetrics } from '../engine/conditional-object.js';
+import { loggerOf, type Logger } from './logger.js';
+import { UpdateLog, type LargeSnapshotOptions } from './update-log.js';
+import type { EmfOptions } from './update-metrics.js';
 import { InvalidOptionsError } from '../errors.js';
 
 /** Who an update concerns. */
@@ -20,6 +24,8 @@ export interface UpdateKeys {
   chatId?: number;
   /** True for a callback query: callback data is refreshed first. */
   callbackQuery?: boolean;
+  /** The kind of update (`message`, `callback_query`, ...), for the log. */
+  kind?: string;
 }
 
 export interface RuntimeOptions<UD, CD, BD> {
@@ -29,6 +35,12 @@ export interface RuntimeOptions<UD, CD, BD> {
   callbackData?: { maxSize?: number } | false;
   /** Remember handled update ids so a redelivered update is acknowledged without running again; default true. */
   skipRedelivered?: boolean;
+  /** Where the line of each update and the warnings go; default one JSON line on stdout (stderr for warnings and failures); `false`: nowhere. */
+  logger?: Logger | false;
+  /** `'emf'` (or `{ namespace, dimensions }`): each update's line is also a CloudWatch embedded-metric-format document. */
+  metrics?: 'emf' | EmfOptions | false;
+  /** When a snapshot read is large enough for a warning (default: a tenth of the Lambda function's memory); `false`: never. */
+  largeSnapshot?: LargeSnapshotOptions | false;
   /**
    * Claim each update before its handler runs (one create-only PUT), so that deliveries of one
    * update that overlap run the handler once: a delivery that meets another's live claim is not
@@ -155,6 +167,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
    */
   private readonly createdUsers = new Set<number>();
   private readonly createdChats = new Set<number>();
+  private readonly log: UpdateLog;
 
   constructor(persistence: BasePersistence<UD, CD, BD>, options: RuntimeOptions<UD, CD, BD> = {}) {
     this.persistence = persistence;
@@ -163,6 +176,13 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     if (claimUpdates && !(Number.isFinite(claimUpdates.leaseSeconds) && claimUpdates.leaseSeconds > 0)) {
       throw new InvalidOptionsError('claimUpdates.leaseSeconds must be a positive number of seconds, no longer than the function timeout');
     }
+    // S3Persistence counts its requests; another persistence may not, and its lines go without them.
+    const { metrics } = persistence as { metrics?: PersistenceMetrics };
+    this.log = new UpdateLog(metrics, {
+      logger: loggerOf(options.logger),
+      metrics: options.metrics,
+      largeSnapshot: options.largeSnapshot,
+    });
   }
 
   /** Declares a persistent conversation, so that its states are loaded and refreshed with each update. */
@@ -179,8 +199,18 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
    * (its memory, no request) before the next update.
    */
   run<T>(keys: UpdateKeys, handler: (scope: UpdateScope<UD, CD, BD>) => T | Promise<T>): Promise<RunOutcome<T>> {
-    // One update at a time: the live objects are shared between updates.
-    const outcome = this.previous.then(() => this.runAlone(keys, handler));
+    // One update at a time: the live objects are shared between updates (and the counters each line reports).
+    const outcome = this.previous.then(async () => {
+      const ended = this.log.start({ updateId: keys.updateId, kind: keys.kind });
+      try {
+        const done = await this.runAlone(keys, handler);
+        ended(done.status);
+        return done;
+      } catch (error) {
+        ended({ failed: error });
+        throw error;
+      }
+    });
     this.previous = outcome.then(
       () => undefined,
       () => undefined,

@@ -240,6 +240,7 @@ export class S3ObjectStore implements ObjectStore {
     return new StorageError(`the server${endpoint === undefined ? '' : ` at ${endpoint.url}`} ${what}`, { bucket: this.bucket, key }, {
       endpoint: endpoint?.url,
       hint: 'check that the endpoint is an S3-compatible server (S3_ENDPOINT)',
+      unexpectedAnswer: true,
     });
   }
 

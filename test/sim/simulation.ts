@@ -132,7 +132,7 @@ export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed
       },
     });
     const claimUpdates = shape.claimLeaseSeconds > 0 ? { leaseSeconds: shape.claimLeaseSeconds } : false;
-    return { id, persistence, runtime: new PersistenceRuntime(persistence, { claimUpdates }), alive: true };
+    return { id, persistence, runtime: new PersistenceRuntime(persistence, { claimUpdates, logger: false }), alive: true };
   };
   const slots = Array.from({ length: shape.instances }, newInstance);
   /** Work running on an instance, to be redone elsewhere when the instance crashes. */

@@ -331,10 +331,11 @@ describe('refresh', () => {
 
 describe('metrics', () => {
   it('count exactly the GETs, 304s, PUTs, lost preconditions and same-entry conflicts sent and met', async () => {
+    const [cold, reread] = [snapshotOf([[1, { n: 1 }]]), snapshotOf([[1, { n: 9 }]])];
     s3.on(GetObjectCommand)
-      .resolvesOnce(found(snapshotOf([[1, { n: 1 }]]), '"e1"')) // cold start
+      .resolvesOnce(found(cold, '"e1"')) // cold start
       .rejectsOnce(notModified()) // refresh
-      .resolves(found(snapshotOf([[1, { n: 9 }]]), '"e2"')); // re-read after the 412: another writer changed user 1 too
+      .resolves(found(reread, '"e2"')); // re-read after the 412: another writer changed user 1 too
     s3.on(PutObjectCommand).rejectsOnce(preconditionFailed()).resolves(written('"e3"'));
     const persistence = newPersistence();
 
@@ -342,19 +343,43 @@ describe('metrics', () => {
     await persistence.refreshUserData(1, { n: 1 });
     await persistence.updateUserData(1, { n: 2 });
 
-    expect(persistence.metrics).toEqual({ gets: 3, notModified: 1, puts: 2, preconditionsLost: 1, conflicts: 1 });
+    const sent = puts().map((input) => (input.Body as Uint8Array).length);
+    expect(persistence.metrics).toEqual({
+      gets: 3,
+      notModified: 1,
+      puts: 2,
+      preconditionsLost: 1,
+      conflicts: 1,
+      retries: 1,
+      bytesRead: cold.length + reread.length,
+      bytesWritten: sent[0]! + sent[1]!,
+      largestRead: Math.max(cold.length, reread.length),
+      writesNearRetryLimit: 0, // stored at the 2nd of 3 attempts
+    });
     expect(persistence.metrics.gets).toBe(gets().length);
     expect(persistence.metrics.puts).toBe(puts().length);
     expect(usersIn(puts()[1])).toEqual(new Map([[1, { n: 2 }]])); // the later write wins
   });
 
   it('count nothing for an update that changes nothing', async () => {
-    s3.on(GetObjectCommand).resolves(found(snapshotOf([[1, { n: 1 }]]), '"e1"'));
+    const stored = snapshotOf([[1, { n: 1 }]]);
+    s3.on(GetObjectCommand).resolves(found(stored, '"e1"'));
     const persistence = newPersistence();
 
     await persistence.updateUserData(1, { n: 1 });
 
-    expect(persistence.metrics).toEqual({ gets: 1, notModified: 0, puts: 0, preconditionsLost: 0, conflicts: 0 });
+    expect(persistence.metrics).toEqual({
+      gets: 1,
+      notModified: 0,
+      puts: 0,
+      preconditionsLost: 0,
+      conflicts: 0,
+      retries: 0,
+      bytesRead: stored.length,
+      bytesWritten: 0,
+      largestRead: stored.length,
+      writesNearRetryLimit: 0,
+    });
     expect(puts()).toHaveLength(0);
   });
 });
