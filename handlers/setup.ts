@@ -1,17 +1,18 @@
 /**
  * Builds the sample bot from its configuration, the same way for the Lambda webhook and for long
- * polling: S3 client, persistence, bot identity, bot.
+ * polling: an AWS SDK client and its object store, then persistence, bot identity and bot.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Bot } from 'grammy';
-import { S3Persistence } from '../src/s3-persistence.js';
-import { createBot, mergeConcurrentChanges, type BotContext } from './bot.js';
-import { resolveBotInfo } from './bot-info.js';
+import { S3ObjectStore } from '../src/store/s3-store.js';
+import { parseFilepath } from '../src/snapshot/layout.js';
+import type { BotContext } from './bot.js';
 import type { BotConfig } from './config.js';
+import { setUpBotOnStore, type SamplePersistence } from './setup-on-store.js';
 
 export interface SampleBot {
   bot: Bot<BotContext>;
-  persistence: S3Persistence<BotContext['userData'], BotContext['chatData'], BotContext['botData']>;
+  persistence: SamplePersistence;
   client: S3Client;
 }
 
@@ -20,17 +21,6 @@ export async function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = proce
     region: env.AWS_REGION ?? 'us-east-1',
     ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
   });
-  const persistence = new S3Persistence<BotContext['userData'], BotContext['chatData'], BotContext['botData']>({
-    filepath: config.persistenceUrl,
-    layout: config.layout,
-    client,
-    onFlush: true,
-    merge: mergeConcurrentChanges,
-  });
-  const botInfo =
-    config.botInfo ??
-    (await resolveBotInfo({ client, persistenceUrl: config.persistenceUrl, token: config.token, apiRoot: config.apiRoot }));
-  const bot = createBot({ token: config.token, botInfo, store: persistence, apiRoot: config.apiRoot });
-  persistence.setBot(bot);
-  return { bot, persistence, client };
+  const store = new S3ObjectStore({ client, bucket: parseFilepath(config.persistenceUrl).bucket });
+  return { ...(await setUpBotOnStore(config, store)), client };
 }

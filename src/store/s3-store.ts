@@ -6,8 +6,9 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { AccessDeniedError, BucketNotFoundError, StorageError } from '../errors.js';
-import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
+import { StorageError } from '../errors.js';
+import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
+import { isAbsent, lostCondition, storageFailure, type S3Failure } from './s3-failure.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 /** Snapshots from this size on go up as multipart uploads (the condition then rides on CompleteMultipartUpload). */
@@ -40,13 +41,10 @@ interface SdkErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as SdkErrorShape | null)?.$metadata?.httpStatusCode;
-}
-
-function nameOf(error: unknown): string | undefined {
+/** What an SDK exception says about the answer. */
+function failureOf(error: unknown): S3Failure {
   const shape = error as SdkErrorShape | null;
-  return shape?.Code ?? shape?.name;
+  return { status: shape?.$metadata?.httpStatusCode, code: shape?.Code ?? shape?.name, message: shape?.message, cause: error };
 }
 
 export class S3ObjectStore implements ObjectStore {
@@ -72,13 +70,10 @@ export class S3ObjectStore implements ObjectStore {
       return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
     } catch (error) {
       if (error instanceof StorageError) throw error;
-      const status = statusOf(error);
-      if (status === 304) return { status: 'not-modified' };
-      if (status === 404 || nameOf(error) === 'NoSuchKey') {
-        if (nameOf(error) === 'NoSuchBucket') throw new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
-        return { status: 'absent' };
-      }
-      throw this.failure('read', key, error);
+      const failure = failureOf(error);
+      if (failure.status === 304) return { status: 'not-modified' };
+      if (isAbsent(failure)) return { status: 'absent' };
+      throw storageFailure('read', { bucket: this.bucket, key }, failure);
     }
   }
 
@@ -99,14 +94,8 @@ export class S3ObjectStore implements ObjectStore {
         etag = (await this.client.send(new PutObjectCommand(params))).ETag;
       }
     } catch (error) {
-      const status = statusOf(error);
-      const name = nameOf(error);
-      // 412: the ETag moved or the object appeared; 409: a concurrent conditional write; 404 on If-Match: it was deleted.
-      if (status === 412 || name === 'PreconditionFailed') throw new PreconditionLostError(key, 412);
-      if (status === 409 || name === 'ConditionalRequestConflict') throw new PreconditionLostError(key, 409);
-      if (name === 'NoSuchBucket') throw new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
-      if ((status === 404 || name === 'NoSuchKey') && 'ifMatch' in condition) throw new PreconditionLostError(key, 404);
-      throw this.failure('write', key, error);
+      const failure = failureOf(error);
+      throw lostCondition(key, condition, failure) ?? storageFailure('write', { bucket: this.bucket, key }, failure);
     }
     if (etag === undefined) {
       throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
@@ -118,7 +107,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
-      throw this.failure('write', key, error);
+      throw storageFailure('write', { bucket: this.bucket, key }, failureOf(error));
     }
   }
 
@@ -131,22 +120,10 @@ export class S3ObjectStore implements ObjectStore {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
         );
       } catch (error) {
-        throw this.failure('list', prefix, error);
+        throw storageFailure('list', { bucket: this.bucket, key: prefix }, failureOf(error));
       }
       for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key;
       continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
-  }
-
-  private failure(operation: 'read' | 'write' | 'list', key: string, error: unknown): StorageError {
-    const location = { bucket: this.bucket, key };
-    const status = statusOf(error);
-    const name = nameOf(error);
-    if (name === 'NoSuchBucket') return new BucketNotFoundError({ bucket: this.bucket }, { cause: error });
-    if (status === 403 || name === 'AccessDenied') return new AccessDeniedError(operation, location, { cause: error, s3Code: name });
-    const detail = [name, status === undefined ? 'no response' : `HTTP ${status}`, (error as SdkErrorShape | null)?.message]
-      .filter((part) => part !== undefined && part !== '')
-      .join(', ');
-    return new StorageError(`${operation} failed (${detail})`, location, { cause: error, status });
   }
 }

@@ -1,0 +1,184 @@
+/**
+ * {@link ObjectStore} on the platform's `fetch`, requests signed with SigV4 by `aws4fetch`: S3 or
+ * an S3-compatible server (MinIO, R2) from runtimes where the AWS SDK is too big or needs Node,
+ * such as Cloudflare Workers. Same answers and errors as `S3ObjectStore`, judged on the raw HTTP
+ * status and the S3 error code of the XML body.
+ *
+ * Snapshots always go up as one conditional PUT (S3 takes up to 5 GiB in one); there is no
+ * multipart upload here.
+ */
+import { AwsClient } from 'aws4fetch';
+import { StorageError } from '../errors.js';
+import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
+import { isAbsent, lostCondition, storageFailure, type S3Failure } from './s3-failure.js';
+
+const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
+
+export interface FetchObjectStoreOptions {
+  bucket: string;
+  /** Default `AWS_REGION`'s S3: `https://s3.<region>.amazonaws.com`. Set it for MinIO or R2 (then path-style). */
+  endpoint?: string;
+  /** Default us-east-1 (R2 takes `auto`). */
+  region?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** Retries of a 5xx or 429 answer, with exponential backoff; default 2 (three attempts, as the AWS SDK). */
+  retries?: number;
+}
+
+/** The variables {@link fetchStoreFromEnvironment} reads; a Worker's `env` or Node's `process.env`. */
+export interface FetchStoreEnvironment {
+  AWS_ACCESS_KEY_ID?: string;
+  AWS_SECRET_ACCESS_KEY?: string;
+  AWS_SESSION_TOKEN?: string;
+  AWS_REGION?: string;
+  S3_ENDPOINT?: string;
+}
+
+/**
+ * A fetch store from the same variables as the AWS SDK's client: `AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, and `S3_ENDPOINT` for MinIO or R2.
+ *
+ * @example
+ * export default { fetch: (request, env) => handle(request, fetchStoreFromEnvironment('my-bot-state', env)) };
+ */
+export function fetchStoreFromEnvironment(bucket: string, env: FetchStoreEnvironment): FetchObjectStore {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new StorageError(
+      'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are needed to sign requests: set them (as Worker secrets on Cloudflare)',
+      { bucket },
+    );
+  }
+  return new FetchObjectStore({
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    sessionToken: env.AWS_SESSION_TOKEN || undefined,
+    region: env.AWS_REGION || undefined,
+    endpoint: env.S3_ENDPOINT || undefined,
+  });
+}
+
+/** The text of the first `<tag>` in an XML document, entities decoded. */
+function xmlText(xml: string, tag: string): string | undefined {
+  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
+  return match === null ? undefined : decodeXml(match[1]!);
+}
+
+function decodeXml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, entity: string) => {
+    if (entity[0] === '#') return String.fromCodePoint(Number(entity[1] === 'x' || entity[1] === 'X' ? `0${entity.slice(1)}` : entity.slice(1)));
+    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[entity.toLowerCase()]!;
+  });
+}
+
+/** `/`-separated key to URL path, each segment percent-encoded. */
+function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+export class FetchObjectStore implements ObjectStore {
+  readonly bucket: string;
+  private readonly client: AwsClient;
+  /** The bucket's URL, ending in `/`. */
+  private readonly bucketUrl: string;
+
+  constructor(options: FetchObjectStoreOptions) {
+    this.bucket = options.bucket;
+    const region = options.region ?? 'us-east-1';
+    this.client = new AwsClient({
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      sessionToken: options.sessionToken,
+      service: 's3',
+      region,
+      retries: options.retries ?? 2,
+    });
+    this.bucketUrl =
+      options.endpoint === undefined
+        ? `https://${options.bucket}.s3.${region}.amazonaws.com/`
+        : `${options.endpoint.replace(/\/+$/, '')}/${encodeURIComponent(options.bucket)}/`;
+  }
+
+  async get(key: string, options: { ifNoneMatch?: string } = {}): Promise<ReadResult> {
+    const headers: Record<string, string> = options.ifNoneMatch === undefined ? {} : { 'if-none-match': options.ifNoneMatch };
+    const response = await this.send('read', key, this.bucketUrl + encodeKey(key), { method: 'GET', headers });
+    if (response.status === 304) return { status: 'not-modified' };
+    if (!response.ok) {
+      const failure = await failureOf(response);
+      if (isAbsent(failure)) return { status: 'absent' };
+      throw storageFailure('read', { bucket: this.bucket, key }, failure);
+    }
+    const etag = response.headers.get('etag');
+    if (etag === null) {
+      await response.body?.cancel();
+      throw new StorageError('the server answered a read without an ETag', { bucket: this.bucket, key });
+    }
+    return { status: 'found', body: new Uint8Array(await response.arrayBuffer()), etag };
+  }
+
+  async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
+    const headers = {
+      'content-type': SNAPSHOT_CONTENT_TYPE,
+      ...('ifMatch' in condition ? { 'if-match': condition.ifMatch } : { 'if-none-match': condition.ifNoneMatch }),
+    };
+    const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'PUT', headers, body });
+    if (!response.ok) {
+      const failure = await failureOf(response);
+      throw lostCondition(key, condition, failure) ?? storageFailure('write', { bucket: this.bucket, key }, failure);
+    }
+    await response.body?.cancel();
+    const etag = response.headers.get('etag');
+    if (etag === null) throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
+    return { etag };
+  }
+
+  async delete(key: string): Promise<void> {
+    const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'DELETE' });
+    if (!response.ok) throw storageFailure('write', { bucket: this.bucket, key }, await failureOf(response));
+    await response.body?.cancel();
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    let continuationToken: string | undefined;
+    do {
+      const query = new URLSearchParams({ 'list-type': '2', prefix });
+      if (continuationToken !== undefined) query.set('continuation-token', continuationToken);
+      const response = await this.send('list', prefix, `${this.bucketUrl}?${query}`, { method: 'GET' });
+      if (!response.ok) throw storageFailure('list', { bucket: this.bucket, key: prefix }, await failureOf(response));
+      const page = await response.text();
+      for (const [, contents] of page.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+        const key = xmlText(contents!, 'Key');
+        if (key !== undefined) yield key;
+      }
+      continuationToken = xmlText(page, 'IsTruncated') === 'true' ? xmlText(page, 'NextContinuationToken') : undefined;
+    } while (continuationToken !== undefined);
+  }
+
+  /** Signs and sends one request; a request that got no answer is a StorageError naming the cause. */
+  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.client.fetch(url, init);
+    } catch (error) {
+      throw storageFailure(operation, { bucket: this.bucket, key }, {
+        status: undefined,
+        code: undefined,
+        message: error instanceof Error ? error.message : String(error),
+        cause: error,
+      });
+    }
+  }
+}
+
+/** The status, S3 error code and message of an error answer (HEAD-like answers have no body). */
+async function failureOf(response: Response): Promise<S3Failure> {
+  const text = await response.text().catch(() => '');
+  return {
+    status: response.status,
+    code: xmlText(text, 'Code'),
+    message: xmlText(text, 'Message'),
+    cause: new Error(`HTTP ${response.status}${text === '' ? '' : `: ${text.slice(0, 500)}`}`),
+  };
+}
