@@ -25,6 +25,7 @@ import { lambda } from './scenarios/lambda.js';
 import { picklePersistence } from './scenarios/pickle-persistence.js';
 import { scale } from './scenarios/scale.js';
 import { steadyState } from './scenarios/steady-state.js';
+import { workers } from './scenarios/workers.js';
 import { writeAmplification } from './scenarios/write-amplification.js';
 import { checkTargets } from './targets.js';
 import { profile } from './profile.js';
@@ -44,6 +45,7 @@ const SCENARIOS: Record<ScenarioName, Runner> = {
   picklePersistence: (context) => picklePersistence(context),
   lambda: (context) => lambda(context),
   scale: (context, childScript) => scale(context, childScript),
+  workers: (context) => workers(context),
 };
 
 const NAMES = Object.keys(SCENARIOS) as ScenarioName[];

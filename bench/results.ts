@@ -9,6 +9,7 @@ import type { LambdaResult } from './scenarios/lambda.js';
 import type { PicklePersistenceResult } from './scenarios/pickle-persistence.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SteadyStateResult } from './scenarios/steady-state.js';
+import type { WorkersResult } from './scenarios/workers.js';
 import type { WriteAmplificationResult } from './scenarios/write-amplification.js';
 import type { TargetCheck } from './targets.js';
 
@@ -22,6 +23,7 @@ export interface Scenarios {
   lambda?: LambdaResult;
   picklePersistence?: PicklePersistenceResult;
   scale?: ScaleResult;
+  workers?: WorkersResult;
 }
 
 export type ScenarioName = keyof Scenarios;

@@ -6,8 +6,11 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
-/** The binary of the npm package `workerd` (its CommonJS main exports the path as `default`). */
-const workerd = (createRequire(import.meta.url)('workerd') as { default: string }).default;
+/** The npm package `workerd`: its CommonJS main exports the binary's path as `default`. */
+const workerdPackage = createRequire(import.meta.url)('workerd') as { default: string; version: string };
+const workerd = workerdPackage.default;
+/** e.g. `1.20261117.1`: the runtime of 2026-11-17. */
+export const WORKERD_VERSION = workerdPackage.version;
 
 export interface WorkerdOptions {
   /** The bundled module Worker (e.g. wrangler's `--outdir` output); the config is written beside it. */
