@@ -11,7 +11,8 @@ import { webhookCallback } from 'grammy';
 import { fetchStoreFromEnvironment, type FetchStoreEnvironment } from '../src/fetch-store.js';
 import { parseFilepath } from '../src/snapshot/layout.js';
 import type { ObjectStore } from '../src/store/object-store.js';
-import { readConfig, redact, type BotConfig } from './config.js';
+import type { BotConfig } from './config.js';
+import { entryGate, updateFailed } from './entry-gate.js';
 import { setUpBotOnStore } from './setup-on-store.js';
 
 export type WorkerEnv = FetchStoreEnvironment & Record<string, string | undefined>;
@@ -20,20 +21,6 @@ type Handle = (request: Request) => Promise<Response>;
 /** The object store of the state's bucket, from the Worker's settings. */
 export type StoreFactory = (bucket: string, env: WorkerEnv) => ObjectStore;
 
-function respond(status: number, body: Record<string, unknown>): Response {
-  return Response.json(body, { status });
-}
-
-/** Compares in time independent of where the strings differ. */
-function secretMatches(given: string | null, expected: string): boolean {
-  if (given === null) return false;
-  const a = new TextEncoder().encode(given);
-  const b = new TextEncoder().encode(expected);
-  let difference = a.length ^ b.length;
-  for (let i = 0; i < b.length; i++) difference |= (a[i] ?? 0) ^ b[i]!;
-  return difference === 0;
-}
-
 /**
  * A Worker's `fetch` for the sample bot on the object store `storeFor` gives; one bot per isolate.
  *
@@ -41,50 +28,20 @@ function secretMatches(given: string | null, expected: string): boolean {
  * export default { fetch: workerFetch(fetchStoreFromEnvironment) };
  */
 export function workerFetch(storeFor: StoreFactory): (request: Request, env: WorkerEnv) => Promise<Response> {
-  let handle: Promise<Handle> | undefined;
-  const setUp = async (config: BotConfig, env: WorkerEnv): Promise<Handle> => {
+  const admit = entryGate(async (config: BotConfig, env: WorkerEnv): Promise<Handle> => {
     const { bot } = await setUpBotOnStore(config, storeFor(parseFilepath(config.persistenceUrl).bucket, env));
     return webhookCallback(bot, 'cloudflare-mod', { secretToken: config.webhookSecret });
-  };
+  });
   return async (request, env) => {
-    let config: BotConfig;
+    const admission = await admit(env, request.method, request.headers.get('x-telegram-bot-api-secret-token'));
+    if ('refusal' in admission) return Response.json(admission.refusal.body, { status: admission.refusal.status });
     try {
-      config = readConfig(env);
+      return await admission.handle(request);
     } catch (error) {
-      // Configuration errors name the variable, never its value.
-      console.error(`cold start failed: ${error instanceof Error ? error.message : String(error)}`);
-      return respond(500, MISCONFIGURED);
-    }
-    if (request.method !== 'POST') return respond(405, { ok: false, error: 'use POST' });
-    if (config.webhookSecret === undefined) {
-      console.error('WEBHOOK_SECRET is not set: refusing every update');
-      return respond(500, MISCONFIGURED);
-    }
-    if (!secretMatches(request.headers.get('x-telegram-bot-api-secret-token'), config.webhookSecret)) {
-      return respond(401, { ok: false, error: 'wrong or missing secret token' });
-    }
-    const current = (handle ??= setUp(config, env));
-    let handleUpdate: Handle;
-    try {
-      handleUpdate = await current;
-    } catch (error) {
-      if (handle === current) handle = undefined; // the next request tries the cold start again
-      console.error(`cold start failed: ${redact(describe(error), config)}`);
-      return respond(500, MISCONFIGURED);
-    }
-    try {
-      return await handleUpdate(request);
-    } catch (error) {
-      console.error(`update failed: ${redact(describe(error), config)}`);
-      return respond(500, { ok: false, error: 'the update could not be handled' });
+      const { status, body } = updateFailed(error, admission.config);
+      return Response.json(body, { status });
     }
   };
-}
-
-const MISCONFIGURED = { ok: false, error: 'the bot is misconfigured; see the Worker log' };
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 export default { fetch: workerFetch(fetchStoreFromEnvironment) };

@@ -1,0 +1,66 @@
+// The sample bot as a Google Cloud Function: handlers/gcf.ts built by infra/gcf/build.mjs, served by
+// functions-framework (from npm, the server Cloud Functions runs), each instance a new process,
+// against MinIO and a fake Bot API on loopback. What one instance wrote, the next one finds.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildFunction } from '../../infra/gcf/build.mjs';
+import { messageUpdate } from '../support/fake-bot-api.js';
+import { startFunction } from '../support/functions-framework.js';
+import { deployOn, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
+
+let source: string;
+beforeAll(async () => {
+  source = await buildFunction(await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-gcf-')));
+}, 120_000);
+afterAll(async () => {
+  if (source !== undefined) await rm(source, { recursive: true, force: true });
+});
+
+let bot: PlatformDeployment;
+beforeEach(async () => {
+  bot = await deployOn((env) =>
+    // The SDK's notice that it will need Node 22 is not what these tests look at.
+    startFunction(source, 'webhook', { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }),
+  );
+});
+afterEach(async () => {
+  await bot.close();
+});
+
+describe('the sample bot on functions-framework', () => {
+  it('writes /count to MinIO, and an instance started after a restart counts on from there', async () => {
+    const first = await bot.instance();
+    expect((await bot.say(first, 42, '/count')).status).toBe(200);
+    expect((await bot.say(first, 42, '/count')).status).toBe(200);
+    await first.close();
+
+    const second = await bot.instance();
+    expect(second.pid).not.toBe(first.pid);
+    expect((await bot.say(second, 42, '/count')).status).toBe(200);
+
+    expect(bot.replies()).toEqual(['1', '2', '3']);
+    const stored = await bot.snapshot();
+    expect((stored?.get('user_data') as Map<number, unknown>).get(42)).toMatchObject({ count: 3 });
+  });
+
+  it('calls getMe once, caches the answer beside the state, and a new instance reads it from there', async () => {
+    await bot.say(await bot.instance(), 42, '/start');
+    await bot.say(await bot.instance(), 42, '/start');
+
+    expect(bot.api.callsTo('getMe')).toHaveLength(1);
+    expect(await bot.objectKeys()).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`]);
+  });
+
+  it('refuses a wrong secret with 401 and a GET with 405, before any request of its own', async () => {
+    const instance = await bot.instance();
+
+    const wrong = await bot.post(instance, messageUpdate({ updateId: 1, userId: 42, text: '/count' }), 'wrong');
+    const get = await fetch(instance.url);
+
+    expect([wrong.status, get.status]).toEqual([401, 405]);
+    expect(bot.api.calls).toEqual([]);
+    expect(await bot.objectKeys()).toEqual([]);
+  });
+});
