@@ -18,6 +18,7 @@ import { renderChart } from './report/chart.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults, ScenarioName, Scenarios } from './results.js';
 import { burst, BURST_DEFAULTS } from './scenarios/burst.js';
+import { cloudFunctions } from './scenarios/cloud-functions.js';
 import { codec } from './scenarios/codec.js';
 import { coldStart } from './scenarios/cold-start.js';
 import { contention } from './scenarios/contention.js';
@@ -46,6 +47,7 @@ const SCENARIOS: Record<ScenarioName, Runner> = {
   lambda: (context) => lambda(context),
   scale: (context, childScript) => scale(context, childScript),
   workers: (context) => workers(context),
+  cloudFunctions: (context) => cloudFunctions(context),
 };
 
 const NAMES = Object.keys(SCENARIOS) as ScenarioName[];

@@ -2,6 +2,7 @@
  * The shape of bench/results.json: what ran, where, and each scenario's figures.
  */
 import type { BurstResult } from './scenarios/burst.js';
+import type { CloudFunctionsResult } from './scenarios/cloud-functions.js';
 import type { CodecResult } from './scenarios/codec.js';
 import type { ColdStartResult } from './scenarios/cold-start.js';
 import type { ContentionResult } from './scenarios/contention.js';
@@ -24,6 +25,7 @@ export interface Scenarios {
   picklePersistence?: PicklePersistenceResult;
   scale?: ScaleResult;
   workers?: WorkersResult;
+  cloudFunctions?: CloudFunctionsResult;
 }
 
 export type ScenarioName = keyof Scenarios;

@@ -9,10 +9,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildWorker, uploadSize } from '../../infra/workers/build.mjs';
-import { messageUpdate, startFakeBotApi } from '../../test/support/fake-bot-api.js';
 import { startWorkerd, WORKERD_VERSION } from '../../test/support/workerd.js';
+import { coldInstances, sampleBotSettings, type ColdInstances } from '../lib/cold-instances.js';
 import type { BenchContext } from '../lib/context.js';
-import { now, summarize, type Summary } from '../lib/stats.js';
 
 export interface WorkersOptions {
   /** New isolates per variant. */
@@ -21,16 +20,11 @@ export interface WorkersOptions {
   users: number;
 }
 
-export interface WorkerVariant {
+export interface WorkerVariant extends ColdInstances {
   name: 'bare' | 'fetch store' | 'AWS SDK v3';
   /** Wrangler's "Total Upload", KiB; none for the bare Worker, which is not built. */
   uploadKib: number | null;
   uploadGzipKib: number | null;
-  /** Spawn to listening: workerd starts and compiles the bundle. */
-  startMs: Summary;
-  /** The first request's round trip. */
-  firstRequestMs: Summary;
-  totalMs: Summary;
 }
 
 export interface WorkersResult {
@@ -41,13 +35,11 @@ export interface WorkersResult {
 
 export const WORKERS_DEFAULTS: WorkersOptions = { runs: 10, users: 1_000 };
 
-const BOT_TOKEN = '7000000001:BENCHMARK-token-not-secret';
-const WEBHOOK_SECRET = 'bench-webhook-secret';
 const COMPATIBILITY = { compatibilityDate: '2026-11-01', compatibilityFlags: [] };
 
 export async function workers(context: BenchContext, options: WorkersOptions = WORKERS_DEFAULTS): Promise<WorkersResult> {
   const workDir = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-bench-workers-'));
-  const api = await startFakeBotApi({ token: BOT_TOKEN });
+  const settings = await sampleBotSettings(context, options.users, 'workers');
   try {
     const bareScript = join(workDir, 'bare', 'worker.js');
     await mkdir(join(workDir, 'bare'));
@@ -56,57 +48,18 @@ export async function workers(context: BenchContext, options: WorkersOptions = W
       'fetch store': await buildWorker('wrangler.jsonc', join(workDir, 'fetch')),
       'AWS SDK v3': await buildWorker('bench/workers/wrangler-sdk.jsonc', join(workDir, 'sdk')),
     };
-
-    const variants: WorkerVariant[] = [];
-    let updateId = 1;
-    const userIds = context.population(options.users).users.map(([id]) => id);
-    for (const name of ['bare', 'fetch store', 'AWS SDK v3'] as const) {
-      const script = name === 'bare' ? bareScript : built[name].script;
+    const serve = (script: string) => () => startWorkerd({ script, bindings: settings.env, ...COMPATIBILITY });
+    const cold = await coldInstances(
+      { bare: serve(bareScript), 'fetch store': serve(built['fetch store'].script), 'AWS SDK v3': serve(built['AWS SDK v3'].script) },
+      { runs: options.runs, userIds: settings.userIds, secret: settings.secret },
+    );
+    const variants = (['bare', 'fetch store', 'AWS SDK v3'] as const).map((name): WorkerVariant => {
       const size = name === 'bare' ? null : uploadSize(built[name].output);
-      const path = await context.snapshot(options.users, 'single-file', `workers-${name.replace(/\W+/g, '-')}`);
-      const { connection } = context;
-      const bindings = {
-        BOT_TOKEN,
-        WEBHOOK_SECRET,
-        BOT_INFO: JSON.stringify(api.botInfo),
-        PERSISTENCE_URL: `s3://${context.bucket}/${path}`,
-        S3_ENDPOINT: connection.endpoint,
-        AWS_ACCESS_KEY_ID: connection.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: connection.secretAccessKey,
-        AWS_REGION: connection.region,
-        TELEGRAM_API_ROOT: api.apiRoot,
-      };
-      const start: number[] = [];
-      const first: number[] = [];
-      for (let i = 0; i < options.runs; i++) {
-        const spawned = now();
-        const worker = await startWorkerd({ script, bindings, ...COMPATIBILITY });
-        const listening = now();
-        const update = messageUpdate({ updateId: updateId++, userId: userIds[i % userIds.length]!, text: '/count' });
-        const response = await fetch(worker.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': WEBHOOK_SECRET },
-          body: JSON.stringify(update),
-        });
-        await response.arrayBuffer();
-        const answered = now();
-        const printed = await worker.close();
-        if (response.status !== 200) throw new Error(`the ${name} Worker answered ${response.status}: ${printed}`);
-        start.push(listening - spawned);
-        first.push(answered - listening);
-      }
-      variants.push({
-        name,
-        uploadKib: size?.kib ?? null,
-        uploadGzipKib: size?.gzipKib ?? null,
-        startMs: summarize(start),
-        firstRequestMs: summarize(first),
-        totalMs: summarize(start.map((ms, i) => ms + first[i]!)),
-      });
-    }
+      return { name, uploadKib: size?.kib ?? null, uploadGzipKib: size?.gzipKib ?? null, ...cold[name] };
+    });
     return { workerd: WORKERD_VERSION, users: options.users, variants };
   } finally {
-    await api.close();
+    await settings.close();
     await rm(workDir, { recursive: true, force: true });
   }
 }
