@@ -79,6 +79,14 @@ function encodeKey(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
 
+/**
+ * S3 through `fetch`: conditional GET and PUT, DELETE and ListObjectsV2, signed with SigV4. Path-style
+ * URLs on `endpoint`, virtual-hosted ones on AWS. Retries a 5xx or 429 answer; never a 409 or 412.
+ *
+ * @example
+ * const store = new FetchObjectStore({ bucket: 'my-bot-state', region: 'eu-central-1', accessKeyId, secretAccessKey });
+ * const persistence = new S3Persistence({ filepath: 's3://my-bot-state/prod/bot', store });
+ */
 export class FetchObjectStore implements ObjectStore {
   readonly bucket: string;
   private readonly client: AwsClient;
