@@ -5,6 +5,7 @@
 //   npm run bench:smoke                        one small scenario, a quick check that the suite runs
 //   npm run bench -- --profile                 CPU profiles of the cold start, codec and write path, summarized
 //   npm run bench -- --report                  RESULTS.md and chart.svg again from results.json, nothing run
+//   npm run bench -- --runtimes                the platform table's bundle sizes and cold starts (bench/runtimes.ts)
 //
 // Two rules keep the bundle behaving like the source tree: a module's `import.meta.url` is its source
 // file's URL (infra/minio.ts finds minio.sh beside itself), and the repository's plain JavaScript
@@ -15,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Lambda's nodejs20.x is the target; the AWS SDK's notice about its future Node 22 floor is noise here and in the children.
+// On Node 20 the AWS SDK rightly warns that its 2027 releases need Node 22; in measurements it is noise, here and in the children.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const outdir = join(root, '.build', 'bench');
 
@@ -36,7 +37,7 @@ const sourceTreeLocations = {
 
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'bench/main.ts', child: 'bench/child.ts' },
+  entryPoints: { main: 'bench/main.ts', child: 'bench/child.ts', runtimes: 'bench/runtimes.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -49,5 +50,10 @@ await build({
   plugins: [sourceTreeLocations],
 });
 
-const { main } = await import(pathToFileURL(join(outdir, 'main.mjs')).href);
-await main({ argv: process.argv.slice(2), childScript: join(outdir, 'child.mjs') });
+if (process.argv.includes('--runtimes')) {
+  const { main } = await import(pathToFileURL(join(outdir, 'runtimes.mjs')).href);
+  await main();
+} else {
+  const { main } = await import(pathToFileURL(join(outdir, 'main.mjs')).href);
+  await main({ argv: process.argv.slice(2), childScript: join(outdir, 'child.mjs') });
+}

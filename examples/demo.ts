@@ -14,8 +14,9 @@ import { callbackQueryUpdate, messageUpdate, startFakeBotApi, type RecordedCall,
 import { invokeInFreshProcess, webhookEvent } from '../test/support/lambda.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-// Lambda's nodejs20.x is the target; the AWS SDK's notice about its future Node 22 floor is noise
-// here, in this process and in every child (they inherit it, or get it in `env` below).
+// On Node 20 the AWS SDK rightly warns that its 2027 releases need Node 22 (serverless.yml deploys
+// nodejs24.x); in a transcript it is noise, here, in this process and in every child (they inherit
+// it, or get it in `env` below).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const USER = { id: 1001, name: 'Ada' };
 

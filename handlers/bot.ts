@@ -30,7 +30,8 @@ export type BotContext = Context & PersistenceFlavor<UserData, ChatData, BotData
 
 export interface SampleBotOptions {
   token: string;
-  botInfo: UserFromGetMe;
+  /** getMe's answer; without it, grammY (or the webhook) asks getMe. */
+  botInfo?: UserFromGetMe | undefined;
   store: BasePersistence<UserData, ChatData, BotData>;
   apiRoot?: string;
 }

@@ -1,34 +1,31 @@
 /**
  * The Google Cloud Functions entry of the sample bot: an HTTP function for
- * `@google-cloud/functions-framework` (`--entry-point=webhook`), grammY's `express` adapter (the
- * framework hands over an Express request with the JSON body parsed). The same environment as the
- * Lambda; state through the AWS SDK, as on Lambda. Built by infra/gcf/build.mjs.
- *
- * A request with a wrong secret is refused before the cold start; the update's writes are flushed
- * before the response returns (the instance may be throttled right after it).
+ * `@google-cloud/functions-framework` (`--entry-point=webhook`) on the library's webhook
+ * (`telegram-s3-persistence/webhook`, platform `express`: the framework hands over an Express
+ * request with its raw body). The Lambda's environment; state through the AWS SDK, as on Lambda.
+ * Built by infra/gcf/build.mjs.
  */
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import { webhookCallback } from 'grammy';
-import { entryGate, updateFailed } from './entry-gate.js';
+import type { NodeWebhookRequest, NodeWebhookResponse } from '../src/webhook.js';
+import { webhookHandler } from '../src/webhook.js';
+import { ConfigError, readConfig } from './config.js';
 import { setUpBot } from './setup.js';
 
-type Handle = (request: Parameters<HttpFunction>[0], response: Parameters<HttpFunction>[1]) => Promise<unknown>;
-
-const admit = entryGate(async (config, env: NodeJS.ProcessEnv): Promise<Handle> => {
-  const { bot } = await setUpBot(config, env);
-  return webhookCallback(bot, 'express', { secretToken: config.webhookSecret });
-});
+let handle: ((request: NodeWebhookRequest, response: NodeWebhookResponse) => Promise<void>) | undefined;
 
 export const webhook: HttpFunction = async (request, response) => {
-  const admission = await admit(process.env, request.method, request.header('x-telegram-bot-api-secret-token'));
-  if ('refusal' in admission) {
-    response.status(admission.refusal.status).json(admission.refusal.body);
-    return;
+  if (handle === undefined) {
+    try {
+      const config = readConfig(process.env);
+      if (config.webhookSecret === undefined) throw new ConfigError('WEBHOOK_SECRET is not set: refusing every update');
+      const { bot, persistence } = setUpBot(config);
+      handle = webhookHandler(bot, persistence, { platform: 'express', secretToken: config.webhookSecret, botInfo: config.botInfo });
+    } catch (error) {
+      // Configuration errors name the variable, never its value.
+      console.error(`cold start failed: ${error instanceof Error ? error.message : String(error)}`);
+      response.status(500).json({ ok: false, error: 'the bot is misconfigured; see the function log' });
+      return;
+    }
   }
-  try {
-    await admission.handle(request, response);
-  } catch (error) {
-    const { status, body } = updateFailed(error, admission.config);
-    if (!response.headersSent) response.status(status).json(body);
-  }
+  await handle(request as unknown as NodeWebhookRequest, response);
 };

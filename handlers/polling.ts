@@ -17,7 +17,7 @@ function explain(error: unknown, config: BotConfig): string {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const { bot, persistence, client } = await setUpBot(config);
+  const { bot, persistence, client } = setUpBot(config);
   // grammY's default stops polling at the first failed update; log it (redacted) and go on instead.
   bot.catch((error) => console.error(`update ${error.ctx.update.update_id} failed: ${explain(error.error, config)}`));
 

@@ -1,11 +1,11 @@
 /**
- * Builds the sample bot from its configuration, the same way for the Lambda webhook and for long
- * polling: an AWS SDK client and its object store, then persistence, bot identity and bot.
+ * Builds the sample bot from its configuration, the same way for the Lambda webhook, Cloud
+ * Functions and long polling: an AWS SDK client and its object store, then persistence and bot.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Bot } from 'grammy';
-import { S3ObjectStore } from '../src/store/s3-store.js';
 import { parseFilepath } from '../src/snapshot/layout.js';
+import { S3ObjectStore } from '../src/store/s3-store.js';
 import type { BotContext } from './bot.js';
 import type { BotConfig } from './config.js';
 import { setUpBotOnStore, type SamplePersistence } from './setup-on-store.js';
@@ -16,11 +16,11 @@ export interface SampleBot {
   client: S3Client;
 }
 
-export async function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env): Promise<SampleBot> {
+export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env): SampleBot {
   const client = new S3Client({
     region: env.AWS_REGION ?? 'us-east-1',
     ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
   });
   const store = new S3ObjectStore({ client, bucket: parseFilepath(config.persistenceUrl).bucket });
-  return { ...(await setUpBotOnStore(config, store)), client };
+  return { ...setUpBotOnStore(config, store), client };
 }

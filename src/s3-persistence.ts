@@ -129,7 +129,8 @@ export class S3Persistence<
   private readonly contextTypes: ContextTypes<UD, CD, BD>;
   private readonly objects = new Map<string, TrackedObject>();
   private readonly newObject: (key: string) => TrackedObject;
-  private readonly store: ObjectStore;
+  /** Where the objects are read and written (the webhook keeps the bot's getMe answer there too). */
+  readonly store: ObjectStore;
   private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
   private readonly loadConcurrency: number;
   private bot: object | undefined;

@@ -14,7 +14,7 @@
  * what cbor-x would alter, and the decoder's output is checked against the value model before
  * anything else sees it.
  */
-import { Decoder, Encoder, Tag } from 'cbor-x';
+import { Decoder, Encoder, Tag } from '#cbor-x';
 import { BOT_PLACEHOLDER, defineEntry, isPlainObject, MAX_DEPTH } from './values.js';
 
 /** The format marker of every snapshot object. */

@@ -53,13 +53,14 @@ describe('the sample bot on functions-framework', () => {
     expect(await bot.objectKeys()).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`]);
   });
 
-  it('refuses a wrong secret with 401 and a GET with 405, before any request of its own', async () => {
+  it('refuses a wrong secret (401), a GET (405) and a body that is not an update (400), before any request of its own', async () => {
     const instance = await bot.instance();
 
     const wrong = await bot.post(instance, messageUpdate({ updateId: 1, userId: 42, text: '/count' }), 'wrong');
     const get = await fetch(instance.url);
+    const notAnUpdate = await bot.post(instance, '{"update_id": 2, "nothing": {}}');
 
-    expect([wrong.status, get.status]).toEqual([401, 405]);
+    expect([wrong.status, get.status, notAnUpdate.status]).toEqual([401, 405, 400]);
     expect(bot.api.calls).toEqual([]);
     expect(await bot.objectKeys()).toEqual([]);
   });

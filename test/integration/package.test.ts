@@ -4,15 +4,13 @@
 // without grammY or Telegraf installed. The API reference in docs/ matches the doc comments.
 import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packedProject, root, type PackedProject } from '../support/packed.js';
 
 const run = promisify(execFile);
-const root = fileURLToPath(new URL('../../', import.meta.url));
 
 interface PackageJson {
   name: string;
@@ -23,13 +21,8 @@ interface PackageJson {
   dependencies: Record<string, string>;
 }
 
-interface PackResult {
-  filename: string;
-  files: Array<{ path: string }>;
-}
-
 let pkg: PackageJson;
-let packed: PackResult;
+let packed: PackedProject;
 let project: string;
 
 /** Every .ts module under src/, relative to it, without the extension. */
@@ -47,33 +40,20 @@ function binTargets(): string[] {
 }
 
 const subpaths = () => Object.keys(pkg.exports).filter((subpath) => subpath !== './package.json');
+/** The entry point that imports grammY at run time: the webhook runs on grammY's webhookCallback. */
+const NEEDS_GRAMMY = './webhook';
+const withoutGrammy = () => subpaths().filter((subpath) => subpath !== NEEDS_GRAMMY);
 const specifier = (subpath: string) => (subpath === '.' ? pkg.name : `${pkg.name}${subpath.slice(1)}`);
 
 beforeAll(async () => {
   pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as PackageJson;
-  project = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-consumer-'));
-  // The same file list as `npm pack --dry-run --json`, and the tarball to install.
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', project], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
-  [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [PackResult];
-
-  // A project outside the repository: only the runtime dependencies are installed (linked), so
-  // nothing the package imports can come from the repository's node_modules by accident.
-  const modules = join(project, 'node_modules');
-  await mkdir(join(modules, pkg.name), { recursive: true });
-  await run('tar', ['-xzf', join(project, packed.filename), '-C', join(modules, pkg.name), '--strip-components=1']);
-  for (const dependency of Object.keys(pkg.dependencies)) await link(dependency);
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  packed = await packedProject();
+  project = packed.dir;
 }, 180_000);
 
 afterAll(async () => {
-  if (project !== undefined) await rm(project, { recursive: true, force: true });
+  await packed?.remove();
 });
-
-async function link(name: string): Promise<void> {
-  const target = join(project, 'node_modules', name);
-  await mkdir(dirname(target), { recursive: true });
-  await symlink(join(root, 'node_modules', name), target, 'dir');
-}
 
 async function node(script: string, type: 'module' | 'commonjs'): Promise<string> {
   const { stdout } = await run(process.execPath, ['--input-type', type, '-e', script], {
@@ -91,11 +71,11 @@ describe('npm pack', () => {
       'package.json',
       ...sourceModules().flatMap((module) => [`dist/${module}.js`, `dist/${module}.d.ts`]),
     ].sort();
-    expect(packed.files.map((file) => file.path).sort()).toEqual(expected);
+    expect(packed.files.sort()).toEqual(expected);
   });
 
   it('holds the files of main, types, every entry point of exports, and the bin when there is one', () => {
-    const files = new Set(packed.files.map((file) => file.path));
+    const files = new Set(packed.files);
     const targets = [pkg.main, pkg.types, ...binTargets()];
     for (const target of Object.values(pkg.exports)) {
       if (typeof target === 'string') continue;
@@ -107,7 +87,7 @@ describe('npm pack', () => {
 
   it('has no module reachable from exports that runs code at top level (sideEffects: false)', async () => {
     const ts = (await import('typescript')).default;
-    const library = packed.files.map((file) => file.path).filter((path) => path.endsWith('.js') && !binTargets().includes(path));
+    const library = packed.files.filter((path) => path.endsWith('.js') && !binTargets().includes(path));
     const effects: string[] = [];
     for (const path of library) {
       const text = await readFile(join(project, 'node_modules', pkg.name, path), 'utf8');
@@ -136,24 +116,31 @@ describe('npm pack', () => {
 });
 
 describe('a project that installs the tarball', () => {
-  it('imports every entry point, without grammY or Telegraf installed', async () => {
-    const script = `for (const s of ${JSON.stringify(subpaths().map(specifier))}) console.log(s, Object.keys(await import(s)).sort().join(','));`;
+  it('imports every entry point but the webhook, without grammY or Telegraf installed', async () => {
+    const script = `for (const s of ${JSON.stringify(withoutGrammy().map(specifier))}) console.log(s, Object.keys(await import(s)).sort().join(','));`;
     const lines = (await node(script, 'module')).trim().split('\n');
     const exported = new Map(lines.map((line) => [line.split(' ')[0], line.split(' ')[1]?.split(',') ?? []]));
-    expect([...exported.keys()]).toEqual(subpaths().map(specifier));
+    expect([...exported.keys()]).toEqual(withoutGrammy().map(specifier));
     expect(exported.get(pkg.name)).toEqual(expect.arrayContaining(['S3Persistence', 'PersistenceError', 'MemoryObjectStore']));
     expect(exported.get(`${pkg.name}/grammy`)).toEqual(expect.arrayContaining(['persistence']));
     expect(exported.get(`${pkg.name}/adapters`)).toEqual(['S3KeyValueStore', 'grammyStorage', 'telegrafSessionStore']);
     expect(exported.get(`${pkg.name}/telegraf`)).toEqual(['S3KeyValueStore', 'telegrafSessionStore']);
   });
 
-  it('requires every entry point from CommonJS (Node >= 20.19 loads ES modules with require)', async () => {
-    const script = `for (const s of ${JSON.stringify(subpaths().map(specifier))}) console.log(typeof require(s));`;
-    expect((await node(script, 'commonjs')).trim().split('\n')).toEqual(subpaths().map(() => 'object'));
+  it('requires every entry point but the webhook from CommonJS (Node >= 20.19 loads ES modules with require)', async () => {
+    const script = `for (const s of ${JSON.stringify(withoutGrammy().map(specifier))}) console.log(typeof require(s));`;
+    expect((await node(script, 'commonjs')).trim().split('\n')).toEqual(withoutGrammy().map(() => 'object'));
+  });
+
+  it('imports the webhook once grammY, its peer, is installed', async () => {
+    const script = `console.log(Object.keys(await import('${specifier(NEEDS_GRAMMY)}')).sort().join(','))`;
+    await expect(node(script, 'module')).rejects.toThrow(/grammy/);
+    await packed.link('grammy');
+    expect((await node(script, 'module')).trim().split(',')).toEqual(['MAX_BODY_BYTES', 'parseUpdate', 'webhookHandler']);
   });
 
   it('type-checks code using every entry point with grammY and Telegraf, strict and with the declarations checked', async () => {
-    for (const name of ['grammy', '@grammyjs/types', 'telegraf', '@telegraf/types', '@types/node']) await link(name);
+    for (const name of ['grammy', '@grammyjs/types', 'telegraf', '@telegraf/types', '@types/node']) await packed.link(name);
     await writeFile(
       join(project, 'tsconfig.json'),
       JSON.stringify({
@@ -168,6 +155,7 @@ describe('a project that installs the tarball', () => {
         `import { persistence, type PersistenceFlavor } from '${pkg.name}/grammy';`,
         `import { grammyStorage, S3KeyValueStore, type ValueConflict } from '${pkg.name}/adapters';`,
         `import { telegrafSessionStore } from '${pkg.name}/telegraf';`,
+        `import { webhookHandler } from '${pkg.name}/webhook';`,
         `import { Bot, session, type Context, type SessionFlavor, type StorageAdapter } from 'grammy';`,
         `import type { SessionStore } from 'telegraf';`,
         `type Session = { count: number };`,
@@ -179,7 +167,9 @@ describe('a project that installs the tarball', () => {
         `bot.use(session({ initial: () => ({ count: 0 }), storage }));`,
         `const merge = ({ ours }: ValueConflict<Session>) => ours;`,
         `const telegrafStore: SessionStore<Session> = telegrafSessionStore(new S3KeyValueStore<Session>({ prefix: 's3://bucket/t', merge }));`,
-        `export const checks = [telegrafStore, PersistenceError];`,
+        `const lambda: (event: { body?: string }) => Promise<{ statusCode: number }> = webhookHandler(bot, store, { platform: 'aws-lambda-async', secretToken: 's' });`,
+        `const fetchHandler: (request: Request) => Promise<Response> = webhookHandler(bot, store, { platform: 'std/http', secretToken: 's' });`,
+        `export const checks = [telegrafStore, PersistenceError, lambda, fetchHandler];`,
       ].join('\n'),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { messageUpdate, startFakeBotApi, type FakeBotApi } from '../support/fake-bot-api.js';
 import { invokeInFreshProcess, webhookEvent } from '../support/lambda.js';
 import { freshBucket, minioClient } from '../support/minio.js';
+import { ensureRuntime } from '../../infra/runtimes.mjs';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -142,13 +143,15 @@ describe('serverless package', () => {
     const attempted = existsSync(networkLog) ? await readFile(networkLog, 'utf8') : '';
     expect(attempted, 'connections the packaging tried to open').toBe('');
     expect(packagingOutput).toContain('Service packaged');
+    // nodejs24.x is valid: infra/serverless-lambda-runtimes.cjs extends v3.40's schema, which stops at nodejs20.x.
+    expect(packagingOutput).not.toContain('Invalid configuration');
   });
 
   it('zips the handler alone, as one ESM bundle that Lambda finds from handlers/webhook.handler', async () => {
     expect(zipEntries).toEqual(['handlers/webhook.mjs']);
     expect((await stat(join(packageDir, 'webhook.zip'))).size).toBeGreaterThan(0);
     const [fn] = resourcesOfType(template, 'AWS::Lambda::Function');
-    expect(fn?.Properties).toMatchObject({ Handler: 'handlers/webhook.handler', Runtime: 'nodejs20.x' });
+    expect(fn?.Properties).toMatchObject({ Handler: 'handlers/webhook.handler', Runtime: 'nodejs24.x' });
     expect(fn?.Properties.Timeout).toBeLessThan(30); // API Gateway gives up at 30 s
   });
 
@@ -232,7 +235,8 @@ describe('serverless package', () => {
     );
   });
 
-  describe('the packaged handler, with only the role S3 statements (MinIO STS session policy)', () => {
+  describe('the packaged handler on Node 24 (nodejs24.x), with only the role S3 statements (MinIO STS session policy)', () => {
+    let node24: string;
     let api: FakeBotApi;
     let bucket: string;
     let admin: S3Client;
@@ -240,6 +244,7 @@ describe('serverless package', () => {
     let env: Record<string, string>;
 
     beforeAll(async () => {
+      node24 = await ensureRuntime('node24');
       const minio = inject('minio');
       bucket = await freshBucket('sls-package');
       admin = minioClient();
@@ -271,7 +276,6 @@ describe('serverless package', () => {
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_SESSION_TOKEN: credentials.sessionToken,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       };
     });
 
@@ -283,7 +287,7 @@ describe('serverless package', () => {
 
     const invoke = (update: object, secret: string, overrides: Record<string, string | undefined> = {}) => {
       const merged = Object.fromEntries(Object.entries({ ...env, ...overrides }).filter(([, value]) => value !== undefined));
-      return invokeInFreshProcess(handlerFile, webhookEvent(update, { secret }), merged as Record<string, string>);
+      return invokeInFreshProcess(handlerFile, webhookEvent(update, { secret }), merged as Record<string, string>, { node: node24 });
     };
 
     it('answers 401 to a wrong secret token, without calling Telegram or writing state', async () => {
@@ -297,6 +301,9 @@ describe('serverless package', () => {
     it('counts /count across cold starts: 200, the reply, and the state under the prefix', async () => {
       const first = await invoke(messageUpdate({ updateId: 2, userId: 42, text: '/count' }), WEBHOOK_SECRET);
       expect(first.result.statusCode).toBe(200);
+      expect(first.node).toMatch(/^v24\./);
+      // The environment as deployed (no AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED): no SDK notice on Node 24.
+      expect(first.stderr).not.toContain('NodeVersionSupportWarning');
       expect(api.callsTo('sendMessage').map((call) => call.payload)).toEqual([expect.objectContaining({ chat_id: 42, text: '1' })]);
 
       // Without BOT_INFO the handler asks getMe once and caches the answer beside the snapshot.

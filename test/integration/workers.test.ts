@@ -84,6 +84,15 @@ describe('the sample bot in workerd', () => {
     expect(await bot.objectKeys()).toEqual([]);
   });
 
+  it('answers 400 to a body that is not an update, and stores nothing', async () => {
+    const worker = await bot.instance();
+
+    const responses = await Promise.all(['not json', '{"update_id": "1"}'].map((body) => bot.post(worker, body)));
+
+    expect(responses.map((response) => response.status)).toEqual([400, 400]);
+    expect(await bot.objectKeys()).toEqual([]);
+  });
+
   it('answers 500 naming no secret when the S3 credentials are refused, and stores nothing', async () => {
     bot.env.AWS_SECRET_ACCESS_KEY = 'not-the-secret';
     bot.env.BOT_INFO = JSON.stringify(bot.api.botInfo);

@@ -22,7 +22,7 @@ const print = (mark, value) =>
   new Promise((resolve) => process.stdout.write(mark + ' ' + JSON.stringify(value) + '\\n', resolve));
 const importStarted = performance.now();
 const { handler } = await import(pathToFileURL(process.argv[1]).href);
-await print(${JSON.stringify(READY_MARK)}, { pid: process.pid, initMs: performance.now() - importStarted });
+await print(${JSON.stringify(READY_MARK)}, { pid: process.pid, initMs: performance.now() - importStarted, node: process.version });
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   const started = performance.now();
   try {
@@ -48,13 +48,15 @@ export interface FreshInvocation {
   invokeMs: number;
   /** The process that ran it. */
   pid: number;
+  /** The Node version that ran it (`process.version` in the process). */
+  node: string;
 }
 
 /** A Node process holding the imported handler, like a warm Lambda container. */
 export interface LambdaInstance {
   readonly pid: number;
-  /** Resolves with the import time once the bundle is imported; rejects if the process fails before. */
-  readonly ready: Promise<{ initMs: number }>;
+  /** Resolves with the import time and the Node version once the bundle is imported; rejects if the process fails before. */
+  readonly ready: Promise<{ initMs: number; node: string }>;
   /** Calls the handler with `event` in this process; invocations run one after another. */
   invoke(event: unknown): Promise<{ result: HttpApiResult; invokeMs: number }>;
   /** The process's output so far, marked lines removed. */
@@ -66,6 +68,8 @@ export interface LambdaInstance {
 export interface InstanceOptions {
   /** An invocation, or the import, taking longer than this kills the process; default 60 s. */
   timeoutMs?: number;
+  /** The Node executable to run, e.g. Lambda's next runtime from infra/runtimes.mjs; default this process's. */
+  node?: string;
 }
 
 /**
@@ -79,7 +83,7 @@ export interface InstanceOptions {
  */
 export function startInstance(bundlePath: string, env: Record<string, string>, options: InstanceOptions = {}): LambdaInstance {
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', RUNNER, bundlePath], {
+  const child = spawn(options.node ?? process.execPath, ['--input-type=module', '-e', RUNNER, bundlePath], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -87,9 +91,9 @@ export function startInstance(bundlePath: string, env: Record<string, string>, o
   let stderr = '';
   let failure: Error | undefined;
   const pending: Array<{ resolve: (value: { result: HttpApiResult; invokeMs: number }) => void; reject: (error: Error) => void }> = [];
-  let resolveReady!: (value: { initMs: number }) => void;
+  let resolveReady!: (value: { initMs: number; node: string }) => void;
   let rejectReady!: (error: Error) => void;
-  const ready = new Promise<{ initMs: number }>((resolve, reject) => {
+  const ready = new Promise<{ initMs: number; node: string }>((resolve, reject) => {
     resolveReady = resolve;
     rejectReady = reject;
   });
@@ -117,9 +121,9 @@ export function startInstance(bundlePath: string, env: Record<string, string>, o
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
     if (line.startsWith(`${READY_MARK} `)) {
-      const { initMs } = JSON.parse(line.slice(READY_MARK.length + 1)) as { initMs: number };
+      const { initMs, node } = JSON.parse(line.slice(READY_MARK.length + 1)) as { initMs: number; node: string };
       if (pending.length === 0) disarm();
-      resolveReady({ initMs });
+      resolveReady({ initMs, node });
     } else if (line.startsWith(`${RESULT_MARK} `)) {
       const outcome = JSON.parse(line.slice(RESULT_MARK.length + 1)) as { result?: HttpApiResult; error?: string; invokeMs: number };
       const waiter = pending.shift();
@@ -179,7 +183,7 @@ export async function invokeInFreshProcess(
   options: InstanceOptions = {},
 ): Promise<FreshInvocation> {
   const instance = startInstance(bundlePath, env, options);
-  let answer: { result: HttpApiResult; invokeMs: number; initMs: number };
+  let answer: { result: HttpApiResult; invokeMs: number; initMs: number; node: string };
   try {
     const { result, invokeMs } = await instance.invoke(event);
     answer = { result, invokeMs, ...(await instance.ready) };

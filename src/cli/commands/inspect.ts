@@ -2,7 +2,7 @@
  * `inspect URL`: what is stored, without printing the data: each object with its size, ETag and
  * format version, and how many entries each section holds.
  */
-import { Decoder } from 'cbor-x';
+import { Decoder } from '#cbor-x';
 import { SECTION_NAMES } from '../../snapshot/entries.js';
 import { WRITE_IDS_FIELD } from '../../snapshot/tracked-object.js';
 import { isPlainObject } from '../../snapshot/values.js';

@@ -1,0 +1,79 @@
+// The package as published: `npm pack` (whose prepack builds dist/ from scratch), unpacked into the
+// node_modules of a project outside the repository. Only the dependencies asked for are installed
+// (linked from the repository's node_modules), so nothing the package imports can come from the
+// repository by accident.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface PackedProject {
+  /** The project's directory; its package.json says `"type": "module"`. */
+  readonly dir: string;
+  /** The tarball's file name (in `dir`) and the files it holds, as `npm pack --json` lists them. */
+  readonly tarball: string;
+  readonly files: string[];
+  /** The package's name. */
+  readonly name: string;
+  /** Installs `name` in the project by linking the repository's copy (once). */
+  link(name: string): Promise<void>;
+  /** Removes the project. */
+  remove(): Promise<void>;
+}
+
+export interface PackedProjectOptions {
+  /**
+   * Runtime dependencies installed from the registry, as a user's `npm install` gets them (at the
+   * version the repository's lock holds, with the optional dependencies npm resolves for a user,
+   * not the repository's overrides), instead of linked from the repository.
+   */
+  fromRegistry?: string[];
+}
+
+/**
+ * Packs the package and installs the tarball, with its runtime dependencies, into a new project.
+ *
+ * @example
+ * const project = await packedProject();
+ * await project.link('grammy');
+ * execFileSync(process.execPath, ['-e', "import('telegram-s3-persistence')"], { cwd: project.dir });
+ */
+export async function packedProject(options: PackedProjectOptions = {}): Promise<PackedProject> {
+  const fromRegistry = options.fromRegistry ?? [];
+  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
+  const dir = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-consumer-'));
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string; files: Array<{ path: string }> }];
+
+  const link = async (name: string) => {
+    const target = join(dir, 'node_modules', name);
+    if (existsSync(target)) return;
+    await mkdir(dirname(target), { recursive: true });
+    await symlink(join(root, 'node_modules', name), target, 'dir');
+  };
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // First: npm removes what it did not install.
+  if (fromRegistry.length > 0) {
+    const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    const specs = fromRegistry.map((name) => `${name}@${lock.packages[`node_modules/${name}`]!.version}`);
+    await run('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+  }
+  const installed = join(dir, 'node_modules', pkg.name);
+  await mkdir(installed, { recursive: true });
+  await run('tar', ['-xzf', join(dir, packed.filename), '-C', installed, '--strip-components=1']);
+  for (const dependency of Object.keys(pkg.dependencies)) if (!fromRegistry.includes(dependency)) await link(dependency);
+  return {
+    dir,
+    tarball: packed.filename,
+    files: packed.files.map((file) => file.path),
+    name: pkg.name,
+    link,
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
