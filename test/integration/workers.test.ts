@@ -1,12 +1,14 @@
 // The sample bot on Cloudflare Workers: wrangler.jsonc built by `wrangler deploy --dry-run` (offline),
 // the bundle served by workerd, the real runtime, each isolate in a new process, against MinIO and a
-// fake Bot API on loopback. What one isolate wrote, the next one finds.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+// fake Bot API on loopback. What one isolate wrote, the next one finds. Then a Worker of a user's
+// own (examples/cloudflare-workers) on the packed tarball, built and run the same way.
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildWorker, uploadSize } from '../../infra/workers/build.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
+import { packedProject, root, type PackedProject } from '../support/packed.js';
 import { deployOn, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
 import { startWorkerd } from '../support/workerd.js';
 
@@ -102,5 +104,36 @@ describe('the sample bot in workerd', () => {
 
     expect(await worker.close()).toMatch(/AccessDeniedError.*the credentials were refused \(SignatureDoesNotMatch\)/);
     expect(await bot.objectKeys()).toEqual([]);
+  });
+});
+
+describe('a Worker of your own on the packed tarball (examples/cloudflare-workers)', () => {
+  let project: PackedProject;
+  let ownScript: string;
+  beforeAll(async () => {
+    project = await packedProject();
+    await project.link('grammy');
+    for (const file of ['worker.mjs', 'wrangler.jsonc', 'no-aws-sdk.mjs']) {
+      await copyFile(join(root, 'examples/cloudflare-workers', file), join(project.dir, file));
+    }
+    ({ script: ownScript } = await buildWorker(join(project.dir, 'wrangler.jsonc'), join(project.dir, 'dist-worker')));
+  }, 300_000);
+  afterAll(async () => {
+    await project?.remove();
+  });
+
+  it('builds without the AWS SDK, counts in MinIO, and a new isolate counts on', async () => {
+    expect(await readFile(ownScript, 'utf8')).not.toMatch(/@smithy|S3ServiceException/);
+    const own = await deployOn((env) => startWorkerd({ script: ownScript, bindings: env, ...WRANGLER_COMPATIBILITY }));
+    try {
+      expect((await own.say(await own.instance(), 42, '/count')).status).toBe(200);
+      expect((await own.say(await own.instance(), 42, '/count')).status).toBe(200);
+
+      expect(own.replies()).toEqual(['1', '2']);
+      expect(own.api.callsTo('getMe')).toHaveLength(1);
+      expect((((await own.snapshot())?.get('user_data')) as Map<number, unknown>).get(42)).toEqual({ count: 2 });
+    } finally {
+      await own.close();
+    }
   });
 });
