@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { buildWorker, uploadSize } from '../../infra/workers/build.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
 import { packedProject, root, type PackedProject } from '../support/packed.js';
+import { startRecordingProxy } from '../support/recording-proxy.js';
 import { deployOn, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
 import { startWorkerd } from '../support/workerd.js';
 
@@ -60,6 +61,27 @@ describe('the sample bot in workerd', () => {
     const stored = await bot.snapshot();
     expect((stored?.get('user_data') as Map<number, unknown>).get(42)).toMatchObject({ count: 3 });
     expect(stored?.get('bot_data')).toMatchObject({ totalCount: 3 });
+  });
+
+  it("sends workerd's fetch with the conditions: a create-only PUT, then a warm isolate's refresh answered 304 and an If-Match PUT", async () => {
+    const proxy = await startRecordingProxy(bot.env.S3_ENDPOINT!);
+    bot.env.S3_ENDPOINT = proxy.endpoint;
+    bot.env.BOT_INFO = JSON.stringify(bot.api.botInfo);
+    try {
+      const worker = await bot.instance();
+      await bot.say(worker, 42, '/count');
+      await bot.say(worker, 42, '/count');
+
+      const state = `/${bot.bucket}/${STATE_KEY}`;
+      expect(proxy.requests.filter((request) => request.path === state)).toEqual([
+        { method: 'GET', path: state, status: 404 },
+        { method: 'PUT', path: state, status: 200, condition: 'If-None-Match' },
+        { method: 'GET', path: state, status: 304, condition: 'If-None-Match' },
+        { method: 'PUT', path: state, status: 200, condition: 'If-Match' },
+      ]);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('keeps a conversation across isolates: /survey asked in one is answered in the next two', async () => {
