@@ -33,7 +33,7 @@ export interface WorkersResult {
   variants: WorkerVariant[];
 }
 
-export const WORKERS_DEFAULTS: WorkersOptions = { runs: 10, users: 1_000 };
+export const WORKERS_DEFAULTS: WorkersOptions = { runs: 20, users: 1_000 };
 
 const COMPATIBILITY = { compatibilityDate: '2026-11-01', compatibilityFlags: [] };
 

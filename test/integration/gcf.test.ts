@@ -1,36 +1,37 @@
 // The sample bot as a Google Cloud Function: handlers/gcf.ts built by infra/gcf/build.mjs, served by
-// functions-framework (from npm, the server Cloud Functions runs), each instance a new process,
-// against MinIO and a fake Bot API on loopback. What one instance wrote, the next one finds.
+// functions-framework (from npm, the server Cloud Functions runs) on Node 24 (the nodejs24 runtime;
+// Node 20 is past its end of life), each instance a new process, against MinIO and a fake Bot API on
+// loopback. What one instance wrote, the next one finds.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildFunction } from '../../infra/gcf/build.mjs';
+import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
 import { startFunction } from '../support/functions-framework.js';
 import { deployOn, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
 
 let source: string;
+let node24: string;
 beforeAll(async () => {
   source = await buildFunction(await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-gcf-')));
-}, 120_000);
+  node24 = await ensureRuntime('node24');
+}, 300_000);
 afterAll(async () => {
   if (source !== undefined) await rm(source, { recursive: true, force: true });
 });
 
 let bot: PlatformDeployment;
 beforeEach(async () => {
-  bot = await deployOn((env) =>
-    // The SDK's notice that it will need Node 22 is not what these tests look at.
-    startFunction(source, 'webhook', { ...env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }),
-  );
+  bot = await deployOn((env) => startFunction(source, 'webhook', env, node24));
 });
 afterEach(async () => {
   await bot.close();
 });
 
 describe('the sample bot on functions-framework', () => {
-  it('writes /count to MinIO, and an instance started after a restart counts on from there', async () => {
+  it('writes /count to MinIO, and an instance started after a restart counts on from there, printing no SDK notice', async () => {
     const first = await bot.instance();
     expect((await bot.say(first, 42, '/count')).status).toBe(200);
     expect((await bot.say(first, 42, '/count')).status).toBe(200);
@@ -43,6 +44,7 @@ describe('the sample bot on functions-framework', () => {
     expect(bot.replies()).toEqual(['1', '2', '3']);
     const stored = await bot.snapshot();
     expect((stored?.get('user_data') as Map<number, unknown>).get(42)).toMatchObject({ count: 3 });
+    expect(await second.close()).not.toMatch(/NodeVersionSupportWarning|Node\.js version/);
   });
 
   it('calls getMe once, caches the answer beside the state, and a new instance reads it from there', async () => {

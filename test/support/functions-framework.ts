@@ -25,14 +25,14 @@ async function freePort(): Promise<number> {
 
 /**
  * Serves function `target` of the built directory `source` (package.json `main`), with `env` as its
- * whole environment (and PATH).
+ * whole environment (and PATH), on the Node binary `node` (default: the one running this).
  *
  * @example
- * const fn = await startFunction('.build/gcf', 'webhook', { BOT_TOKEN: '...' });
+ * const fn = await startFunction('.build/gcf', 'webhook', { BOT_TOKEN: '...' }, await ensureRuntime('node24'));
  */
-export async function startFunction(source: string, target: string, env: Record<string, string>): Promise<FunctionProcess> {
+export async function startFunction(source: string, target: string, env: Record<string, string>, node = process.execPath): Promise<FunctionProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [cli, `--target=${target}`, `--source=${source}`, `--port=${port}`], {
+  const child = spawn(node, [cli, `--target=${target}`, `--source=${source}`, `--port=${port}`], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
