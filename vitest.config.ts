@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Deterministic simulation: 100,000 seeded schedules in ten chunks (SIM_SCHEDULES to change).
+      { test: { name: 'simulation', include: ['test/sim/**/*.test.ts'], testTimeout: 600_000 } },
       {
         test: {
           name: 'integration',

@@ -30,7 +30,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const BOT_TOKEN = '7000000001:BENCHMARK-token-not-secret';
 const WEBHOOK_SECRET = 'bench-webhook-secret';
 const USERS = 1_000;
-const RUNS = 7;
+const RUNS = 11;
 
 export interface RuntimeRow {
   runtime: string;

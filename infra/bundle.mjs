@@ -1,4 +1,5 @@
-// Bundles the Lambda handler with esbuild: one ESM file for nodejs20.x, every dependency inside
+// Bundles the Lambda handler with esbuild: one ESM file for nodejs20.x to nodejs24.x (target node20,
+// the engines floor), every dependency inside
 // (the runtime's own AWS SDK is not relied on, so the pinned versions are the ones that run).
 // `serverless package` uses the same options through serverless-esbuild; the end-to-end tests and
 // the demo use this script directly.

@@ -33,19 +33,4 @@ export type MergeFunction = (conflict: EntryConflict) => unknown;
 /** Told of every same-entry conflict, with the value that was kept. */
 export type ConflictHook = (conflict: EntryConflict & { resolution: unknown }) => void;
 
-/** How conflicting conditional writes are retried: capped exponential backoff with full jitter. */
-export interface RetryPolicy {
-  /** Conditional writes tried before giving up with a `WriteConflictError`; default 10. */
-  maxAttempts: number;
-  /** Upper bound of the first backoff, in milliseconds; default 25. */
-  baseDelayMs: number;
-  /** Cap of any backoff, in milliseconds; default 1000. */
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, baseDelayMs: 25, maxDelayMs: 1000 };
-
-/** Backoff before attempt `attempt + 1`: uniform in [0, min(cap, base * 2^(attempt-1))). */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number): number {
-  return random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-}
+export { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './engine/conditional-object.js';

@@ -37,6 +37,16 @@ export function conversationKey(key: ConversationKey): string {
   return JSON.stringify(key);
 }
 
+/**
+ * Why a write is made: the update whose handler made the change. A store that records it with the
+ * change applies each update's changes once, however often the update is delivered.
+ */
+export interface WriteOrigin {
+  updateId?: number;
+  /** The update's user and chat: the store writes the object that keeps the "handled" mark last. */
+  owner?: UpdateOwner;
+}
+
 /** The user and chat an update concerns, where a store keeps its "handled" mark. */
 export interface UpdateOwner {
   userId?: number;
@@ -72,15 +82,15 @@ export abstract class BasePersistence<
   abstract getCallbackData(): Promise<CallbackData | null>;
   abstract getConversations(name: string): Promise<Map<string, unknown>>;
 
-  abstract updateUserData(userId: number, data: UD): Promise<void>;
-  abstract updateChatData(chatId: number, data: CD): Promise<void>;
-  abstract updateBotData(data: BD): Promise<void>;
+  abstract updateUserData(userId: number, data: UD, origin?: WriteOrigin): Promise<void>;
+  abstract updateChatData(chatId: number, data: CD, origin?: WriteOrigin): Promise<void>;
+  abstract updateBotData(data: BD, origin?: WriteOrigin): Promise<void>;
   abstract updateCallbackData(data: CallbackData): Promise<void>;
   /** Set the state of one conversation; `null` ends it and removes the key. */
-  abstract updateConversation(name: string, key: ConversationKey, state: unknown): Promise<void>;
+  abstract updateConversation(name: string, key: ConversationKey, state: unknown, origin?: WriteOrigin): Promise<void>;
 
-  abstract dropUserData(userId: number): Promise<void>;
-  abstract dropChatData(chatId: number): Promise<void>;
+  abstract dropUserData(userId: number, origin?: WriteOrigin): Promise<void>;
+  abstract dropChatData(chatId: number, origin?: WriteOrigin): Promise<void>;
 
   abstract refreshUserData(userId: number, data: UD): Promise<void>;
   abstract refreshChatData(chatId: number, data: CD): Promise<void>;
@@ -128,6 +138,15 @@ export abstract class BasePersistence<
    * store keep the mark beside the user's or chat's data. Default: forgets.
    */
   async markUpdateProcessed(_updateId: number, _owner?: UpdateOwner): Promise<void> {}
+
+  /**
+   * Claims update `updateId` for `leaseMs` milliseconds, so that its handler runs at most once at a
+   * time: resolves false while another instance holds a live claim. Default: always true (the store
+   * cannot claim).
+   */
+  async claimUpdate(_updateId: number, _leaseMs: number): Promise<boolean> {
+    return true;
+  }
 
   abstract flush(): Promise<void>;
   /** The live bot: stored data that holds it is written as a placeholder and restored as this bot. */

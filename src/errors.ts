@@ -11,7 +11,8 @@ export type PersistenceErrorCode =
   | 'WRITE_CONFLICT'
   | 'STORAGE_FAILURE'
   | 'BUCKET_NOT_FOUND'
-  | 'ACCESS_DENIED';
+  | 'ACCESS_DENIED'
+  | 'UPDATE_IN_PROGRESS';
 
 interface Location {
   bucket?: string;
@@ -94,26 +95,41 @@ export class WriteConflictError extends PersistenceError {
   }
 }
 
+/** Where a failed request went, and what to try (`store/failure-hints.ts` writes both). */
+export interface StorageFailureContext {
+  cause?: unknown;
+  /** The URL of the endpoint the request went to. */
+  endpoint?: string;
+  /** One line on what to do, appended to the message. */
+  hint?: string;
+}
+
 /** The object store failed or refused a request. */
 export class StorageError extends PersistenceError {
   override readonly name: string = 'StorageError';
   /** HTTP status of the failed request, when there was a response. */
   readonly status: number | undefined;
+  /** The endpoint the request went to, when known. */
+  readonly endpoint: string | undefined;
   constructor(
     message: string,
     location: Location,
-    options: { cause?: unknown; status?: number; code?: PersistenceErrorCode } = {},
+    options: StorageFailureContext & { status?: number; code?: PersistenceErrorCode } = {},
   ) {
-    super(options.code ?? 'STORAGE_FAILURE', message, location, { cause: options.cause });
+    const hint = options.hint === undefined ? '' : `; ${options.hint}`;
+    super(options.code ?? 'STORAGE_FAILURE', message + hint, location, { cause: options.cause });
     this.status = options.status;
+    this.endpoint = options.endpoint;
   }
 }
 
 /** The bucket does not exist. */
 export class BucketNotFoundError extends StorageError {
   override readonly name = 'BucketNotFoundError';
-  constructor(location: Location, options: { cause?: unknown } = {}) {
-    super('the bucket does not exist: create it or fix the filepath', location, {
+  constructor(location: Location, options: StorageFailureContext = {}) {
+    const at = options.endpoint === undefined ? '' : ` at ${options.endpoint}`;
+    super(`the bucket "${location.bucket ?? ''}" does not exist${at}`, location, {
+      hint: 'create it or fix the filepath',
       ...options,
       status: 404,
       code: 'BUCKET_NOT_FOUND',
@@ -122,7 +138,7 @@ export class BucketNotFoundError extends StorageError {
 }
 
 /** Error codes with which S3 refuses the credentials themselves, not a permission. */
-const REFUSED_CREDENTIALS = new Set([
+export const REFUSED_CREDENTIALS: ReadonlySet<string> = new Set([
   'SignatureDoesNotMatch',
   'InvalidAccessKeyId',
   'ExpiredToken',
@@ -136,20 +152,36 @@ export class AccessDeniedError extends StorageError {
   override readonly name = 'AccessDeniedError';
   /** The S3 error code, e.g. `AccessDenied` or `SignatureDoesNotMatch`. */
   readonly s3Code: string | undefined;
-  constructor(operation: 'read' | 'write' | 'list', location: Location, options: { cause?: unknown; s3Code?: string } = {}) {
+  constructor(operation: 'read' | 'write' | 'list', location: Location, options: StorageFailureContext & { s3Code?: string } = {}) {
     const { s3Code } = options;
+    const at = options.endpoint === undefined ? '' : ` at ${options.endpoint}`;
     let message: string;
     if (s3Code !== undefined && REFUSED_CREDENTIALS.has(s3Code)) {
-      message = `the credentials were refused (${s3Code}): check the access key id, secret key and session token the S3 client uses`;
+      message = `the credentials were refused${at} (${s3Code}): check the access key id, secret key and session token the S3 client uses`;
     } else {
       const hint = {
         read: 'grant s3:GetObject on the prefix, and s3:ListBucket on the bucket (without it S3 answers 403 instead of 404 for a key that does not exist yet)',
         write: 'grant s3:PutObject on the prefix (and s3:GetObject, s3:ListBucket to read it back)',
         list: 'grant s3:ListBucket on the bucket, with the condition s3:prefix like "<prefix>*"',
       }[operation];
-      message = `access denied on ${operation}${s3Code === undefined ? '' : ` (${s3Code})`}: ${hint}`;
+      message = `access denied on ${operation}${at}${s3Code === undefined ? '' : ` (${s3Code})`}: ${hint}`;
     }
-    super(message, location, { cause: options.cause, status: 403, code: 'ACCESS_DENIED' });
+    super(message, location, { ...options, status: 403, code: 'ACCESS_DENIED' });
     this.s3Code = s3Code;
+  }
+}
+
+/**
+ * Another delivery of this update holds its claim and is running it now (see the runtime's
+ * `claimUpdates`): answer the webhook with an error status, so that Telegram delivers the update
+ * again later; by then it is handled, or the claim has expired and this delivery runs it.
+ */
+export class UpdateInProgressError extends PersistenceError {
+  override readonly name = 'UpdateInProgressError';
+  readonly updateId: number;
+
+  constructor(updateId: number) {
+    super('UPDATE_IN_PROGRESS', `update ${updateId} is being handled by another delivery; answer with an error so that Telegram delivers it again`);
+    this.updateId = updateId;
   }
 }

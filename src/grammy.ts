@@ -9,6 +9,7 @@ import type { BasePersistence } from './contract.js';
 import type { CallbackButton, CallbackDataOutcome } from './runtime/callback-data-cache.js';
 import { checkConversation, runConversation, type ConversationDefinition } from './runtime/conversation.js';
 import { PersistenceRuntime, type RuntimeOptions, type UpdateKeys, type UpdateScope } from './runtime/update-runtime.js';
+import { UpdateInProgressError } from './errors.js';
 
 /**
  * The context flavor of {@link persistence}.
@@ -67,10 +68,13 @@ export class GrammyPersistence<UD, CD, BD, C extends Flavored<UD, CD, BD> = Flav
 
   middleware(): MiddlewareFn<C> {
     return async (ctx, next) => {
-      await this.runtime.run(updateKeysOf(ctx), async (scope) => {
+      const keys = updateKeysOf(ctx);
+      const outcome = await this.runtime.run(keys, async (scope) => {
         decorate(ctx, scope);
         await next();
       });
+      // Another delivery runs it now: an error, so that the webhook does not answer 200 for it.
+      if (outcome.status === 'in-progress') throw new UpdateInProgressError(keys.updateId ?? 0);
     };
   }
 

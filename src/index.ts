@@ -1,11 +1,11 @@
 export { BasePersistence, conversationKey } from './contract.js';
-export type { CallbackData, ContextTypes, ConversationKey, PersistenceInput, UpdateOwner } from './contract.js';
+export type { CallbackData, ContextTypes, ConversationKey, PersistenceInput, UpdateOwner, WriteOrigin } from './contract.js';
 export { S3Persistence } from './s3-persistence.js';
 export type { LoadProgress, S3PersistenceOptions } from './s3-persistence.js';
 export type { LayoutName } from './snapshot/layout.js';
 export type { ConflictHook, EntryConflict, MergeFunction, RetryPolicy } from './conflicts.js';
 export { mergeCallbackData } from './callback-data-merge.js';
-export type { PersistenceMetrics } from './snapshot/tracked-object.js';
+export type { PersistenceMetrics } from './engine/conditional-object.js';
 export type { SectionName } from './snapshot/entries.js';
 export {
   AccessDeniedError,
@@ -16,6 +16,7 @@ export {
   SnapshotDecodeError,
   StorageError,
   WriteConflictError,
+  UpdateInProgressError,
 } from './errors.js';
 export type { PersistenceErrorCode } from './errors.js';
 export { PreconditionLostError } from './store/object-store.js';
@@ -45,4 +46,4 @@ export {
   SnapshotExistsError,
   SnapshotChangedError,
 } from './import/index.js';
-export type { ImportPtbOptions, ImportPtbResult, PtbPersistenceData, ReadPtbOptions } from './import/index.js';
+export type { BotMarkerReading, BotMarkerReport, ImportPtbOptions, ImportPtbResult, PtbPersistenceData, ReadPtbOptions } from './import/index.js';

@@ -5,10 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { PersistenceError } from './errors.js';
+import { writeOnce } from './engine/write-once.js';
+import type { ObjectCodec } from './engine/conditional-object.js';
+import { PersistenceError, WriteConflictError } from './errors.js';
 import { eachLimited } from './limit.js';
 import { S3Persistence, type LoadProgress } from './s3-persistence.js';
-import { encodeSnapshot } from './snapshot/codec.js';
+import { encodeSnapshot, UndecodableSnapshot } from './snapshot/codec.js';
 import { entryOfShardedKey, parseFilepath, sectionKey, type LayoutName } from './snapshot/layout.js';
 import { deepEqual, isPlainObject } from './snapshot/values.js';
 import type { ObjectStore } from './store/object-store.js';
@@ -43,7 +45,14 @@ export interface MigrationProgress {
   round: number;
   done: number;
   total: number;
+  /**
+   * What `done` and `total` count: `users`, `chats`, `conversation keys` (a sharded read, kind by
+   * kind), `entries` (copy) or `objects` (delete source). Absent at a phase's start (0/1) and end (1/1).
+   */
+  unit?: string;
 }
+
+const LOAD_UNITS: Record<LoadProgress['kind'], string> = { user_data: 'users', chat_data: 'chats', conversations: 'conversation keys' };
 
 /** What a migration did; `verified` is always true in a returned report (failures throw). */
 export interface MigrationReport {
@@ -85,10 +94,23 @@ type AnyPersistence = S3Persistence<unknown, unknown, unknown>;
 
 export class MigrationError extends PersistenceError {
   override readonly name = 'MigrationError';
-  constructor(message: string) {
-    super('STORAGE_FAILURE', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORAGE_FAILURE', message, {}, options);
   }
 }
+
+/** The migration manifest: JSON for people to read, without write records (a lost answer is a conflict). */
+const MANIFEST_CODEC: ObjectCodec<unknown> = {
+  empty: () => null,
+  decode(body) {
+    try {
+      return { value: JSON.parse(new TextDecoder().decode(body)) as unknown, writes: [] };
+    } catch (error) {
+      throw new UndecodableSnapshot(`the migration manifest is not JSON (${(error as Error).message})`);
+    }
+  },
+  encode: (manifest) => new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+};
 
 function open(endpoint: MigrationEndpoint, concurrency: number, onProgress?: (progress: LoadProgress) => void): AnyPersistence {
   return new S3Persistence<unknown, unknown, unknown>({
@@ -250,9 +272,12 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
   if (from.filepath === to.filepath && from.layout === to.layout) {
     throw new MigrationError(`source and target are the same: ${describe(from)}`);
   }
-  const progress = (phase: MigrationPhase, round: number) => (done: number, total: number) =>
-    options.onProgress?.({ phase, round, done, total });
-  const loading = (phase: MigrationPhase, round: number) => (step: LoadProgress) => progress(phase, round)(step.loaded, step.total);
+  const progress = (phase: MigrationPhase, round: number, unit?: string) => (done: number, total: number) =>
+    options.onProgress?.(unit === undefined ? { phase, round, done, total } : { phase, round, done, total, unit });
+  // A kind with nothing stored has nothing to count.
+  const loading = (phase: MigrationPhase, round: number) => (step: LoadProgress) => {
+    if (step.total > 0) progress(phase, round, LOAD_UNITS[step.kind])(step.loaded, step.total);
+  };
 
   let copied = 0;
   let unchanged = 0;
@@ -267,7 +292,7 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     const source = await phase('read source', round, (onLoad) => readState(open(from, concurrency, onLoad)));
     const targetPersistence = open(to, concurrency, loading('read target', round));
     const target = await phase('read target', round, () => readState(targetPersistence));
-    const result = await copyState(source, target, targetPersistence, concurrency, progress('copy', round));
+    const result = await copyState(source, target, targetPersistence, concurrency, progress('copy', round, 'entries'));
     copied += result.copied;
     unchanged += round === 1 ? result.unchanged : 0;
 
@@ -284,17 +309,18 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     const manifestKey = `${parseFilepath(to.filepath).path}.migration.json`;
     const manifest = { from: describe(from), to: describe(to), counts, checksum, verifiedAt: new Date().toISOString() };
     const existing = await targetStore.get(manifestKey);
-    await targetStore.put(
-      manifestKey,
-      new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
-      existing.status === 'found' ? { ifMatch: existing.etag } : { ifNoneMatch: '*' },
-    );
+    try {
+      await writeOnce({ store: targetStore, key: manifestKey, codec: MANIFEST_CODEC, etag: existing.status === 'found' ? existing.etag : null }, manifest);
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) throw error;
+      throw new MigrationError(`another migration wrote ${manifestKey} at the same time: run the migration again once it is done`, { cause: error });
+    }
 
     let deleted = 0;
     if (options.deleteSource === true) {
       const sourceStore = storeOf(from);
       const keys = await sourceKeys(from, sourceStore);
-      const report = progress('delete source', round);
+      const report = progress('delete source', round, 'objects');
       for (let i = 0; i < keys.length; i += concurrency) {
         await Promise.all(keys.slice(i, i + concurrency).map((key) => sourceStore.delete(key)));
         deleted = Math.min(i + concurrency, keys.length);

@@ -6,6 +6,7 @@ import {
   BasePersistence,
   conversationKey,
   type UpdateOwner,
+  type WriteOrigin,
   type CallbackData,
   type ContextTypes,
   type ConversationKey,
@@ -29,6 +30,8 @@ import {
 import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
 import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
 import { eachLimited } from './limit.js';
+import { environmentWith, type Environment } from './engine/environment.js';
+import { claimUpdate } from './update-claim.js';
 import type { ObjectStore } from './store/object-store.js';
 import { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
 
@@ -68,12 +71,11 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   multipartThreshold?: number;
   /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
   store?: ObjectStore;
+  /** The clock, randomness and waiting of writes, replaced by deterministic tests; default: the real ones. */
+  environment?: Partial<Environment>;
 }
 
-/** How many handled update ids are remembered, at most. */
-export const PROCESSED_UPDATES_KEPT = 1000;
-/** How long a handled update id is remembered: Telegram keeps an undelivered update for at most 24 hours. */
-export const PROCESSED_UPDATES_TTL_MS = 24 * 60 * 60 * 1000;
+export { PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS } from './snapshot/tracked-object.js';
 
 /** Progress of loading every entry of one kind in the sharded layout. */
 export interface LoadProgress {
@@ -133,6 +135,13 @@ export class S3Persistence<
   readonly store: ObjectStore;
   private readonly onProgress: ((progress: LoadProgress) => void) | undefined;
   private readonly loadConcurrency: number;
+  private readonly environment: Environment;
+  /** This instance's id as a claim holder. */
+  private readonly holder: string;
+  /** Objects holding changes of an update whose "handled" mark they keep: written by markUpdateProcessed or flush, last. */
+  private readonly awaitingMark = new Set<TrackedObject>();
+  /** Sharded layout: the prefixes the caller listed (read whole); an entry created later under one was seen absent. */
+  private readonly listedPrefixes = new Set<string>();
   private bot: object | undefined;
 
   constructor(options: S3PersistenceOptions<UD, CD, BD>) {
@@ -175,6 +184,8 @@ export class S3Persistence<
         multipartThreshold: options.multipartThreshold,
       });
     this.store = store;
+    const environment = (this.environment = environmentWith(options.environment));
+    this.holder = environment.writeId();
     this.newObject = (key) =>
       new TrackedObject({
         store,
@@ -185,6 +196,7 @@ export class S3Persistence<
         onConflict: options.onConflict,
         exportValue: (value) => copyOut(value, this.bot),
         importValue: (value, entry) => copyIn(value, entry, this.bot),
+        environment,
       });
     Object.defineProperty(this, 'updateInterval', { writable: false });
   }
@@ -203,14 +215,15 @@ export class S3Persistence<
   }
 
   async getBotData(): Promise<BD> {
-    const stored = this.storeData.botData ? await this.readEntry({ section: 'bot_data', property: null }) : ABSENT;
+    const ref = { section: 'bot_data', property: null } as const;
+    const stored = this.storeData.botData ? await this.readEntry(ref, true) : ABSENT;
     if (stored === ABSENT) return this.contextTypes.botData?.() ?? ({} as BD);
     return copyOut(stored, this.bot) as BD;
   }
 
   async getCallbackData(): Promise<CallbackData | null> {
     if (!this.storeData.callbackData) return null;
-    const stored = await this.readEntry({ section: 'callback_data' });
+    const stored = await this.readEntry({ section: 'callback_data' }, true);
     return stored === ABSENT ? null : (copyOut(stored, this.bot) as CallbackData | null);
   }
 
@@ -221,6 +234,7 @@ export class S3Persistence<
         ? await this.loadAll('conversations', name)
         : [await this.loaded({ section: 'conversations', name, key: '' })];
     for (const object of objects) {
+      object.sawScope({ section: 'conversations', name, key: '' });
       const stored = (object.view().get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(name);
       for (const [key, state] of stored ?? []) states.set(key, copyOut(state, this.bot));
     }
@@ -236,22 +250,23 @@ export class S3Persistence<
     const object = this.objectFor(ref);
     await object.revalidate();
     const state = object.entry(ref);
+    object.sawEntry(ref, state);
     return state === ABSENT ? undefined : copyOut(state, this.bot);
   }
 
-  async updateUserData(userId: number, data: UD): Promise<void> {
+  async updateUserData(userId: number, data: UD, origin: WriteOrigin = {}): Promise<void> {
     checkId('user', userId);
     if (!this.storeData.userData) return;
-    await this.change({ section: 'user_data', id: userId }, copyIn(data, `user_data[${userId}]`, this.bot));
+    await this.change({ section: 'user_data', id: userId }, copyIn(data, `user_data[${userId}]`, this.bot), origin);
   }
 
-  async updateChatData(chatId: number, data: CD): Promise<void> {
+  async updateChatData(chatId: number, data: CD, origin: WriteOrigin = {}): Promise<void> {
     checkId('chat', chatId);
     if (!this.storeData.chatData) return;
-    await this.change({ section: 'chat_data', id: chatId }, copyIn(data, `chat_data[${chatId}]`, this.bot));
+    await this.change({ section: 'chat_data', id: chatId }, copyIn(data, `chat_data[${chatId}]`, this.bot), origin);
   }
 
-  async updateBotData(data: BD): Promise<void> {
+  async updateBotData(data: BD, origin: WriteOrigin = {}): Promise<void> {
     if (!this.storeData.botData) return;
     const value = copyIn(data, 'bot_data', this.bot);
     const object = await this.loaded({ section: 'bot_data', property: null });
@@ -263,17 +278,17 @@ export class S3Persistence<
       // Per top-level property, so that writers changing different properties merge.
       const stored = current === ABSENT ? {} : current;
       for (const property of Object.keys(value)) {
-        changed = object.set({ section: 'bot_data', property }, value[property]) || changed;
+        changed = object.set({ section: 'bot_data', property }, value[property], origin.updateId) || changed;
       }
       for (const property of Object.keys(stored)) {
         if (!Object.prototype.hasOwnProperty.call(value, property)) {
-          changed = object.set({ section: 'bot_data', property }, ABSENT) || changed;
+          changed = object.set({ section: 'bot_data', property }, ABSENT, origin.updateId) || changed;
         }
       }
     } else {
-      changed = object.set({ section: 'bot_data', property: null }, value);
+      changed = object.set({ section: 'bot_data', property: null }, value, origin.updateId);
     }
-    if (changed && !this.onFlush) await object.commit();
+    if (changed) await this.commitChanged(object, origin);
   }
 
   async updateCallbackData(data: CallbackData): Promise<void> {
@@ -281,7 +296,7 @@ export class S3Persistence<
     await this.change({ section: 'callback_data' }, copyIn(data, 'callback_data', this.bot));
   }
 
-  async updateConversation(name: string, key: ConversationKey, state: unknown): Promise<void> {
+  async updateConversation(name: string, key: ConversationKey, state: unknown, origin: WriteOrigin = {}): Promise<void> {
     if (typeof name !== 'string' || name === '') {
       throw new SerializationError('conversations', 'a persistent conversation needs a non-empty name');
     }
@@ -291,19 +306,19 @@ export class S3Persistence<
     const id = conversationKey(key);
     const value =
       state === null || state === undefined ? ABSENT : copyIn(state, `conversations[${JSON.stringify(name)}][${id}]`, this.bot);
-    await this.change({ section: 'conversations', name, key: id }, value);
+    await this.change({ section: 'conversations', name, key: id }, value, origin);
   }
 
-  async dropUserData(userId: number): Promise<void> {
+  async dropUserData(userId: number, origin: WriteOrigin = {}): Promise<void> {
     checkId('user', userId);
     if (!this.storeData.userData) return;
-    await this.change({ section: 'user_data', id: userId }, ABSENT);
+    await this.change({ section: 'user_data', id: userId }, ABSENT, origin);
   }
 
-  async dropChatData(chatId: number): Promise<void> {
+  async dropChatData(chatId: number, origin: WriteOrigin = {}): Promise<void> {
     checkId('chat', chatId);
     if (!this.storeData.chatData) return;
-    await this.change({ section: 'chat_data', id: chatId }, ABSENT);
+    await this.change({ section: 'chat_data', id: chatId }, ABSENT, origin);
   }
 
   async refreshUserData(userId: number, data: UD): Promise<void> {
@@ -351,29 +366,50 @@ export class S3Persistence<
 
   /**
    * Remembers the update id with the time it was handled, and forgets ids older than
-   * {@link PROCESSED_UPDATES_TTL_MS} or beyond the newest {@link PROCESSED_UPDATES_KEPT}.
+   * `PROCESSED_UPDATES_TTL_MS` or beyond the newest `PROCESSED_UPDATES_KEPT`.
    */
-  override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}, now = Date.now()): Promise<void> {
+  override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}, now = this.environment.now()): Promise<void> {
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`processed_updates[${String(updateId)}]`, 'an update id must be an integer');
     const object = this.processedObject(keys);
     await object.load();
-    let changed = object.set({ section: 'processed_updates', id: updateId }, now);
-    const remembered = (object.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map();
-    const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
-    for (const [index, [id, handledAt]] of newestFirst.entries()) {
-      if (index >= PROCESSED_UPDATES_KEPT || now - handledAt > PROCESSED_UPDATES_TTL_MS) {
-        changed = object.set({ section: 'processed_updates', id }, ABSENT) || changed;
-      }
+    // The update's other objects first: the mark says every change of the update is stored.
+    await this.flushExcept(new Set([object]), this.onFlush ? [] : [...this.objects.values()].filter((other) => other.carries(updateId)));
+    const changed = object.recordUpdate(updateId, now);
+    if (!this.onFlush && (changed || this.awaitingMark.has(object))) {
+      this.awaitingMark.delete(object);
+      await object.commit();
     }
-    if (changed && !this.onFlush) await object.commit();
+  }
+
+  /**
+   * Claims update `updateId` for `leaseMs` milliseconds with a create-only object beside the state
+   * (`<path>.claims/<update_id>`): one PUT, and a GET when another delivery got there first. See
+   * `claimUpdate` in update-claim.ts.
+   */
+  override async claimUpdate(updateId: number, leaseMs: number): Promise<boolean> {
+    if (!Number.isSafeInteger(updateId)) throw new SerializationError(`claims[${String(updateId)}]`, 'an update id must be an integer');
+    const { store, path, environment, metrics, holder } = this;
+    return claimUpdate({ store, path, environment, metrics, holder }, updateId, leaseMs);
   }
 
   /** Writes every pending change. Throws the first failure after trying every object. */
   async flush(): Promise<void> {
     // Objects with something to write, or a write in flight; at most loadConcurrency at once (a
-    // sharded layout may hold many).
+    // sharded layout may hold many). Objects that keep a "handled" mark go last.
     const dirty = [...this.objects.values()].filter((object) => object.hasPendingChanges || object.isWriting);
-    await eachLimited(dirty, this.loadConcurrency, (object) => object.commit());
+    const marks = new Set(this.awaitingMark);
+    await this.flushExcept(marks, dirty);
+    for (const object of marks) this.awaitingMark.delete(object);
+    await eachLimited([...marks], this.loadConcurrency, (object) => object.commit());
+  }
+
+  /** Commits `objects` but those in `except`, at most loadConcurrency at once; throws the first failure after trying all. */
+  private async flushExcept(except: ReadonlySet<TrackedObject>, objects: readonly TrackedObject[]): Promise<void> {
+    await eachLimited(
+      objects.filter((object) => !except.has(object)),
+      this.loadConcurrency,
+      (object) => object.commit(),
+    );
   }
 
   /**
@@ -408,7 +444,14 @@ export class S3Persistence<
   private objectFor(ref: EntryRef): TrackedObject {
     const key = this.layout === 'sharded' ? shardedKey(this.path, ref) : sectionKey(this.path, this.singleFile, ref.section);
     let object = this.objects.get(key);
-    if (object === undefined) this.objects.set(key, (object = this.newObject(key)));
+    if (object === undefined) {
+      this.objects.set(key, (object = this.newObject(key)));
+      // Not in the listing the caller read: whatever another writer stored since is a conflict, not a base.
+      if (ref.section !== 'bot_data' && ref.section !== 'callback_data' && ref.section !== 'processed_updates') {
+        const prefix = shardedPrefix(this.path, ref.section, ref.section === 'conversations' ? ref.name : undefined);
+        if (this.layout === 'sharded' && this.listedPrefixes.has(prefix)) object.sawNothing(ref);
+      }
+    }
     return object;
   }
 
@@ -435,6 +478,8 @@ export class S3Persistence<
     const prefix = shardedPrefix(this.path, kind, conversationName);
     const keys = new Set<string>();
     for await (const key of this.store.list(prefix)) if (entryOfShardedKey(this.path, key) !== undefined) keys.add(key);
+    this.listedPrefixes.add(prefix);
+    if (kind === 'conversations' && conversationName === undefined) this.listedPrefixes.add(prefix); // every name
     for (const key of this.objects.keys()) if (key.startsWith(prefix)) keys.add(key); // written here, maybe not yet stored
     const objects = [...keys].map((key) => {
       let object = this.objects.get(key);
@@ -454,18 +499,39 @@ export class S3Persistence<
     const objects = this.layout === 'sharded' ? await this.loadAll(section) : [await this.loaded({ section, id: 0 })];
     const entries = new Map<number, T>();
     for (const object of objects) {
+      object.sawScope({ section, id: 0 });
       for (const [id, value, own] of object.idEntries(section)) entries.set(id, (own ? value : copyOut(value, this.bot)) as T);
     }
     return entries;
   }
 
-  private async readEntry(ref: EntryRef): Promise<EntryValue> {
-    return (await this.loaded(ref)).entry(ref);
+  /** The entry's current value, which the caller now sees (with `wholeScope`, as part of its whole section). */
+  private async readEntry(ref: EntryRef, wholeScope = false): Promise<EntryValue> {
+    const object = await this.loaded(ref);
+    const value = object.entry(ref);
+    if (wholeScope) object.sawScope(ref);
+    else object.sawEntry(ref, value);
+    return value;
   }
 
-  private async change(ref: EntryRef, value: EntryValue): Promise<void> {
+  private async change(ref: EntryRef, value: EntryValue, origin: WriteOrigin = {}): Promise<void> {
     const object = await this.loaded(ref);
-    if (object.set(ref, value) && !this.onFlush) await object.commit();
+    // PTB's update_* compare with data.get(id), None for an absent entry: null there changes nothing.
+    if (value === null && object.entry(ref) === ABSENT) return;
+    if (object.set(ref, value, origin.updateId)) await this.commitChanged(object, origin);
+  }
+
+  /**
+   * Commits an object just changed, unless `onFlush`. The object that keeps an update's "handled"
+   * mark waits for {@link markUpdateProcessed}: written before the update's other objects, the mark
+   * would make a redelivery skip changes that a crash kept from being stored.
+   */
+  private async commitChanged(object: TrackedObject, origin: WriteOrigin): Promise<void> {
+    if (origin.updateId !== undefined && object === this.processedObject(origin.owner ?? {})) {
+      this.awaitingMark.add(object);
+      return;
+    }
+    if (!this.onFlush) await object.commit();
   }
 
   /**
@@ -478,6 +544,8 @@ export class S3Persistence<
     const object = this.objectFor(ref);
     await object.revalidate();
     const stored = object.entry(ref);
+    if (ref.section === 'bot_data') object.sawScope(ref);
+    else object.sawEntry(ref, stored);
     const source = stored === ABSENT ? (fresh?.() ?? {}) : copyOut(stored, this.bot);
     if (!deepEqual(source, target)) replaceInPlace(target, source);
   }

@@ -15,7 +15,7 @@
 import { webhookCallback, type Bot, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import type { BasePersistence } from './contract.js';
-import { S3Persistence } from './s3-persistence.js';
+import type { S3Persistence } from './s3-persistence.js';
 import type { ObjectStore } from './store/object-store.js';
 
 /** The platforms, by grammY's names for their adapters. */
@@ -149,7 +149,7 @@ interface Answer {
 /** Each platform: how its request is read, and how an answer is given back. */
 interface Transport<Args extends unknown[], Result> {
   read(...args: Args): IncomingWebhook;
-  answer(answer: Answer, ...args: Args): Result;
+  answer(answer: Answer, ...args: Args): Promise<Result>;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -166,7 +166,7 @@ const fetchTransport: Transport<[Request], Response> = {
       return byteLength(text) > limit ? undefined : text;
     },
   }),
-  answer: ({ status, body }) => new Response(body, { status, headers: JSON_HEADERS }),
+  answer: async ({ status, body }) => new Response(body, { status, headers: JSON_HEADERS }),
 };
 
 const lambdaTransport: Transport<[LambdaWebhookEvent], LambdaWebhookResult> = {
@@ -182,10 +182,10 @@ const lambdaTransport: Transport<[LambdaWebhookEvent], LambdaWebhookResult> = {
       },
     };
   },
-  answer: ({ status, body }) => ({ statusCode: status, headers: { ...JSON_HEADERS }, body }),
+  answer: async ({ status, body }) => ({ statusCode: status, headers: { ...JSON_HEADERS }, body }),
 };
 
-const nodeTransport: Transport<[NodeWebhookRequest, NodeWebhookResponse], Promise<void>> = {
+const nodeTransport: Transport<[NodeWebhookRequest, NodeWebhookResponse], void> = {
   read: (request) => ({
     method: request.method,
     secret: [request.headers[SECRET_HEADER]].flat()[0],
@@ -221,14 +221,12 @@ const nodeTransport: Transport<[NodeWebhookRequest, NodeWebhookResponse], Promis
   },
 };
 
-const TRANSPORTS: { [P in WebhookPlatform]: Transport<Parameters<WebhookHandlers[P]>, ReturnType<WebhookHandlers[P]>> } = {
-  'aws-lambda-async': {
-    read: lambdaTransport.read,
-    answer: async (answer, event) => lambdaTransport.answer(answer, event),
-  },
-  'std/http': { read: fetchTransport.read, answer: async (answer, request) => fetchTransport.answer(answer, request) },
-  bun: { read: fetchTransport.read, answer: async (answer, request) => fetchTransport.answer(answer, request) },
-  'cloudflare-mod': { read: fetchTransport.read, answer: async (answer, request) => fetchTransport.answer(answer, request) },
+/** The platforms, by grammY's adapter names: a table of small transports, as grammY's own adapters are. */
+const TRANSPORTS: { [P in WebhookPlatform]: Transport<Parameters<WebhookHandlers[P]>, Awaited<ReturnType<WebhookHandlers[P]>>> } = {
+  'aws-lambda-async': lambdaTransport,
+  'std/http': fetchTransport,
+  bun: fetchTransport,
+  'cloudflare-mod': fetchTransport,
   http: nodeTransport,
   express: nodeTransport,
 };
@@ -269,9 +267,13 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** The default cache: beside the state of an `S3Persistence`; none for another persistence. */
-function defaultCache<UD, CD, BD>(persistence: BasePersistence<UD, CD, BD>): BotInfoCache | undefined {
-  return persistence instanceof S3Persistence ? { store: persistence.store, key: `${persistence.path}.bot-info.json` } : undefined;
+/**
+ * The default cache: beside the state of an `S3Persistence`, none for another persistence. Told by
+ * its shape, not `instanceof`: nothing of the S3 client is imported here (a Worker may bring its own store).
+ */
+function defaultCache(persistence: object): BotInfoCache | undefined {
+  const { store, path } = persistence as Partial<Pick<S3Persistence, 'store' | 'path'>>;
+  return store !== undefined && typeof path === 'string' ? { store, key: `${path}.bot-info.json` } : undefined;
 }
 
 /**
@@ -303,7 +305,7 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
   persistence: BasePersistence<UD, CD, BD>,
   options: WebhookOptions<P>,
 ): WebhookHandlers[P] {
-  const transport = TRANSPORTS[options.platform] as unknown as Transport<unknown[], Promise<unknown>>;
+  const transport = TRANSPORTS[options.platform] as unknown as Transport<unknown[], unknown> | undefined;
   if (transport === undefined) throw new TypeError(`unknown platform "${String(options.platform)}": one of ${Object.keys(TRANSPORTS).join(', ')}`);
   if (typeof options.secretToken !== 'string' || options.secretToken === '') {
     throw new TypeError('secretToken is required: the secret_token given to setWebhook (e.g. `openssl rand -hex 32`)');

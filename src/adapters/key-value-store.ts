@@ -3,17 +3,15 @@
  * the version it was based on. The shared machinery of the session adapters (grammY's
  * `StorageAdapter`, Telegraf's session store), built on the public `ObjectStore` interface.
  */
-import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from '../conflicts.js';
-import { InvalidOptionsError, SerializationError, SnapshotDecodeError, WriteConflictError } from '../errors.js';
-import { UndecodableSnapshot } from '../snapshot/codec.js';
+import { ConditionalObject, DEFAULT_RETRY, emptyMetrics, type PersistenceMetrics, type RetryPolicy, type Version as EngineVersion } from '../engine/conditional-object.js';
+import { environmentWith, type Environment } from '../engine/environment.js';
+import { InvalidOptionsError, SerializationError } from '../errors.js';
 import { parseFilepath } from '../snapshot/layout.js';
-import type { PersistenceMetrics } from '../snapshot/tracked-object.js';
 import { copyIn, copyOut, deepEqual } from '../snapshot/values.js';
-import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { clientFromEnvironment, S3ObjectStore } from '../store/s3-store.js';
-import { decodeValueObject, encodeValueObject, type ValueObject } from './value-object.js';
+import { VALUE_OBJECT_CODEC, type StoredValue } from './value-object.js';
 
 /** A write that met a value another writer stored after this store last saw the key. */
 export interface ValueConflict<T> {
@@ -56,17 +54,18 @@ export interface S3KeyValueStoreOptions<T> {
   retry?: Partial<RetryPolicy>;
   /** How many keys' last ETag and value are remembered, for 304 answers and conditions; default 1000. */
   cacheSize?: number;
+  /** The clock, randomness and waiting of writes, replaced by deterministic tests; default: the real ones. */
+  environment?: Partial<Environment>;
 }
 
 /** A stored value (`undefined`: no value, the key is absent or deleted). */
-type Stored = { readonly value: unknown } | undefined;
+type Stored = StoredValue;
 
-/** One version of one key: its ETag (`null`: no object), what it holds, and the write that stored it. */
-interface Version {
-  readonly etag: string | null;
-  readonly stored: Stored;
-  readonly writeId?: string | undefined;
-}
+/** One version of one key: its ETag (`null`: no object), what it holds (`value`), and its write records. */
+type Version = EngineVersion<Stored>;
+
+/** The version of a key this store has not seen: taken as absent, so that a first write is create-only. */
+const UNSEEN: Version = { value: undefined, etag: null, writes: [] };
 
 /**
  * What a write is based on: the version last read or written, and what the written object held
@@ -77,8 +76,6 @@ interface Basis {
   readonly version: Version;
   readonly held: Stored;
 }
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function parsePrefix(prefix: string, bucket: string | undefined): { bucket: string; path: string } {
   try {
@@ -157,8 +154,11 @@ export class S3KeyValueStore<T = unknown> {
   /** The prefix's path in the bucket, without the trailing slash. */
   readonly path: string;
   /** Requests sent and conflicts met by this store. */
-  readonly metrics: PersistenceMetrics = { gets: 0, notModified: 0, puts: 0, preconditionsLost: 0, conflicts: 0 };
+  readonly metrics: PersistenceMetrics = emptyMetrics();
   private readonly store: ObjectStore;
+  private readonly environment: Environment;
+  /** The ids of this store's latest writes, shared by the engines of its writes. */
+  private readonly ownWriteIds = new Set<string>();
   private readonly retry: RetryPolicy;
   private readonly cacheSize: number;
   private readonly merge: ValueMerge<T> | undefined;
@@ -191,6 +191,7 @@ export class S3KeyValueStore<T = unknown> {
     this.store = options.store ?? new S3ObjectStore({ client: options.client ?? clientFromEnvironment(), bucket });
     this.merge = options.merge;
     this.onConflict = options.onConflict;
+    this.environment = environmentWith(options.environment);
   }
 
   /**
@@ -199,15 +200,15 @@ export class S3KeyValueStore<T = unknown> {
    */
   async get(key: string): Promise<T | undefined> {
     const version = await this.read(key);
-    if (version.stored === undefined) return undefined;
-    const value = copyOut(version.stored.value, undefined) as T;
-    if (isObject(value)) this.basisOf.set(value, { key, basis: { version, held: version.stored } });
+    if (version.value === undefined) return undefined;
+    const value = copyOut(version.value.value, undefined) as T;
+    if (isObject(value)) this.basisOf.set(value, { key, basis: { version, held: version.value } });
     return value;
   }
 
   /** Whether `key` holds a value. */
   async has(key: string): Promise<boolean> {
-    return (await this.read(key)).stored !== undefined;
+    return (await this.read(key)).value !== undefined;
   }
 
   /**
@@ -222,7 +223,7 @@ export class S3KeyValueStore<T = unknown> {
       // Looked up once the writes before it are done: one of them may have been this very object's.
       const token = isObject(value) ? this.basisOf.get(value) : undefined;
       const latest = this.versions.get(key);
-      return this.write(key, value, ours, token?.key === key ? token.basis : latest && { version: latest, held: latest.stored });
+      return this.write(key, value, ours, token?.key === key ? token.basis : latest && { version: latest, held: latest.value });
     });
   }
 
@@ -252,51 +253,47 @@ export class S3KeyValueStore<T = unknown> {
   }
 
   private async write(key: string, value: T | undefined, ours: Stored, basis: Basis | undefined): Promise<void> {
-    const objectKey = objectKeyOf(this.path, key);
     const requested = ours;
-    let base = basis?.version;
     if (basis !== undefined) {
       if (sameStored(basis.held, ours)) return; // unchanged since read (or since its last write)
       // The object was merged into a version holding more than it does: merge its changes since then again.
-      if (!sameStored(basis.held, basis.version.stored) && this.merge !== undefined) {
-        ours = this.decide(key, basis.held, ours, basis.version.stored);
-        if (sameStored(basis.version.stored, ours)) return;
+      if (!sameStored(basis.held, basis.version.value) && this.merge !== undefined) {
+        ours = this.decide(key, basis.held, ours, basis.version.value);
+        if (sameStored(basis.version.value, ours)) return;
       }
     }
-    // The written object is based on what is stored now, holding what it held when it was written.
-    const settled = (version: Version) => {
-      if (isObject(value)) this.basisOf.set(value, { key, basis: { version, held: requested } });
-    };
-    // Writes sent and not answered with success: any of them may have landed (a lost answer, the SDK's own retry).
-    const sent = new Set<string>();
-    for (let attempt = 1; ; attempt++) {
-      const writeId = randomUUID();
-      const condition = base?.etag == null ? ({ ifNoneMatch: '*' } as const) : { ifMatch: base.etag };
-      sent.add(writeId);
-      try {
-        this.metrics.puts++;
-        const { etag } = await this.store.put(objectKey, encodeValueObject({ stored: ours, writeId }), condition);
-        const written = { etag, stored: ours, writeId };
-        this.remember(key, written);
-        return settled(written);
-      } catch (error) {
-        if (!(error instanceof PreconditionLostError)) throw error;
-        this.metrics.preconditionsLost++;
-        if (attempt >= this.retry.maxAttempts) {
-          // Leave with the stored version in hand, so the next write does not start from a known-stale ETag.
-          await this.read(key).catch(() => undefined);
-          throw this.gaveUp(attempt, objectKey, error);
+    let base = basis?.version ?? UNSEEN;
+    let landed = false;
+    let result: Version | undefined;
+    const engine = new ConditionalObject<Stored, undefined>({
+      store: this.store,
+      key: objectKeyOf(this.path, key),
+      codec: VALUE_OBJECT_CODEC,
+      retry: this.retry,
+      metrics: this.metrics,
+      environment: this.environment,
+      initial: base,
+      ownWriteIds: this.ownWriteIds,
+      changesKept: false,
+      onLanded: () => (landed = true),
+    });
+    await engine.commit({
+      prepare: () => (result === undefined ? { value: ours, carries: undefined } : undefined),
+      stored: (_, version) => (result = version),
+      rebase: (theirs) => {
+        this.remember(key, theirs);
+        if (landed) result = theirs; // ours landed, its answer was lost
+        else if (!sameStored(theirs.value, base.value)) {
+          ours = this.resolve(key, base.value, ours, theirs.value);
+          if (sameStored(theirs.value, ours)) result = theirs; // stored already: nothing to write
         }
-      }
-      await sleepFor(backoffDelay(this.retry, attempt, Math.random));
-      const theirs = await this.read(key);
-      if (theirs.writeId !== undefined && sent.has(theirs.writeId)) return settled(theirs); // ours landed, its answer was lost
-      if (!sameStored(theirs.stored, base?.stored)) {
-        ours = this.resolve(key, base?.stored, ours, theirs.stored);
-        if (sameStored(theirs.stored, ours)) return settled(theirs); // stored already: nothing to write
-      }
-      base = theirs;
-    }
+        base = theirs;
+      },
+    });
+    if (result === undefined) return;
+    this.remember(key, result);
+    // The written object is based on what is stored now, holding what it held when it was written.
+    if (isObject(value)) this.basisOf.set(value, { key, basis: { version: result, held: requested } });
   }
 
   /** A conflict: counted, reported, and decided by `merge`, or else `ours` (the later write) wins. */
@@ -315,27 +312,19 @@ export class S3KeyValueStore<T = unknown> {
 
   /** Reads `key`, conditional on the version remembered, and remembers what it finds. */
   private async read(key: string): Promise<Version> {
-    const objectKey = objectKeyOf(this.path, key);
     const known = this.versions.get(key);
-    this.metrics.gets++;
-    const result = await this.store.get(objectKey, known?.etag == null ? {} : { ifNoneMatch: known.etag });
-    let version: Version = { etag: null, stored: undefined };
-    if (result.status === 'found') version = { etag: result.etag, ...this.decode(result.body, objectKey) };
-    if (result.status === 'not-modified') {
-      this.metrics.notModified++;
-      version = known ?? version; // only asked with a known ETag
-    }
+    const engine = new ConditionalObject<Stored>({
+      store: this.store,
+      key: objectKeyOf(this.path, key),
+      codec: VALUE_OBJECT_CODEC,
+      retry: this.retry,
+      metrics: this.metrics,
+      environment: this.environment,
+      initial: known?.etag == null ? undefined : known,
+    });
+    const version = known?.etag == null ? await engine.read() : ((await engine.revalidate()) ?? known);
     this.remember(key, version);
     return version;
-  }
-
-  private decode(body: Uint8Array, objectKey: string): ValueObject {
-    try {
-      return decodeValueObject(body);
-    } catch (error) {
-      if (!(error instanceof UndecodableSnapshot)) throw error;
-      throw new SnapshotDecodeError(error.message, { bucket: this.bucket, key: objectKey }, { cause: error });
-    }
   }
 
   /** How a key's value is named in messages, e.g. `sessions["42"]`. */
@@ -363,7 +352,4 @@ export class S3KeyValueStore<T = unknown> {
     return run;
   }
 
-  private gaveUp(attempts: number, objectKey: string, cause: unknown): WriteConflictError {
-    return new WriteConflictError(attempts, { bucket: this.bucket, key: objectKey }, { cause, changesKept: false });
-  }
 }

@@ -11,6 +11,7 @@ import { PROGRAM, write, type Command, type CommandContext, type OutputStream } 
 import { COMMANDS } from './commands/index.js';
 import { EXIT_CODES_HELP, ExitCode, exitCodeOf } from './exit-codes.js';
 import { createProgress } from './progress.js';
+import { inFlags } from './wording.js';
 
 export interface CliIo {
   stdout: OutputStream;
@@ -97,7 +98,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     await write(io.stderr, generalHelp());
     return ExitCode.USAGE;
   }
-  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+  const helpFlags = ['--help', '-h'];
+  if (helpFlags.includes(name) || (name === 'help' && (rest.length === 0 || helpFlags.includes(rest[0]!) || rest[0] === 'help'))) {
     await write(io.stdout, generalHelp());
     return ExitCode.OK;
   }
@@ -155,7 +157,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   } catch (error) {
     progress.done();
     const code = exitCodeOf(error);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = inFlags(error instanceof Error ? error.message : String(error));
     await write(io.stderr, `${PROGRAM} ${command.name}: ${message}\n`);
     if (code === ExitCode.USAGE) await write(io.stderr, `${hint}\n`);
     return code;

@@ -29,7 +29,7 @@ export class SnapshotExistsError extends PersistenceError {
   constructor(bucket: string, keys: readonly string[]) {
     super(
       'WRITE_CONFLICT',
-      `refusing to overwrite the snapshot that exists (${keys.map((key) => `s3://${bucket}/${key}`).join(', ')}): pass --force (force: true) to replace it`,
+      `refusing to overwrite the snapshot that exists (${keys.map((key) => `s3://${bucket}/${key}`).join(', ')}): pass force: true to replace it`,
       { bucket },
     );
     this.keys = keys;

@@ -8,7 +8,7 @@ import { parseFilepath } from '../snapshot/layout.js';
 import { copyIn } from '../snapshot/values.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { clientFromEnvironment, S3ObjectStore } from '../store/s3-store.js';
-import { ptbDataToFields, readPtbPersistence, type ReadPtbOptions } from './ptb-pickle.js';
+import { ptbDataToFields, readPtbPersistence, type BotMarkerReport, type ReadPtbOptions } from './ptb-pickle.js';
 import { readStoredState, writeStoredState, type LayoutName, type ProgressReport } from './stored-state.js';
 
 export interface ImportPtbOptions extends ReadPtbOptions, ProgressReport {
@@ -30,6 +30,8 @@ export interface ImportPtbResult {
   layout: LayoutName;
   /** The objects written, with their new ETags. */
   written: Array<{ key: string; etag: string }>;
+  /** How PTB's markers of the bot were read (as the bot, or as `None` in files written without `set_bot`), and why. */
+  botMarkers: BotMarkerReport;
 }
 
 /**
@@ -51,10 +53,11 @@ export async function importPtbPersistence(options: ImportPtbOptions): Promise<I
   const data = await readPtbPersistence(options.from.filepath, {
     singleFile: options.from.singleFile,
     truncateMicroseconds: options.truncateMicroseconds,
+    botMarker: options.botMarker,
   });
   const fields = ptbDataToFields(data);
   for (const [name, value] of fields) fields.set(name, copyIn(value, name, undefined));
   const current = await readStoredState(store, path, { layout: options.to.layout, onProgress: options.onProgress });
   const written = await writeStoredState(store, current, fields, { overwrite: options.force, onProgress: options.onProgress });
-  return { files: data.files, layout: current.layout, written };
+  return { files: data.files, layout: current.layout, written, botMarkers: data.botMarkers };
 }

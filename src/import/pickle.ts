@@ -160,7 +160,24 @@ export const SUPPORTED_OPCODES: readonly string[] = [
  * const value = readPickle(await readFile('state.pickle')); // a PyDict for PTB's single file
  */
 export function readPickle(bytes: Uint8Array, file?: string): PyValue {
-  return new PickleMachine(bytes, file).run();
+  return readPickleContents(bytes, file).value;
+}
+
+/** A pickle's value, and whether any of it was written by a `NONE` opcode. */
+export interface PickleContents {
+  value: PyValue;
+  /**
+   * False when no `None` was pickled as itself: a pickler whose `persistent_id` claims `None` (as
+   * python-telegram-bot's does when no bot was set) writes it as a persistent id instead.
+   */
+  writesNone: boolean;
+}
+
+/** {@link readPickle}, telling also whether the pickle holds a `NONE` opcode. */
+export function readPickleContents(bytes: Uint8Array, file?: string): PickleContents {
+  const machine = new PickleMachine(bytes, file);
+  const value = machine.run();
+  return { value, writesNone: machine.writesNone };
 }
 
 class PickleMachine {
@@ -173,6 +190,7 @@ class PickleMachine {
   private readonly marks: PyValue[][] = [];
   private readonly memo = new Map<number, PyValue>();
   private protocol = 0;
+  writesNone = false;
 
   constructor(
     private readonly bytes: Uint8Array,
@@ -231,7 +249,9 @@ class PickleMachine {
       case 0x32: // DUP
         this.push(this.top());
         return;
-      case 0x4e: return this.push(null); // NONE
+      case 0x4e: // NONE
+        this.writesNone = true;
+        return this.push(null);
       case 0x88: return this.push(true); // NEWTRUE
       case 0x89: return this.push(false); // NEWFALSE
       case 0x4a: return this.push(BigInt(this.view.getInt32(this.advance(4), true))); // BININT

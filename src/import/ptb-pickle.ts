@@ -7,13 +7,21 @@
  *
  * As in PTB, the bot inside the data (pickled as a persistent id) becomes the bot placeholder,
  * which `S3Persistence` restores as the live bot, and an unknown bot becomes `null`.
+ *
+ * PTB's pickler writes its marker of "the bot" for any object that `is` the bot it was given. On a
+ * persistence whose `set_bot` was never called that bot is `None`, so every `None` is written as
+ * the marker, and PTB without a bot reads them back as `None`. Such files hold no `None` pickled as
+ * itself, while a file written with a bot set holds one wherever a `None` was (a single file's
+ * `callback_data` is one unless arbitrary callback data is used). So the files tell which the
+ * markers are: the bot when a `None` was pickled as itself in any of them, `None` otherwise (see
+ * {@link ReadPtbOptions.botMarker} for the one case the files cannot tell).
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { CallbackData } from '../contract.js';
 import { SerializationError } from '../errors.js';
 import type { SnapshotFields } from '../snapshot/codec.js';
 import { BOT_PLACEHOLDER, isPlainObject } from '../snapshot/values.js';
-import { describe, PyDict, PyObject, PyTuple, readPickle, type PyValue } from './pickle.js';
+import { describe, PyDict, PyObject, PyTuple, readPickleContents, type PickleContents, type PyValue } from './pickle.js';
 import { PythonValueMapper, type PythonMappingOptions } from './python-values.js';
 
 /** PTB's five kinds of data, as its single file and its multi-file suffixes name them. */
@@ -28,11 +36,31 @@ export interface PtbPersistenceData {
   callbackData?: CallbackData | null;
   /** Conversation name to `conversationKey(key)` to state. Ended conversations (state `None`) are left out. */
   conversations?: Map<string, Map<string, unknown>>;
+  /** How PTB's markers of the bot were read, and why. */
+  botMarkers?: BotMarkerReport;
+}
+
+/** What PTB's marker of "the bot" is read as: the bot placeholder, or `None` (`null`). */
+export type BotMarkerReading = 'bot' | 'none';
+
+export interface BotMarkerReport {
+  /** How many times the files refer to the marker (a shared object counts once per place). */
+  count: number;
+  readAs: BotMarkerReading;
+  /** Why: the `botMarker` option, or whether the files hold a `None` pickled as itself. */
+  reason: 'option' | 'a None in the files' | 'no None in the files';
 }
 
 export interface ReadPtbOptions {
   /** Drop microseconds that a Date cannot hold instead of refusing such a datetime. Default false. */
   truncateMicroseconds?: boolean;
+  /**
+   * Read PTB's marker of the bot as the bot (`'bot'`) or as `None` (`'none'`). Default: as the files
+   * say (see above): `'bot'` when any of them holds a `None` pickled as itself, else `'none'`. The
+   * files cannot tell a persistence with a bot set whose data holds the bot and not a single `None`;
+   * the default reads its markers as `None`, and `'bot'` reads them as the bot.
+   */
+  botMarker?: BotMarkerReading;
 }
 
 // The persistent ids PTB's _BotPickler writes for the bot (telegram/ext/_picklepersistence.py).
@@ -54,9 +82,21 @@ const VALUES_PER_BYTE = 64;
 export function readPtbPickle(
   bytes: Uint8Array,
   options: ReadPtbOptions & { section?: PtbSection; file?: string } = {},
+): PtbPersistenceData & { botMarkers: BotMarkerReport } {
+  const contents = readPickleContents(bytes, options.file);
+  const markers = botMarkerReport([contents], options.botMarker);
+  const data = readContents(contents, bytes.length, markers, options);
+  return { ...data, botMarkers: markers };
+}
+
+function readContents(
+  contents: PickleContents,
+  size: number,
+  markers: BotMarkerReport,
+  options: ReadPtbOptions & { section?: PtbSection },
 ): PtbPersistenceData {
-  const root = readPickle(bytes, options.file);
-  const mapper = new PythonValueMapper(mappingOptions(bytes.length, options));
+  const root = contents.value;
+  const mapper = new PythonValueMapper(mappingOptions(size, markers, options));
   if (options.section !== undefined) return { [camel(options.section)]: readSection(options.section, root, mapper) };
   if (!(root instanceof PyDict)) {
     throw new SerializationError('the pickle', `${describe(root)} instead of PicklePersistence's dict of user_data, chat_data, ...`);
@@ -79,6 +119,14 @@ export function readPtbPickle(
   return data;
 }
 
+/** How the markers of these files (one persistence's) read: the option, else the files' own evidence. */
+function botMarkerReport(files: readonly PickleContents[], forced: BotMarkerReading | undefined): BotMarkerReport {
+  if (forced !== undefined) return { count: 0, readAs: forced, reason: 'option' };
+  return files.some((file) => file.writesNone)
+    ? { count: 0, readAs: 'bot', reason: 'a None in the files' }
+    : { count: 0, readAs: 'none', reason: 'no None in the files' };
+}
+
 /**
  * Reads PTB's files at `filepath` (PTB's `filepath` option): the single file when it exists (or
  * when `singleFile` is true), else the multi-file layout's files.
@@ -89,20 +137,27 @@ export function readPtbPickle(
 export async function readPtbPersistence(
   filepath: string,
   options: ReadPtbOptions & { singleFile?: boolean } = {},
-): Promise<PtbPersistenceData & { files: string[] }> {
+): Promise<PtbPersistenceData & { files: string[]; botMarkers: BotMarkerReport }> {
   const singleFile = options.singleFile ?? (await isFile(filepath));
   if (singleFile) return { ...readPtbPickle(await readFile(filepath), { ...options, file: filepath }), files: [filepath] };
-  const data: PtbPersistenceData & { files: string[] } = { files: [] };
+  const pickles: Array<{ section: PtbSection; file: string; size: number; contents: PickleContents }> = [];
   for (const section of PTB_SECTIONS) {
     const file = `${filepath}_${section}`;
     if (!(await isFile(file))) continue;
-    Object.assign(data, readPtbPickle(await readFile(file), { ...options, section, file }));
-    data.files.push(file);
+    const bytes = await readFile(file);
+    pickles.push({ section, file, size: bytes.length, contents: readPickleContents(bytes, file) });
   }
-  if (data.files.length === 0) {
+  if (pickles.length === 0) {
     const error = new Error(`no PicklePersistence file at ${filepath}, nor ${filepath}_user_data and the other multi-file names`);
     throw Object.assign(error, { code: 'ENOENT' });
   }
+  // One persistence wrote the files, with one bot or none: they are judged together.
+  const markers = botMarkerReport(
+    pickles.map(({ contents }) => contents),
+    options.botMarker,
+  );
+  const data: PtbPersistenceData & { files: string[]; botMarkers: BotMarkerReport } = { files: pickles.map(({ file }) => file), botMarkers: markers };
+  for (const { section, size, contents } of pickles) Object.assign(data, readContents(contents, size, markers, { ...options, section }));
   return data;
 }
 
@@ -128,12 +183,15 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-function mappingOptions(size: number, options: ReadPtbOptions): PythonMappingOptions {
+function mappingOptions(size: number, markers: BotMarkerReport, options: ReadPtbOptions): PythonMappingOptions {
   return {
     truncateMicroseconds: options.truncateMicroseconds,
     maxValues: Math.max(100_000, size * VALUES_PER_BYTE),
     persistentLoad: (pid, path) => {
-      if (pid === KNOWN_BOT) return BOT_PLACEHOLDER;
+      if (pid === KNOWN_BOT) {
+        markers.count++;
+        return markers.readAs === 'bot' ? BOT_PLACEHOLDER : null;
+      }
       if (pid === UNKNOWN_BOT) return null; // as PTB's _BotUnpickler
       throw new SerializationError(path, `a persistent id ${JSON.stringify(pid)} that PicklePersistence does not write`);
     },
@@ -190,8 +248,9 @@ function readConversations(value: PyValue, mapper: PythonValueMapper): Map<strin
         throw new SerializationError(`${path} key`, `a conversation key that is ${describe(key)}, not a tuple of ints and strs`);
       }
       const id = JSON.stringify(parts);
+      const mapped = mapper.map(state, `${path}[${id}]`);
       // PTB keeps an ended conversation as None; this library removes the key. Both read as "no conversation".
-      if (state !== null) stored.set(id, mapper.map(state, `${path}[${id}]`));
+      if (mapped !== null) stored.set(id, mapped);
     }
     if (stored.size > 0) conversations.set(name, stored);
   }
@@ -200,8 +259,14 @@ function readConversations(value: PyValue, mapper: PythonValueMapper): Map<strin
 
 /** `callback_data`: `None`, or `(keyboards, queries)` of PTB's CallbackDataCache; `{}` is PTB's "none yet". */
 function readCallbackData(value: PyValue, mapper: PythonValueMapper): CallbackData | null {
-  if (value === null || (value instanceof PyDict && value.entries.length === 0)) return null;
   const data = mapper.map(value, 'callback_data');
+  if (data === BOT_PLACEHOLDER) {
+    throw new SerializationError(
+      'callback_data',
+      "PTB's marker of the bot where callback data or None belongs: the file was written without set_bot, so its markers stand for None: read them so with botMarker: 'none'",
+    );
+  }
+  if (data === null || (isPlainObject(data) && Object.keys(data).length === 0)) return null;
   const [keyboards, queries] = Array.isArray(data) && data.length === 2 ? (data as unknown[]) : [];
   const validKeyboards =
     Array.isArray(keyboards) &&

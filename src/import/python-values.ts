@@ -119,6 +119,14 @@ export class PythonValueMapper {
         return toNumberIfSafe(key);
     }
     if (key === null) return null;
+    if (key instanceof PyPersistentId) {
+      // PTB's marker of the bot stands for None in a file written without a bot.
+      if (this.options.persistentLoad(key.pid, `${path} ${what}`) === null) return null;
+      throw new SerializationError(
+        `${path} ${what}`,
+        `a ${what} that is the bot cannot be stored; in a file written without set_bot the bot's marker stands for None: read it so with botMarker: 'none'`,
+      );
+    }
     throw new SerializationError(
       `${path} ${what}`,
       `a ${what} that is ${describe(key)} cannot be stored (stored ${what}s compare by value: int, float, str, bool or None)`,
@@ -273,7 +281,7 @@ function toDate(object: PyObject, path: string, mapper: PythonValueMapper): Date
     const shown = `${wallClock.toISOString().slice(0, 19)}.${String(microseconds).padStart(6, '0')}`;
     throw new SerializationError(
       path,
-      `the datetime ${shown} has microseconds and a Date keeps milliseconds: import with --truncate-microseconds (truncateMicroseconds: true) to drop them`,
+      `the datetime ${shown} has microseconds and a Date keeps milliseconds: import with truncateMicroseconds: true to drop them`,
     );
   }
   return new Date(wallClock.getTime() - offsetMs);

@@ -7,12 +7,13 @@
  * or some entries of them; the state is all of them together. Moving a state between layouts with
  * verification is `migrateLayout` (`src/migrate.ts`), which the `migrate` command runs.
  */
-import { SnapshotDecodeError } from '../errors.js';
-import { decodeSnapshot, encodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
+import { SnapshotDecodeError, WriteConflictError } from '../errors.js';
+import { decodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
 import { invalidSection, SECTION_NAMES, type EntryRef, type SectionName } from '../snapshot/entries.js';
 import { entryOfShardedKey, LAYOUT_NAMES, sectionKey, shardedKey, type LayoutName } from '../snapshot/layout.js';
-import { WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
-import { PreconditionLostError, type ObjectStore, type WriteCondition } from '../store/object-store.js';
+import { SNAPSHOT_CODEC, WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
+import { writeOnce } from '../engine/write-once.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from './errors.js';
 
 export type { LayoutName } from '../snapshot/layout.js';
@@ -114,8 +115,11 @@ export interface StoredState {
 }
 
 export interface ProgressReport {
-  /** Told of each step, e.g. `reading s3://bucket/key (1/5)`. */
-  onProgress?: (message: string) => void;
+  /**
+   * Told of each step, e.g. `reading s3://bucket/path`, and with `count` how far it has come (a
+   * total known before the first count).
+   */
+  onProgress?: (message: string, count?: { done: number; total: number }) => void;
   /** Objects read or written at once; default 16. */
   concurrency?: number;
 }
@@ -154,13 +158,16 @@ export async function readStoredState(
 ): Promise<StoredState> {
   const names = options.layout === undefined ? LAYOUT_NAMES : [options.layout];
   const keysOf = new Map<LayoutName, string[]>();
+  const reading = `reading s3://${store.bucket}/${path}`;
+  options.onProgress?.(`${reading}: listing its objects`);
   for (const name of names) keysOf.set(name, await LAYOUTS[name].objectKeys(store, path));
   const keys = [...new Set([...keysOf.values()].flat())];
   const read = new Map<string, StoredObject>();
   let done = 0;
+  options.onProgress?.(reading, { done, total: keys.length });
   await eachLimited(keys, options.concurrency ?? 16, async (key) => {
-    options.onProgress?.(`reading s3://${store.bucket}/${key} (${++done}/${keys.length})`);
     read.set(key, await readObject(store, key));
+    options.onProgress?.(reading, { done: ++done, total: keys.length });
   });
   const stateOf = (layout: LayoutName): StoredState => ({
     bucket: store.bucket,
@@ -266,17 +273,17 @@ export async function writeStoredState(
   const etags = new Map(current.objects.map((object) => [object.key, object.etag]));
   const keys = [...new Set([...contents.keys(), ...existing])];
   const written: Array<{ key: string; etag: string }> = [];
+  const writing = `writing s3://${store.bucket}/${current.path}`;
+  options.onProgress?.(writing, { done: 0, total: keys.length });
   try {
     await eachLimited(keys, options.concurrency ?? 16, async (key) => {
-      options.onProgress?.(`writing s3://${store.bucket}/${key} (${written.length + 1}/${keys.length})`);
-      const etag = etags.get(key) ?? null;
-      const condition: WriteCondition = etag === null ? { ifNoneMatch: '*' } : { ifMatch: etag };
-      const result = await store.put(key, encodeSnapshot(contents.get(key) ?? new Map()), condition);
-      written.push({ key, etag: result.etag });
+      const etag = await writeOnce({ store, key, codec: SNAPSHOT_CODEC, etag: etags.get(key) ?? null }, contents.get(key) ?? new Map());
+      written.push({ key, etag });
+      options.onProgress?.(writing, { done: written.length, total: keys.length });
     });
   } catch (error) {
-    if (!(error instanceof PreconditionLostError)) throw error;
-    throw new SnapshotChangedError(store.bucket, error.key, written.map((done) => done.key), { cause: error });
+    if (!(error instanceof WriteConflictError)) throw error;
+    throw new SnapshotChangedError(store.bucket, error.key ?? '', written.map((done) => done.key), { cause: error });
   }
   return written;
 }

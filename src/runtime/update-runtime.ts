@@ -8,6 +8,7 @@ import { conversationKey, type BasePersistence, type ContextTypes, type Conversa
 import { CallbackDataCache } from './callback-data-cache.js';
 import type { ConversationStateAccess } from './conversation.js';
 import { deepEqual } from '../snapshot/values.js';
+import { InvalidOptionsError } from '../errors.js';
 
 /** Who an update concerns. */
 export interface UpdateKeys {
@@ -28,10 +29,18 @@ export interface RuntimeOptions<UD, CD, BD> {
   callbackData?: { maxSize?: number } | false;
   /** Remember handled update ids so a redelivered update is acknowledged without running again; default true. */
   skipRedelivered?: boolean;
+  /**
+   * Claim each update before its handler runs (one create-only PUT), so that deliveries of one
+   * update that overlap run the handler once: a delivery that meets another's live claim is not
+   * run (`status: 'in-progress'`). `leaseSeconds`: how long a claim holds, no longer than the
+   * function's timeout, so that a claim whose holder died never blocks a later redelivery.
+   * Default: off.
+   */
+  claimUpdates?: { leaseSeconds: number } | false;
 }
 
-/** What `run` did with an update. */
-export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplicate' };
+/** What `run` did with an update: handled; handled before (a redelivery); or being handled by another delivery now. */
+export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplicate' } | { status: 'in-progress' };
 
 /**
  * The state one update works on. `userData` and `chatData` are live objects: change them in
@@ -148,6 +157,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   constructor(persistence: BasePersistence<UD, CD, BD>, options: RuntimeOptions<UD, CD, BD> = {}) {
     this.persistence = persistence;
     this.options = options;
+    const { claimUpdates } = options;
+    if (claimUpdates && !(Number.isFinite(claimUpdates.leaseSeconds) && claimUpdates.leaseSeconds > 0)) {
+      throw new InvalidOptionsError('claimUpdates.leaseSeconds must be a positive number of seconds, no longer than the function timeout');
+    }
   }
 
   /** Declares a persistent conversation, so that its states are loaded and refreshed with each update. */
@@ -187,6 +200,10 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     if (skipRedelivered && keys.updateId !== undefined && (await persistence.isUpdateProcessed(keys.updateId, owner))) {
       await persistence.flush(); // a failed earlier attempt may have left this update's changes pending
       return { status: 'duplicate' };
+    }
+    const { claimUpdates } = this.options;
+    if (claimUpdates && keys.updateId !== undefined && !(await persistence.claimUpdate(keys.updateId, claimUpdates.leaseSeconds * 1000))) {
+      return { status: 'in-progress' };
     }
     const scope = new UpdateScope(keys, this, this.callbackCache);
     try {
@@ -289,32 +306,40 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     const { persistence } = this;
     const { userId, chatId, updateId } = scope.keys;
     const writes: Array<Promise<void>> = [];
+    // Each change carries its update: a store drops it when another delivery of the update stored first.
+    const origin = { updateId: skipRedelivered ? updateId : undefined, owner: { userId, chatId } };
     // Data created from the defaults and left as it was is not stored: it reads back the same.
     const untouched = (created: Set<number>, id: number, data: unknown, kind: 'userData' | 'chatData') =>
       created.has(id) && deepEqual(data, this.fresh(kind));
     if (userId !== undefined && !untouched(this.createdUsers, userId, this.userData.get(userId), 'userData')) {
-      writes.push(scope.userDropped ? persistence.dropUserData(userId) : persistence.updateUserData(userId, this.userEntry(userId)));
+      writes.push(
+        scope.userDropped ? persistence.dropUserData(userId, origin) : persistence.updateUserData(userId, this.userEntry(userId), origin),
+      );
       this.createdUsers.delete(userId);
     }
     if (chatId !== undefined && !untouched(this.createdChats, chatId, this.chatData.get(chatId), 'chatData')) {
-      writes.push(scope.chatDropped ? persistence.dropChatData(chatId) : persistence.updateChatData(chatId, this.chatEntry(chatId)));
+      writes.push(
+        scope.chatDropped ? persistence.dropChatData(chatId, origin) : persistence.updateChatData(chatId, this.chatEntry(chatId), origin),
+      );
       this.createdChats.delete(chatId);
     }
-    writes.push(persistence.updateBotData(this.botData));
+    writes.push(persistence.updateBotData(this.botData, origin));
     const cache = this.callbackCache;
     if (cache?.changed) {
       const { version } = cache;
       writes.push(persistence.updateCallbackData(cache.persistenceData()).then(() => cache.markPersisted(version)));
     }
     for (const [name, changes] of scope.conversationChanges) {
-      for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state));
+      for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state, origin));
     }
-    if (skipRedelivered && updateId !== undefined) writes.push(persistence.markUpdateProcessed(updateId, { userId, chatId }));
-    // Every write is started before any is awaited, so they share one PUT per object; flush before
+    // Every write is started before any is awaited, so they share one PUT per object; the update is
+    // marked handled once they are stored (the store writes the mark's object last); flush before
     // returning, because the function is frozen once the response is sent.
     const settled = await Promise.allSettled(writes);
-    await persistence.flush();
     const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    // Not marked: the changes stay pending for the next write, and a redelivery runs the update again.
     if (failure !== undefined) throw failure.reason;
+    if (skipRedelivered && updateId !== undefined) await persistence.markUpdateProcessed(updateId, { userId, chatId });
+    await persistence.flush();
   }
 }

@@ -1,12 +1,14 @@
 /**
- * One snapshot object in the bucket, as this instance knows it: the fields last read or written
- * with their ETag, the changes not yet durable, and the machinery that writes them: group commit,
- * conditional puts, and rebase of pending changes on conflict.
+ * One snapshot object in the bucket, as this instance knows it: the fields last read or written,
+ * the changes not yet durable ({@link ChangeSet}), group commit, and the conditional writes, which
+ * the engine makes ({@link ConditionalObject}) with the change set as its rebase policy.
  */
-import { randomBytes } from 'node:crypto';
-import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
-import { backoffDelay, type ConflictHook, type MergeFunction, type RetryPolicy } from '../conflicts.js';
-import { PreconditionLostError, type ObjectStore } from '../store/object-store.js';
+import type { ConflictHook, MergeFunction } from '../conflicts.js';
+import { ConditionalObject, type ObjectCodec, type PersistenceMetrics, type RetryPolicy, type WriteRecord } from '../engine/conditional-object.js';
+import type { Environment } from '../engine/environment.js';
+import { SnapshotDecodeError } from '../errors.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { ChangeSet, PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS, type PendingChange } from './change-set.js';
 import {
   decodeEntriesFresh,
   decodeSnapshotLazily,
@@ -17,26 +19,10 @@ import {
   type EntryEncodings,
   type SnapshotFields,
 } from './codec.js';
-import { ABSENT, applyChanges, entryId, entryLabel, invalidSection, readEntry, type EntryRef, type EntryValue } from './entries.js';
-import { deepEqual } from './values.js';
+import { ABSENT, applyChanges, invalidSection, readEntry, type EntryRef, type EntryValue } from './entries.js';
 
-/** Requests and outcomes, counted per persistence instance. */
-export interface PersistenceMetrics {
-  /** GETs sent, conditional ones included. */
-  gets: number;
-  /** Conditional GETs answered 304 Not Modified. */
-  notModified: number;
-  /** Conditional PUTs sent (a multipart upload counts once). */
-  puts: number;
-  /** PUTs that lost their condition (412, 409, or 404 on If-Match) and were retried or given up. */
-  preconditionsLost: number;
-  /** Entries that this instance and another writer both changed. */
-  conflicts: number;
-}
-
-export function emptyMetrics(): PersistenceMetrics {
-  return { gets: 0, notModified: 0, puts: 0, preconditionsLost: 0, conflicts: 0 };
-}
+export { emptyMetrics, type PersistenceMetrics } from '../engine/conditional-object.js';
+export { PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS } from './change-set.js';
 
 export interface TrackedObjectOptions {
   store: ObjectStore;
@@ -48,85 +34,78 @@ export interface TrackedObjectOptions {
   /** Copies a stored value out for a hook, and a hook's answer in. */
   exportValue: (value: unknown) => unknown;
   importValue: (value: unknown, path: string) => unknown;
-  random?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-interface PendingChange {
-  ref: EntryRef;
-  value: EntryValue;
-  /** Bumped on every change, so a write only clears the changes it carried. */
-  version: number;
-}
-
-interface ReadState {
-  fields: SnapshotFields;
-  etag: string | null; // null: the object does not exist
+  environment: Environment;
 }
 
 /**
- * The snapshot field listing the ids of its latest writes, newest last. A writer whose answer was
- * lost finds its id there and knows its write was stored, instead of taking it for another writer's.
+ * The snapshot field listing the ids of its latest writes, newest last (the engine's write
+ * records): a writer whose answer was lost finds its id there.
  */
 export const WRITE_IDS_FIELD = '$writes';
-/**
- * A write id matters only until its writer knows whether the write landed: ids of other writers are
- * kept for 10 minutes, at most 64, so that a busy object holds enough; a writer drops its own ids
- * whose outcome it knows, so that an object one instance writes often (a sharded user) holds few.
- */
-const WRITE_IDS_TTL_MS = 10 * 60 * 1000;
-const WRITE_IDS_KEPT = 64;
 
-/** The write ids in `fields`: a list of `[id, writtenAt]` pairs, newest last. */
-function writeIdsOf(fields: SnapshotFields): string[] {
-  const entries = fields.get(WRITE_IDS_FIELD);
-  if (!Array.isArray(entries)) return [];
-  return entries.flatMap((entry: unknown) => (Array.isArray(entry) && typeof entry[0] === 'string' ? [entry[0]] : []));
+const EMPTY: SnapshotFields = new Map();
+
+/** Snapshots as the engine stores them: CBOR fields, the write records in {@link WRITE_IDS_FIELD}. */
+export function snapshotCodec(encodings: EntryEncodings): ObjectCodec<SnapshotFields> {
+  return {
+    empty: () => new Map(),
+    decode(body) {
+      const fields = decodeSnapshotLazily(body);
+      const invalid = invalidSection(fields);
+      if (invalid !== undefined) throw new UndecodableSnapshot(invalid);
+      const stored: unknown = fields.get(WRITE_IDS_FIELD);
+      fields.delete(WRITE_IDS_FIELD);
+      const writes = (Array.isArray(stored) ? stored : []).filter(
+        (record: unknown): record is WriteRecord => Array.isArray(record) && typeof record[0] === 'string' && typeof record[1] === 'number',
+      );
+      return { value: fields, writes };
+    },
+    encode(fields, writes) {
+      return encodeSnapshot(new Map([...fields, [WRITE_IDS_FIELD, writes]]), encodings);
+    },
+  };
 }
 
-/** The write ids to store with a new write `writeId`: the recent ones still needed, then it. */
-function recentWrites(stored: unknown, writeId: string, now: number, settled: (id: string) => boolean): Array<[string, number]> {
-  const kept = (Array.isArray(stored) ? stored : []).filter(
-    (entry: unknown): entry is [string, number] =>
-      Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'number' && now - entry[1] < WRITE_IDS_TTL_MS && !settled(entry[0]),
-  );
-  return [...kept.slice(-(WRITE_IDS_KEPT - 1)), [writeId, now]];
-}
-
-/** How many of its own write ids an instance remembers, to drop them from the object once settled. */
-const OWN_WRITE_IDS_REMEMBERED = 256;
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The snapshot codec without an instance's memory of encoded entries: for one-shot writes. */
+export const SNAPSHOT_CODEC = snapshotCodec(new WeakMap());
 
 export class TrackedObject {
   readonly key: string;
   private readonly options: TrackedObjectOptions;
-  private known: SnapshotFields = new Map();
-  private etag: string | null = null;
-  /** Bumped whenever `known` changes, so a read that raced a write is not taken as newer. */
-  private generation = 0;
+  private readonly engine: ConditionalObject<SnapshotFields, PendingChange[]>;
+  private readonly changes: ChangeSet;
   private loading: Promise<void> | null = null;
   private loaded = false;
-  private unreadable: SnapshotDecodeError | null = null;
-  private readonly pending = new Map<string, PendingChange>();
-  private nextVersion = 0;
   private writing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private revalidating: Promise<boolean> | null = null;
-  /** Writes sent but not answered with success, by write id, with the changes each carried. */
-  private readonly unconfirmed = new Map<string, PendingChange[]>();
-  /** The ids of this instance's latest writes, oldest first. */
-  private readonly ownWriteIds = new Set<string>();
-  /** The bytes of entries this instance encoded, so that the next write of an unchanged entry reuses them. */
-  private readonly encodings: EntryEncodings = new WeakMap();
 
   constructor(options: TrackedObjectOptions) {
     this.options = options;
     this.key = options.key;
+    const { store, key, retry, metrics, environment } = options;
+    this.changes = new ChangeSet({
+      ...options,
+      known: () => this.known,
+      decoding: (read) => this.decoding(read),
+    });
+    // The bytes of entries this instance encoded, so that the next write of an unchanged entry reuses them.
+    const codec = snapshotCodec(new WeakMap());
+    this.engine = new ConditionalObject({ store, key, codec, retry, metrics, environment, onLanded: (batch) => this.changes.acknowledge(batch) });
+  }
+
+  /** The fields as last read or written. */
+  private get known(): SnapshotFields {
+    return this.engine.current?.value ?? EMPTY;
+  }
+
+  /** True while a change made for update `updateId` is not yet stored. */
+  carries(updateId: number): boolean {
+    return this.changes.carries(updateId);
   }
 
   get hasPendingChanges(): boolean {
-    return this.pending.size > 0;
+    return this.changes.size > 0;
   }
 
   /** True while a write of this object is in flight. */
@@ -136,11 +115,11 @@ export class TrackedObject {
 
   /** Reads the object once (cold start); later calls share that read. A failed read is tried again next time. */
   load(): Promise<void> {
-    this.throwIfUnreadable();
+    this.engine.throwIfUnreadable();
     if (this.loaded) return Promise.resolve();
-    this.loading ??= this.read()
-      .then((state) => {
-        this.adopt(state);
+    this.loading ??= this.engine
+      .read()
+      .then(() => {
         this.loaded = true;
       })
       .finally(() => {
@@ -151,8 +130,8 @@ export class TrackedObject {
 
   /** The fields with pending changes applied: what this instance holds as current. */
   view(): SnapshotFields {
-    this.throwIfUnreadable();
-    return this.pending.size === 0 ? this.known : applyChanges(this.known, this.changes());
+    this.engine.throwIfUnreadable();
+    return this.changes.size === 0 ? this.known : applyChanges(this.known, this.changes.entries());
   }
 
   /**
@@ -161,11 +140,11 @@ export class TrackedObject {
    * object that does not decode at all is, and is never written again by it.
    */
   entry(ref: EntryRef): EntryValue {
-    this.throwIfUnreadable();
+    this.engine.throwIfUnreadable();
     // Bot data changes per property and as a whole: only the applied view answers for both.
     if (ref.section === 'bot_data') return this.decoding(() => readEntry(this.view(), ref));
-    const change = this.pending.get(entryId(ref));
-    return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : change.value;
+    const change = this.changes.get(ref);
+    return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : change.decidedAgainst === undefined ? change.value : change.outgoing;
   }
 
   /**
@@ -197,19 +176,54 @@ export class TrackedObject {
     } catch (error) {
       if (!(error instanceof UndecodableSnapshot)) throw error;
       const { store, key } = this.options;
-      this.unreadable = new SnapshotDecodeError(error.message, { bucket: store.bucket, key }, { cause: error });
-      throw this.unreadable;
+      const unreadable = new SnapshotDecodeError(error.message, { bucket: store.bucket, key }, { cause: error });
+      this.engine.refuse(unreadable);
+      throw unreadable;
     }
   }
 
-  /** Records a change; returns false (and records nothing) when the entry already holds `value`. */
-  set(ref: EntryRef, value: EntryValue): boolean {
-    const current = this.entry(ref);
-    if (current === ABSENT ? value === ABSENT : value !== ABSENT && deepEqual(current, value)) return false;
-    const id = entryId(ref);
-    this.pending.delete(id); // re-inserted last: changes apply in the order they were made
-    this.pending.set(id, { ref, value, version: ++this.nextVersion });
+  /**
+   * Records a change, made by the handler of update `updateId` when given; returns false (and
+   * records nothing) when the entry already holds `value` (see {@link ChangeSet.set}). A change of
+   * an update records the update as handled in this object too, so that another delivery of it
+   * finds its effect here.
+   */
+  set(ref: EntryRef, value: EntryValue, updateId?: number): boolean {
+    if (!this.changes.set(ref, value, this.entry(ref), updateId)) return false;
+    if (updateId !== undefined && ref.section !== 'processed_updates') this.recordUpdate(updateId, this.options.environment.now());
     return true;
+  }
+
+  /**
+   * Records that update `updateId` was handled, and forgets ids older than
+   * {@link PROCESSED_UPDATES_TTL_MS} or beyond the newest {@link PROCESSED_UPDATES_KEPT}. Returns
+   * whether anything changed.
+   */
+  recordUpdate(updateId: number, now: number): boolean {
+    let changed = this.set({ section: 'processed_updates', id: updateId }, now, updateId);
+    const remembered = (this.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map<number, number>();
+    const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
+    for (const [index, [id, handledAt]] of newestFirst.entries()) {
+      if (index >= PROCESSED_UPDATES_KEPT || now - handledAt > PROCESSED_UPDATES_TTL_MS) {
+        changed = this.set({ section: 'processed_updates', id }, ABSENT) || changed;
+      }
+    }
+    return changed;
+  }
+
+  /** The caller read `value` as the entry (a get or a refresh): its next change is based on it. */
+  sawEntry(ref: EntryRef, value: EntryValue): void {
+    this.changes.sawEntry(ref, value);
+  }
+
+  /** The caller read the whole scope of `ref` (every user, every state of a conversation) as it is now. */
+  sawScope(ref: EntryRef): void {
+    this.changes.sawScope(ref, this.view());
+  }
+
+  /** The caller saw the scope of `ref` empty (a sharded key its listing did not show). */
+  sawNothing(ref: EntryRef): void {
+    this.changes.sawScope(ref, new Map());
   }
 
   /**
@@ -217,22 +231,15 @@ export class TrackedObject {
    * Returns true when the stored object had changed (or was read for the first time).
    */
   revalidate(): Promise<boolean> {
-    this.throwIfUnreadable();
+    this.engine.throwIfUnreadable();
     if (!this.loaded) return this.load().then(() => true);
-    this.revalidating ??= this.revalidateOnce().finally(() => {
-      this.revalidating = null;
-    });
+    this.revalidating ??= this.engine
+      .revalidate()
+      .then((fresh) => fresh !== undefined)
+      .finally(() => {
+        this.revalidating = null;
+      });
     return this.revalidating;
-  }
-
-  private async revalidateOnce(): Promise<boolean> {
-    const generation = this.generation;
-    const state = await this.read(this.etag ?? undefined);
-    if (state === 'not-modified') return false;
-    if (generation !== this.generation) return true; // a write landed meanwhile: what we hold is newer
-    if (state.etag === this.etag) return false;
-    this.rebase(state);
-    return true;
   }
 
   /**
@@ -242,7 +249,7 @@ export class TrackedObject {
    */
   commit(): Promise<void> {
     if (this.writing === null) {
-      if (this.pending.size === 0) return Promise.resolve();
+      if (this.changes.size === 0) return Promise.resolve();
       this.writing = this.writeRound().finally(() => {
         this.writing = null;
       });
@@ -262,145 +269,17 @@ export class TrackedObject {
 
   private async writeRound(): Promise<void> {
     await this.load();
-    const { store, key, retry, metrics } = this.options;
-    for (let attempt = 1; ; attempt++) {
-      this.throwIfUnreadable();
-      const batch = [...this.pending.values()];
-      if (batch.length === 0) return;
-      const writeId = randomBytes(9).toString('base64url');
-      const next = applyChanges(this.known, this.changes());
-      // This instance's own ids are needed only while it does not know whether their write landed.
-      const settled = (id: string) => this.ownWriteIds.has(id) && !this.unconfirmed.has(id);
-      next.set(WRITE_IDS_FIELD, recentWrites(this.known.get(WRITE_IDS_FIELD), writeId, Date.now(), settled));
-      this.ownWriteIds.add(writeId);
-      for (const oldest of this.ownWriteIds) {
-        if (this.ownWriteIds.size <= OWN_WRITE_IDS_REMEMBERED) break;
-        this.ownWriteIds.delete(oldest);
-      }
-      const condition = this.etag === null ? ({ ifNoneMatch: '*' } as const) : { ifMatch: this.etag };
-      // Until a write is answered, it may have landed (a lost response, the SDK's own retry): its id tells later.
-      this.unconfirmed.set(writeId, batch);
-      try {
-        metrics.puts++;
-        const { etag } = await store.put(key, encodeSnapshot(next, this.encodings), condition);
-        this.unconfirmed.clear();
-        this.acknowledge(batch);
-        this.adopt({ fields: next, etag });
-        return;
-      } catch (error) {
-        if (!(error instanceof PreconditionLostError)) throw error;
-        metrics.preconditionsLost++;
-        if (attempt >= retry.maxAttempts) {
-          // Leave with the stored state in hand, so the next write does not start from a known-stale ETag.
-          await this.read().then(
-            (fresh) => this.rebase(fresh),
-            () => undefined,
-          );
-          throw new WriteConflictError(attempt, { bucket: store.bucket, key }, { cause: error });
-        }
-      }
-      await (this.options.sleep ?? sleepFor)(backoffDelay(retry, attempt, this.options.random ?? Math.random));
-      this.rebase(await this.read());
-    }
+    const { changes } = this;
+    await this.engine.commit({
+      prepare: (current) => {
+        // The object may hold more than the caller saw (a refresh, a merge, another writer): decide that first.
+        this.decoding(() => changes.reconcile(current.value));
+        const batch = changes.batch();
+        if (batch.length === 0) return undefined;
+        return { value: applyChanges(current.value, changes.entries()), carries: batch };
+      },
+      stored: (batch) => changes.acknowledge(batch),
+      rebase: () => undefined, // reconciled with the fresh state when the next attempt prepares
+    });
   }
-
-  /** Drops the pending changes a stored write carried, unless they were changed again since. */
-  private acknowledge(batch: readonly PendingChange[]): void {
-    for (const change of batch) {
-      const id = entryId(change.ref);
-      if (this.pending.get(id)?.version === change.version) this.pending.delete(id);
-    }
-  }
-
-  /**
-   * Takes `fresh` as the stored state and re-applies pending changes on top. A write of this
-   * instance whose answer was lost but which `fresh` shows as stored is acknowledged first. An entry
-   * that another writer changed while this instance changed it too is a conflict: counted,
-   * reported, and decided by the merge function, or else this (later) write wins.
-   */
-  private rebase(fresh: ReadState): void {
-    this.decoding(() => this.rebaseOnto(fresh));
-  }
-
-  private rebaseOnto(fresh: ReadState): void {
-    const { merge, onConflict, metrics, exportValue, importValue } = this.options;
-    const landed = new Set(writeIdsOf(fresh.fields));
-    // What this instance last knew, with its own writes that `fresh` shows as landed: a change made
-    // while such a write was in flight is based on it, not on the older state.
-    let known = this.known;
-    for (const [writeId, batch] of this.unconfirmed) {
-      if (!landed.has(writeId)) continue;
-      known = applyChanges(known, batch.map((change) => [change.ref, change.value] as const));
-      this.acknowledge(batch);
-      this.unconfirmed.delete(writeId);
-    }
-    for (const change of this.pending.values()) {
-      const base = readEntry(known, change.ref);
-      const theirs = readEntry(fresh.fields, change.ref);
-      if (sameEntry(base, theirs)) continue;
-      metrics.conflicts++;
-      const conflict = {
-        section: change.ref.section,
-        entry: entryLabel(change.ref),
-        base: exportEntry(base, exportValue),
-        ours: exportEntry(change.value, exportValue),
-        theirs: exportEntry(theirs, exportValue),
-      };
-      if (merge !== undefined) {
-        const decided = merge(conflict);
-        change.value = decided === undefined ? ABSENT : importValue(decided, conflict.entry);
-      }
-      onConflict?.({ ...conflict, resolution: exportEntry(change.value, exportValue) });
-    }
-    this.adopt(fresh);
-  }
-
-  private adopt(state: ReadState): void {
-    this.known = state.fields;
-    this.etag = state.etag;
-    this.generation++;
-  }
-
-  private changes(): Array<readonly [EntryRef, EntryValue]> {
-    return [...this.pending.values()].map((change) => [change.ref, change.value] as const);
-  }
-
-  private read(): Promise<ReadState>;
-  private read(ifNoneMatch: string | undefined): Promise<ReadState | 'not-modified'>;
-  private async read(ifNoneMatch?: string): Promise<ReadState | 'not-modified'> {
-    const { store, key, metrics } = this.options;
-    metrics.gets++;
-    const result = await store.get(key, ifNoneMatch === undefined ? {} : { ifNoneMatch });
-    if (result.status === 'not-modified') {
-      metrics.notModified++;
-      if (ifNoneMatch === undefined) {
-        throw new StorageError('the server answered 304 to an unconditional read', { bucket: store.bucket, key });
-      }
-      return 'not-modified';
-    }
-    if (result.status === 'absent') return { fields: new Map(), etag: null };
-    try {
-      const fields = decodeSnapshotLazily(result.body);
-      const invalid = invalidSection(fields);
-      if (invalid !== undefined) throw new UndecodableSnapshot(invalid);
-      return { fields, etag: result.etag };
-    } catch (error) {
-      if (!(error instanceof UndecodableSnapshot)) throw error;
-      this.unreadable = new SnapshotDecodeError(error.message, { bucket: store.bucket, key }, { cause: error });
-      throw this.unreadable;
-    }
-  }
-
-  private throwIfUnreadable(): void {
-    if (this.unreadable !== null) throw this.unreadable;
-  }
-}
-
-function sameEntry(a: EntryValue, b: EntryValue): boolean {
-  if (a === ABSENT || b === ABSENT) return a === b;
-  return deepEqual(a, b);
-}
-
-function exportEntry(value: EntryValue, exportValue: (value: unknown) => unknown): unknown {
-  return value === ABSENT ? undefined : exportValue(value);
 }

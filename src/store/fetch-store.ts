@@ -9,8 +9,9 @@
  */
 import { AwsClient } from 'aws4fetch';
 import { StorageError } from '../errors.js';
+import type { EndpointInfo } from './failure-hints.js';
 import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
-import { isAbsent, lostCondition, storageFailure, type S3Failure } from './s3-failure.js';
+import { isAbsent, lostCondition, oddAnswer, storageFailure } from './s3-failure.js';
 
 const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 
@@ -92,6 +93,8 @@ export class FetchObjectStore implements ObjectStore {
   private readonly client: AwsClient;
   /** The bucket's URL, ending in `/`. */
   private readonly bucketUrl: string;
+  /** Where requests go, for messages. */
+  private readonly endpoint: EndpointInfo;
 
   constructor(options: FetchObjectStoreOptions) {
     this.bucket = options.bucket;
@@ -104,10 +107,12 @@ export class FetchObjectStore implements ObjectStore {
       region,
       retries: options.retries ?? 2,
     });
-    this.bucketUrl =
-      options.endpoint === undefined
-        ? `https://${options.bucket}.s3.${region}.amazonaws.com/`
-        : `${options.endpoint.replace(/\/+$/, '')}/${encodeURIComponent(options.bucket)}/`;
+    const custom = options.endpoint?.replace(/\/+$/, '');
+    this.endpoint =
+      custom === undefined
+        ? { url: `https://${options.bucket}.s3.${region}.amazonaws.com`, custom: false, region }
+        : { url: custom, custom: true, region };
+    this.bucketUrl = custom === undefined ? `${this.endpoint.url}/` : `${custom}/${encodeURIComponent(options.bucket)}/`;
   }
 
   async get(key: string, options: { ifNoneMatch?: string } = {}): Promise<ReadResult> {
@@ -115,14 +120,14 @@ export class FetchObjectStore implements ObjectStore {
     const response = await this.send('read', key, this.bucketUrl + encodeKey(key), { method: 'GET', headers });
     if (response.status === 304) return { status: 'not-modified' };
     if (!response.ok) {
-      const failure = await failureOf(response);
-      if (isAbsent(failure)) return { status: 'absent' };
-      throw storageFailure('read', { bucket: this.bucket, key }, failure);
+      const error = await errorOf(response);
+      if (isAbsent(error)) return { status: 'absent' };
+      throw storageFailure('read', { bucket: this.bucket, key }, error, this.endpoint);
     }
     const etag = response.headers.get('etag');
     if (etag === null) {
       await response.body?.cancel();
-      throw new StorageError('the server answered a read without an ETag', { bucket: this.bucket, key });
+      throw oddAnswer('answered a read without an ETag or a body', { bucket: this.bucket, key }, this.endpoint);
     }
     return { status: 'found', body: new Uint8Array(await response.arrayBuffer()), etag };
   }
@@ -134,18 +139,18 @@ export class FetchObjectStore implements ObjectStore {
     };
     const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'PUT', headers, body });
     if (!response.ok) {
-      const failure = await failureOf(response);
-      throw lostCondition(key, condition, failure) ?? storageFailure('write', { bucket: this.bucket, key }, failure);
+      const error = await errorOf(response);
+      throw lostCondition(key, condition, error) ?? storageFailure('write', { bucket: this.bucket, key }, error, this.endpoint);
     }
     await response.body?.cancel();
     const etag = response.headers.get('etag');
-    if (etag === null) throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
+    if (etag === null) throw oddAnswer('acknowledged a write without an ETag', { bucket: this.bucket, key }, this.endpoint);
     return { etag };
   }
 
   async delete(key: string): Promise<void> {
     const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'DELETE' });
-    if (!response.ok) throw storageFailure('write', { bucket: this.bucket, key }, await failureOf(response));
+    if (!response.ok) throw storageFailure('write', { bucket: this.bucket, key }, await errorOf(response), this.endpoint);
     await response.body?.cancel();
   }
 
@@ -155,7 +160,7 @@ export class FetchObjectStore implements ObjectStore {
       const query = new URLSearchParams({ 'list-type': '2', prefix });
       if (continuationToken !== undefined) query.set('continuation-token', continuationToken);
       const response = await this.send('list', prefix, `${this.bucketUrl}?${query}`, { method: 'GET' });
-      if (!response.ok) throw storageFailure('list', { bucket: this.bucket, key: prefix }, await failureOf(response));
+      if (!response.ok) throw storageFailure('list', { bucket: this.bucket, key: prefix }, await errorOf(response), this.endpoint);
       const page = await response.text();
       for (const [, contents] of page.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
         const key = xmlText(contents!, 'Key');
@@ -170,23 +175,26 @@ export class FetchObjectStore implements ObjectStore {
     try {
       return await this.client.fetch(url, init);
     } catch (error) {
-      throw storageFailure(operation, { bucket: this.bucket, key }, {
-        status: undefined,
-        code: undefined,
-        message: error instanceof Error ? error.message : String(error),
-        cause: error,
-      });
+      // fetch's own error (Node: "fetch failed", the socket's error as its cause) is explained as the SDK's is.
+      throw storageFailure(operation, { bucket: this.bucket, key }, error, this.endpoint);
     }
   }
 }
 
-/** The status, S3 error code and message of an error answer (HEAD-like answers have no body). */
-async function failureOf(response: Response): Promise<S3Failure> {
+/**
+ * An S3 error answer as the AWS SDK shapes it, so that both stores judge it alike: the status in
+ * `$metadata.httpStatusCode`, the S3 error code as `name` and `Code`, the region hints S3 gives.
+ */
+async function errorOf(response: Response): Promise<Error> {
   const text = await response.text().catch(() => '');
-  return {
-    status: response.status,
-    code: xmlText(text, 'Code'),
-    message: xmlText(text, 'Message'),
-    cause: new Error(`HTTP ${response.status}${text === '' ? '' : `: ${text.slice(0, 500)}`}`),
-  };
+  const code = xmlText(text, 'Code');
+  const message = xmlText(text, 'Message') ?? text.slice(0, 500);
+  return Object.assign(new Error(message), {
+    name: code ?? 'UnknownError',
+    Code: code,
+    Region: xmlText(text, 'Region'),
+    Endpoint: xmlText(text, 'Endpoint'),
+    $metadata: { httpStatusCode: response.status },
+    $response: { headers: { 'x-amz-bucket-region': response.headers.get('x-amz-bucket-region') ?? undefined } },
+  });
 }

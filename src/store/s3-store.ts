@@ -7,8 +7,9 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { StorageError } from '../errors.js';
+import { endpointOf, type EndpointInfo } from './failure-hints.js';
 import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
-import { isAbsent, lostCondition, storageFailure, type S3Failure } from './s3-failure.js';
+import { isAbsent, lostCondition, oddAnswer, statusOf, storageFailure } from './s3-failure.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 /** Snapshots from this size on go up as multipart uploads (the condition then rides on CompleteMultipartUpload). */
@@ -34,19 +35,6 @@ export interface S3ObjectStoreOptions {
   multipartThreshold?: number;
 }
 
-interface SdkErrorShape {
-  name?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** What an SDK exception says about the answer. */
-function failureOf(error: unknown): S3Failure {
-  const shape = error as SdkErrorShape | null;
-  return { status: shape?.$metadata?.httpStatusCode, code: shape?.Code ?? shape?.name, message: shape?.message, cause: error };
-}
-
 export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
   readonly bucket: string;
@@ -65,15 +53,14 @@ export class S3ObjectStore implements ObjectStore {
       );
       if (response.$metadata.httpStatusCode === 304) return { status: 'not-modified' };
       if (response.ETag === undefined || response.Body === undefined) {
-        throw new StorageError('the server answered a read without an ETag or a body', { bucket: this.bucket, key });
+        throw await this.oddAnswer('answered a read without an ETag or a body', key);
       }
       return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
     } catch (error) {
       if (error instanceof StorageError) throw error;
-      const failure = failureOf(error);
-      if (failure.status === 304) return { status: 'not-modified' };
-      if (isAbsent(failure)) return { status: 'absent' };
-      throw storageFailure('read', { bucket: this.bucket, key }, failure);
+      if (statusOf(error) === 304) return { status: 'not-modified' };
+      if (isAbsent(error)) return { status: 'absent' };
+      throw await this.failure('read', key, error);
     }
   }
 
@@ -94,11 +81,10 @@ export class S3ObjectStore implements ObjectStore {
         etag = (await this.client.send(new PutObjectCommand(params))).ETag;
       }
     } catch (error) {
-      const failure = failureOf(error);
-      throw lostCondition(key, condition, failure) ?? storageFailure('write', { bucket: this.bucket, key }, failure);
+      throw lostCondition(key, condition, error) ?? (await this.failure('write', key, error));
     }
     if (etag === undefined) {
-      throw new StorageError('the server acknowledged a write without an ETag', { bucket: this.bucket, key });
+      throw await this.oddAnswer('acknowledged a write without an ETag', key);
     }
     return { etag };
   }
@@ -107,7 +93,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (error) {
-      throw storageFailure('write', { bucket: this.bucket, key }, failureOf(error));
+      throw await this.failure('write', key, error);
     }
   }
 
@@ -120,10 +106,23 @@ export class S3ObjectStore implements ObjectStore {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
         );
       } catch (error) {
-        throw storageFailure('list', { bucket: this.bucket, key: prefix }, failureOf(error));
+        throw await this.failure('list', prefix, error);
       }
       for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key;
       continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
+  }
+
+  private async failure(operation: 'read' | 'write' | 'list', key: string, error: unknown): Promise<StorageError> {
+    return storageFailure(operation, { bucket: this.bucket, key }, error, await this.endpoint());
+  }
+
+  private async oddAnswer(what: string, key: string): Promise<StorageError> {
+    return oddAnswer(what, { bucket: this.bucket, key }, await this.endpoint());
+  }
+
+  /** Where requests go, for messages; undefined when the client's configuration cannot say. */
+  private endpoint(): Promise<EndpointInfo | undefined> {
+    return endpointOf(this.client, this.bucket).catch(() => undefined);
   }
 }

@@ -1,9 +1,10 @@
 // The command-line tool end to end: the executable as `npm run build` compiles it (tsc, into a
 // temporary directory), run as a process against MinIO, every command with its exit codes.
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -12,6 +13,7 @@ import { readStoredState, SnapshotChangedError, writeStoredState } from '../../s
 import { S3Persistence } from '../../src/s3-persistence.js';
 import { SNAPSHOT_VERSION } from '../../src/snapshot/codec.js';
 import { S3ObjectStore } from '../../src/store/s3-store.js';
+import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { freshBucket, minioClient } from '../support/minio.js';
 import { PTB_FIXTURES, sortSets } from '../support/ptb-fixtures.js';
 
@@ -172,14 +174,27 @@ describe('import-ptb, inspect, export and import on MinIO', () => {
   });
 
   it("import-ptb reads PTB's multi-file layout and writes ours with --layout multi-file", async () => {
-    const { code } = await cli(['import-ptb', url('multi/bot'), join(fixtures, 'multi_file'), '--multi-file', '--layout', 'multi-file']);
+    const args = ['import-ptb', url('multi/bot'), join(fixtures, 'multi_file'), '--multi-file', '--layout', 'multi-file', '--bot-marker', 'bot'];
+    const { code, stdout } = await cli(args);
     expect(code).toBe(0);
+    expect(stdout).toContain("read 1 of PTB's bot markers as the bot, as --bot-marker says (--bot-marker none reads them as None)\n");
     expect(await keysUnder('multi/')).toEqual(['multi/bot_bot_data', 'multi/bot_chat_data', 'multi/bot_conversations', 'multi/bot_user_data']);
     const inspected = await cli(['inspect', url('multi/bot')]);
     expect(inspected.stdout).toContain('(multi-file layout)');
     expect(inspected.stdout).toMatch(/multi\/bot_callback_data +absent/);
     const expected = JSON.parse(await readFile(join(fixtures, 'multi_file.expected.json'), 'utf8')) as unknown;
     expect(JSON.parse((await cli(['export', url('multi/bot')])).stdout)).toEqual(expected);
+  });
+
+  it('import-ptb reads the files of a PicklePersistence without a bot as PTB does, and says how it read the markers', async () => {
+    const { code, stdout } = await cli(['import-ptb', url('no-bot/bot'), join(fixtures, 'no_bot_single_file.pickle')]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^read \d+ of PTB's bot markers as None, since the files hold no None: they were written without set_bot, .*\(--bot-marker bot reads them as the bot\)$/m);
+    const expected = JSON.parse(await readFile(join(fixtures, 'no_bot_single_file.expected.json'), 'utf8')) as unknown;
+    expect(sortSets(JSON.parse((await cli(['export', url('no-bot/bot')])).stdout))).toEqual(sortSets(expected));
+    const wrong = await cli(['import-ptb', url('no-bot/other'), join(fixtures, 'no_bot_single_file.pickle'), '--bot-marker', 'robot']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--bot-marker is bot or none, not "robot"');
   });
 
   it('import-ptb refuses an unmappable value by path (exit 5) and writes nothing', async () => {
@@ -191,7 +206,7 @@ describe('import-ptb, inspect, export and import on MinIO', () => {
 
   it('export | import - moves a state through a pipe, progress on stderr with --progress', async () => {
     const exported = await cli(['export', url(path), '--progress']);
-    expect(exported.stderr).toMatch(new RegExp(`^reading ${url(path)} \\(\\d/8\\)$`, 'm'));
+    expect(exported.stderr).toMatch(new RegExp(`^reading ${url(path)} 8/8$`, 'm'));
     expect(exported.stderr).toContain('converting to JSON\n');
     const imported = await cli(['import', url('piped/bot'), '-'], { input: exported.stdout });
     expect(imported.code).toBe(0);
@@ -228,13 +243,27 @@ describe('failures of the storage', () => {
   it('exits 4 for a bucket that does not exist', async () => {
     const { code, stderr } = await cli(['export', 's3://no-such-bucket-here/bot']);
     expect(code).toBe(4);
-    expect(stderr).toMatch(/the bucket does not exist/);
+    expect(stderr).toContain(`the bucket "no-such-bucket-here" does not exist at ${inject('minio').endpoint}; create it`);
+    expect(stderr).toMatch(/\(s3:\/\/no-such-bucket-here\/bot[^/]*\)\n$/);
   });
 
   it('exits 1 when the credentials are refused, and says so', async () => {
     const { code, stderr } = await cli(['inspect', url('ptb/bot')], { env: { AWS_SECRET_ACCESS_KEY: 'wrong-secret' } });
     expect(code).toBe(1);
-    expect(stderr).toMatch(/credentials were refused \(SignatureDoesNotMatch\)/);
+    expect(stderr).toContain(`credentials were refused at ${inject('minio').endpoint} (SignatureDoesNotMatch)`);
+    expect(stderr).toContain('MINIO_ROOT_USER and MINIO_ROOT_PASSWORD');
+  });
+
+  it('exits 1 when nothing listens at S3_ENDPOINT, and says to start MinIO', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    await new Promise((resolve) => server.close(resolve));
+    const { code, stderr } = await cli(['inspect', url('ptb/bot')], { env: { S3_ENDPOINT: endpoint } });
+    expect(code).toBe(1);
+    expect(stderr).toContain(`failed at ${endpoint}: no response, connection refused (connect ECONNREFUSED`);
+    expect(stderr).toContain('is the server running? Start MinIO (npm run minio -- run), or fix S3_ENDPOINT');
+    expect(stderr).toMatch(new RegExp(`\\(s3://${bucket}/ptb/bot\\)\n$`));
   });
 
   it('exits 5 for a stored object that is not a snapshot', async () => {
@@ -285,4 +314,24 @@ describe('python-telegram-bot pickles made now', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("the AWS SDK's notice that its 2027 releases need Node 22", () => {
+  const NOTICE = 'NodeVersionSupportWarning';
+  // Not silenced: the environment a user has.
+  const shown = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' };
+
+  it('is printed once by the executable on Node 20, where it is true', async () => {
+    const { code, stderr } = await cli(['inspect', url('notice/none')], { env: shown });
+    expect(code).toBe(4);
+    expect(stderr.split(NOTICE)).toHaveLength(2);
+    expect(stderr).toContain('You are running node v20.');
+  });
+
+  it('is not printed on Node 24 (the `node` npm package first on PATH)', async () => {
+    const node24 = await ensureRuntime('node24');
+    const { code, stderr } = await cli(['inspect', url('notice/none')], { env: { ...shown, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}` } });
+    expect(code).toBe(4);
+    expect(stderr).not.toContain(NOTICE);
+  }, 300_000);
 });

@@ -83,8 +83,11 @@ describe('a bucket that does not exist', () => {
     const error = await rejectionOf(persistenceOn(missing).getUserData());
 
     expect(error).toBeInstanceOf(BucketNotFoundError);
-    expect(error).toMatchObject({ code: 'BUCKET_NOT_FOUND', bucket: missing, status: 404 });
-    expect((error as Error).message).toContain(missing);
+    const { endpoint } = inject('minio');
+    expect(error).toMatchObject({ code: 'BUCKET_NOT_FOUND', bucket: missing, key: 'bot', status: 404, endpoint });
+    expect((error as Error).message).toBe(
+      `the bucket "${missing}" does not exist at ${endpoint}; create it (MinIO: mc mb local/${missing}; npm run minio -- run creates "telegram-bot"), or fix the bucket in the filepath (s3://${missing}/bot)`,
+    );
   });
 
   it('is a BucketNotFoundError naming the bucket, on update', async () => {

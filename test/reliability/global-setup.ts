@@ -12,7 +12,7 @@ import { bundleHandler, handlerBuildOptions } from '../../infra/bundle.mjs';
 declare module 'vitest' {
   export interface ProvidedContext {
     /** The bundled writer processes of the reliability tests. */
-    reliabilityFixtures: { crashWriter: string; contender: string };
+    reliabilityFixtures: { crashWriter: string; contender: string; counter: string };
   }
 }
 
@@ -27,13 +27,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
       build({
         ...handlerBuildOptions,
         sourcemap: false,
-        entryPoints: { 'crash-writer': join(fixtures, 'crash-writer.ts'), contender: join(fixtures, 'contender.ts') },
+        entryPoints: {
+          'crash-writer': join(fixtures, 'crash-writer.ts'),
+          contender: join(fixtures, 'contender.ts'),
+          counter: join(fixtures, 'counter.ts'),
+        },
         outdir,
         outExtension: { '.js': '.mjs' },
       }),
     ]);
     project.provide('handlerBundle', handlerBundle);
-    project.provide('reliabilityFixtures', { crashWriter: join(outdir, 'crash-writer.mjs'), contender: join(outdir, 'contender.mjs') });
+    project.provide('reliabilityFixtures', {
+      crashWriter: join(outdir, 'crash-writer.mjs'),
+      contender: join(outdir, 'contender.mjs'),
+      counter: join(outdir, 'counter.mjs'),
+    });
   } catch (error) {
     await remove();
     throw error;

@@ -13,6 +13,10 @@ export interface Profile {
   crash: { trials: number; killWindowMs: number };
   /** Processes writing one snapshot at once, and the updates each makes. */
   contention: { processes: number; updatesPerProcess: number };
+  /** Processes counting one user at once (sharded, onFlush), the updates each makes, and how often each flushes. */
+  counters: { processes: number; updatesPerProcess: number; flushEvery: number };
+  /** Distinct updates each delivered to several warm instances of the sample bot at once, and how many. */
+  redelivery: { updates: number; instances: number };
   /** Runs of the persistence-level decode fuzz. */
   fuzzRuns: number;
   /** Size of the large snapshot, in bytes. */
@@ -27,6 +31,8 @@ const PROFILES: Record<ProfileName, Profile> = {
     faults: { writers: 4, writesPerWriter: 40 },
     crash: { trials: 50, killWindowMs: 200 },
     contention: { processes: 16, updatesPerProcess: 100 },
+    counters: { processes: 12, updatesPerProcess: 100, flushEvery: 5 },
+    redelivery: { updates: 20, instances: 3 },
     fuzzRuns: 1000,
     largeSnapshotBytes: 50 * 1024 * 1024,
     deadlineMs: Infinity, // the sizes bound the run
@@ -36,6 +42,8 @@ const PROFILES: Record<ProfileName, Profile> = {
     faults: { writers: 8, writesPerWriter: 500 },
     crash: { trials: 400, killWindowMs: 600 },
     contention: { processes: 16, updatesPerProcess: 500 },
+    counters: { processes: 12, updatesPerProcess: 500, flushEvery: 5 },
+    redelivery: { updates: 200, instances: 3 },
     fuzzRuns: 20000,
     largeSnapshotBytes: 50 * 1024 * 1024,
     // scripts/soak.mjs passes what is left of its time budget.

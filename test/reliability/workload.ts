@@ -4,7 +4,7 @@
 //
 // Every write carries `{ writer, seq }`; a writer's `seq` only grows, so for an entry that only one
 // writer changes, the stored `seq` must be at least the highest `seq` acknowledged for it.
-import { conversationKey, PersistenceError, type S3Persistence } from '../../src/index.js';
+import { conversationKey, PersistenceError, type PersistenceMetrics, type S3Persistence } from '../../src/index.js';
 import { pick, randomInt } from '../support/seed.js';
 
 /** The stored value of one write. */
@@ -155,4 +155,28 @@ export function sumTallies(tallies: Iterable<ErrorTally>): ErrorTally {
   const total: ErrorTally = {};
   for (const one of tallies) for (const [kind, count] of Object.entries(one)) total[kind] = (total[kind] ?? 0) + count;
   return total;
+}
+
+/** The user every process counts. */
+export const SHARED_COUNTER_USER = 1;
+/** Users of its own a process counts, in turn. */
+export const OWN_COUNTER_USERS = 3;
+
+/** The users of process `writer`. */
+export function ownCounterUsers(writer: number): number[] {
+  return Array.from({ length: OWN_COUNTER_USERS }, (_, index) => 1000 * (writer + 1) + index);
+}
+
+/** What a process of counters.test.ts reports (see fixtures/counter.ts). */
+export interface CounterResult {
+  /** Increments made on the local copy, per user. */
+  attempted: Record<number, number>;
+  /** Increments a resolved flush carried, per user. */
+  acknowledged: Record<number, number>;
+  /** Flushes called, and the errors of those that failed, by kind. */
+  flushes: number;
+  flushErrors: ErrorTally;
+  metrics: PersistenceMetrics;
+  /** Calls of the onConflict hook. */
+  conflictsDelivered: number;
 }

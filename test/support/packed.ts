@@ -48,7 +48,11 @@ export async function packedProject(options: PackedProjectOptions = {}): Promise
   const fromRegistry = options.fromRegistry ?? [];
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
   const dir = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-consumer-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+  // One `npm pack` at a time (flock, as infra/minio.sh locks its build): its prepack empties dist/
+  // and builds it again, which would pull dist/ from under a pack running in another test file.
+  await mkdir(join(root, '.build'), { recursive: true });
+  const lock = join(root, '.build', 'npm-pack.lock');
+  const { stdout } = await run('flock', [lock, 'npm', 'pack', '--json', '--pack-destination', dir], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
   const [packed] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string; files: Array<{ path: string }> }];
 
   const link = async (name: string) => {

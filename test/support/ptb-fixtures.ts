@@ -9,7 +9,7 @@ export interface PtbFixture {
   name: string;
   pickle: string;
   multiFile: boolean;
-  options: { truncateMicroseconds?: boolean };
+  options: { truncateMicroseconds?: boolean; botMarker?: 'bot' | 'none' };
   expected?: string;
   refused?: { path: string; reason: string };
 }

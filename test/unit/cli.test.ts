@@ -91,6 +91,20 @@ class RacingStore implements ObjectStore {
   }
 }
 
+/** Each counted progress line shows a total above 0, and the same total for as long as its step lasts. */
+function expectStableCounts(stderr: string): void {
+  const totals = new Map<string, string>();
+  for (const line of stderr.split('\n')) {
+    const counted = /^(.*) (\d+)\/(\d+)$/.exec(line);
+    if (counted === null) continue;
+    const [, step, , total] = counted;
+    expect(Number(total), line).toBeGreaterThan(0);
+    expect(totals.get(step!) ?? total, line).toBe(total);
+    totals.set(step!, total!);
+  }
+  expect(totals.size).toBeGreaterThan(0);
+}
+
 describe('help and usage', () => {
   it('lists the commands and the exit codes with --help (exit 0)', async () => {
     const { code, stdout } = await cli(['--help']);
@@ -115,6 +129,13 @@ describe('help and usage', () => {
     expect(viaOption.stdout).toContain('--progress');
     expect(viaOption.stdout).toContain('Exit codes:');
     expect(viaHelp.stdout).toBe(viaOption.stdout);
+  });
+
+  it.each([[['help', '--help']], [['help', '-h']], [['help', 'help']], [['-h']]])('answers %j with the general help (exit 0)', async (argv) => {
+    const { code, stdout, stderr } = await cli(argv);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toBe((await cli(['--help'])).stdout);
   });
 
   it('prints its version', async () => {
@@ -248,7 +269,8 @@ describe('export and import', () => {
     const json = (await cli(['export', URL_], { store })).stdout;
     const refused = await cli(['import', URL_, '-'], { store, stdin: json });
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/refusing to overwrite the snapshot that exists \(s3:\/\/bots\/prod\/state\): pass --force/);
+    expect(refused.stderr).toContain('refusing to overwrite the snapshot that exists (s3://bots/prod/state): pass --force to replace it');
+    expect(refused.stderr).not.toContain('force:');
     expect(store.objects.get('prod/state')).toBe(before);
 
     const forced = await cli(['import', URL_, '-', '--force'], { store, stdin: json });
@@ -400,9 +422,19 @@ describe('migrate', () => {
   it('reports its phases with --progress', async () => {
     const store = await seeded();
     const { stderr } = await cli(['migrate', URL_, '--to', 'sharded', '--progress'], { store });
-    expect(stderr).toMatch(/^read source: 0\/1$/m);
-    expect(stderr).toMatch(/^copy: \d+\/\d+$/m);
-    expect(stderr).toMatch(/^verify: 1\/1$/m);
+    expect(stderr).toMatch(/^read source$/m);
+    expect(stderr).toMatch(/^copy: entries \d+\/\d+$/m);
+    expect(stderr).toMatch(/^verify$/m);
+    expectStableCounts(stderr);
+  });
+
+  it('counts a sharded source kind by kind, each with its own total and never 0/0', async () => {
+    const store = await seeded({ layout: 'sharded' });
+    const { code, stderr } = await cli(['migrate', URL_, '--to', 'single-file', '--progress'], { store });
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^read source: users 2\/2$/m);
+    expect(stderr).toMatch(/^read source: chats 1\/1$/m);
+    expectStableCounts(stderr);
   });
 });
 
@@ -411,7 +443,7 @@ describe('import-ptb', () => {
     const store = new MemoryObjectStore(BUCKET);
     const { code, stdout } = await cli(['import-ptb', URL_, `${fixtures}single_file.pickle`], { store });
     expect(code).toBe(0);
-    expect(stdout).toMatch(/read .*single_file\.pickle\nwrote s3:\/\/bots\/prod\/state \(ETag "1"\)\nimported/);
+    expect(stdout).toMatch(/read .*single_file\.pickle\nread \d+ of PTB's bot markers as the bot, since the files hold a None: .*\nwrote s3:\/\/bots\/prod\/state \(ETag "1"\)\nimported/);
     const exported = JSON.parse((await cli(['export', URL_], { store })).stdout) as Record<string, unknown>;
     const expected = JSON.parse(await readFile(`${fixtures}single_file.expected.json`, 'utf8')) as Record<string, unknown>;
     expect(exported.chat_data).toEqual(expected.chat_data);
@@ -437,7 +469,9 @@ describe('import-ptb', () => {
 
   it('refuses microseconds unless --truncate-microseconds', async () => {
     const store = new MemoryObjectStore(BUCKET);
-    expect((await cli(['import-ptb', URL_, `${fixtures}microseconds.pickle`], { store })).code).toBe(5);
+    const refused = await cli(['import-ptb', URL_, `${fixtures}microseconds.pickle`], { store });
+    expect(refused.code).toBe(5);
+    expect(refused.stderr).toMatch(/has microseconds and a Date keeps milliseconds: import with --truncate-microseconds to drop them\n$/);
     expect((await cli(['import-ptb', URL_, `${fixtures}microseconds.pickle`, '--truncate-microseconds'], { store })).code).toBe(0);
   });
 
@@ -463,25 +497,44 @@ describe('progress', () => {
     expect((await cli(['export', URL_], { store })).stderr).toBe('');
   });
 
-  it('prints each step as a line with --progress', async () => {
+  it('prints each step as a line with --progress, each count with the total known from the start', async () => {
     const store = await seeded({ singleFile: false });
     const { stderr } = await cli(['import-ptb', `s3://${BUCKET}/new/state`, `${fixtures}single_file.pickle`, '--progress'], { store });
-    expect(stderr.split('\n')).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^reading .*single_file\.pickle$/),
-        expect.stringMatching(/^reading s3:\/\/bots\/new\/state \(\d\/8\)$/),
-        expect.stringMatching(/^reading s3:\/\/bots\/new\/state_user_data \(\d\/8\)$/),
-        expect.stringMatching(/^reading s3:\/\/bots\/new\/state\/bot_data \(\d\/8\)$/),
-        'writing s3://bots/new/state (1/1)',
-      ]),
-    );
+    const lines = stderr.split('\n');
+    expect(lines[0]).toMatch(/^reading .*single_file\.pickle$/);
+    expect(lines.slice(1)).toEqual([
+      'reading s3://bots/new/state: listing its objects',
+      ...Array.from({ length: 9 }, (_, done) => `reading s3://bots/new/state ${done}/8`),
+      'writing s3://bots/new/state 0/1',
+      'writing s3://bots/new/state 1/1',
+      '',
+    ]);
+  });
+
+  it('prints a long count as plain lines at each tenth only', async () => {
+    const store = new MemoryObjectStore(BUCKET);
+    const persistence = new S3Persistence({ filepath: URL_, store, layout: 'sharded' });
+    for (let id = 1; id <= 40; id++) await persistence.updateUserData(id, { id });
+    const { code, stderr } = await cli(['export', URL_, '--progress'], { store });
+    expect(code).toBe(0);
+    const counts = stderr
+      .split('\n')
+      .map((line) => /^reading s3:\/\/bots\/prod\/state (\d+)\/(\d+)$/.exec(line))
+      .filter((match) => match !== null)
+      .map(([, done, total]) => [Number(done), Number(total)] as const);
+    const total = counts[0]![1];
+    expect(total).toBeGreaterThan(40); // the 40 users' objects, and the keys of the other layouts
+    // One line at 0, one in each further tenth, one at the end.
+    expect(counts.map(([done]) => Math.min(10, Math.floor((10 * done) / total)))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(counts.at(-1)).toEqual([total, total]);
   });
 
   it('rewrites one status line on a terminal and clears it at the end', async () => {
     const store = await seeded();
     const { stderr } = await cli(['export', URL_], { store, tty: true });
     // eslint-disable-next-line no-control-regex -- the terminal's erase-line sequence is what is tested
-    expect(stderr).toMatch(/\r\x1b\[K. reading s3:\/\/bots\/prod\/state \(1\/8\) \(\d+\.\ds\)/);
+    expect(stderr).toMatch(/\r\x1b\[K. reading s3:\/\/bots\/prod\/state 8\/8 \(\d+\.\ds\)/);
+    expect(stderr).not.toContain('\n');
     expect(stderr.endsWith('\r\x1b[K')).toBe(true);
   });
 });

@@ -117,7 +117,7 @@ describe('FetchObjectStore.get', () => {
 
     const error = await rejectionOf(newStore().get(KEY));
 
-    expect((error as Error).message).toContain('the credentials were refused (SignatureDoesNotMatch)');
+    expect((error as Error).message).toContain(`the credentials were refused at ${endpoint} (SignatureDoesNotMatch)`);
   });
 
   it('throws StorageError with the status, code and message of a 500 once its retries are spent', async () => {
@@ -128,8 +128,8 @@ describe('FetchObjectStore.get', () => {
     expect(received).toHaveLength(2);
     expect(error).toBeInstanceOf(StorageError);
     expect(error).not.toBeInstanceOf(AccessDeniedError);
-    expect(error).toMatchObject({ code: 'STORAGE_FAILURE', status: 500, bucket: BUCKET, key: KEY });
-    expect((error as Error).message).toContain('read failed (InternalError, HTTP 500, again)');
+    expect(error).toMatchObject({ code: 'STORAGE_FAILURE', status: 500, bucket: BUCKET, key: KEY, endpoint });
+    expect((error as Error).message).toContain(`read failed at ${endpoint}: InternalError, HTTP 500, again`);
     expect((error as Error).message).toContain(`s3://${BUCKET}/${KEY}`);
   });
 
@@ -140,14 +140,19 @@ describe('FetchObjectStore.get', () => {
     expect(received).toHaveLength(2);
   });
 
-  it('throws StorageError saying there was no response when nothing listens', async () => {
-    const store = new FetchObjectStore({ bucket: BUCKET, endpoint: 'http://127.0.0.1:9', accessKeyId: 'a', secretAccessKey: 's' });
+  it('throws StorageError saying there was no response, and why, when nothing listens', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const nowhere = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const store = new FetchObjectStore({ bucket: BUCKET, endpoint: nowhere, accessKeyId: 'a', secretAccessKey: 's' });
 
     const error = await rejectionOf(store.get(KEY));
 
     expect(error).toBeInstanceOf(StorageError);
-    expect(error).toMatchObject({ status: undefined, bucket: BUCKET, key: KEY });
-    expect((error as Error).message).toContain('no response');
+    expect(error).toMatchObject({ status: undefined, bucket: BUCKET, key: KEY, endpoint: nowhere });
+    expect((error as Error).message).toContain('no response, connection refused');
+    expect((error as Error).message).toContain('is the server running?');
   });
 
   it('throws StorageError when a 200 comes without an ETag', async () => {
@@ -291,7 +296,7 @@ describe('FetchObjectStore.list', () => {
     const error = await rejectionOf(listAll(newStore(), 'p/'));
 
     expect(error).toBeInstanceOf(AccessDeniedError);
-    expect(error).toMatchObject({ key: 'p/' });
+    expect(error).toMatchObject({ key: 'p' }); // the listed prefix as the path it lists, as S3ObjectStore names it
     expect((error as Error).message).toContain('s3:ListBucket');
   });
 });

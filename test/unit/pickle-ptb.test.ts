@@ -106,6 +106,24 @@ describe('the committed fixtures', () => {
     expect(data.callbackData).toBeUndefined();
   });
 
+  it('read the bot markers of files written without set_bot as None, and say why', async () => {
+    const single = readPtbPickle(await readFile(join(committed, 'no_bot_single_file.pickle')));
+    expect(single.botMarkers).toEqual({ count: expect.any(Number), readAs: 'none', reason: 'no None in the files' });
+    expect(single.botMarkers.count).toBeGreaterThan(0);
+    expect(single.callbackData).toBeNull();
+    const multi = await readPtbPersistence(join(committed, 'no_bot_multi_file'));
+    expect(multi.botMarkers.readAs).toBe('none');
+    expect((multi.userData!.get(1) as Record<string, unknown>).in_set).toEqual(new Set([1, 'a', null]));
+  });
+
+  it('read the bot markers as the bot where a None is pickled as itself, or when told', async () => {
+    const single = readPtbPickle(await readFile(join(committed, 'single_file.pickle')));
+    expect(single.botMarkers).toEqual({ count: expect.any(Number), readAs: 'bot', reason: 'a None in the files' });
+    const told = await readPtbPersistence(join(committed, 'multi_file'), { botMarker: 'bot' });
+    expect(told.botMarkers).toEqual({ count: 1, readAs: 'bot', reason: 'option' });
+    expect((told.userData!.get(42) as Record<string, unknown>).bot).toBe(BOT_PLACEHOLDER);
+  });
+
   it('say a multi-file piece is not a single file', async () => {
     const bytes = await readFile(join(committed, 'multi_file_user_data'));
     expect(() => readPtbPickle(bytes)).toThrow(/not PicklePersistence's dict|not a PicklePersistence/);

@@ -356,7 +356,7 @@ describe('mapping Python values to stored values', () => {
     it('refuses microseconds a Date cannot hold, unless told to truncate them', () => {
       const bytes = pickle(datetime(state(2024, 1, 1, 0, 0, 0, 123456)));
       const error = refusal(() => readPtbPickle(bytes, { section: 'bot_data' }));
-      expect(error.message).toMatch(/2024-01-01T00:00:00\.123456 has microseconds .*--truncate-microseconds/);
+      expect(error.message).toMatch(/2024-01-01T00:00:00\.123456 has microseconds .*truncateMicroseconds: true/);
       expect(readPtbPickle(bytes, { section: 'bot_data', truncateMicroseconds: true }).botData).toEqual(new Date('2024-01-01T00:00:00.123Z'));
     });
 
@@ -417,7 +417,32 @@ describe('readPtbPickle: the PicklePersistence structure', () => {
     const data = readPtbPickle(
       single(['user_data', dict([int1(1), empty])], ['chat_data', empty], ['bot_data', dict([str('me'), bot], [str('other'), unknownBot])], ['callback_data', [NONE]], ['conversations', empty]),
     );
-    expect(data).toEqual({ userData: new Map([[1, {}]]), chatData: new Map(), botData: { me: BOT_PLACEHOLDER, other: null }, callbackData: null, conversations: new Map() });
+    expect(data).toEqual({
+      userData: new Map([[1, {}]]),
+      chatData: new Map(),
+      botData: { me: BOT_PLACEHOLDER, other: null },
+      callbackData: null,
+      conversations: new Map(),
+      botMarkers: { count: 1, readAs: 'bot', reason: 'a None in the files' },
+    });
+  });
+
+  it('reads the bot marker as None where no None is pickled as itself (a persistence without set_bot)', () => {
+    const withoutBot = single(
+      ['user_data', dict([int1(1), dict([str('tags'), flat([EMPTY_SET, MARK, int1(1), bot, ADDITEMS])], [str('keys'), dict([bot, str('none')])])])],
+      ['chat_data', empty],
+      ['bot_data', dict([str('last'), bot])],
+      ['callback_data', bot],
+      ['conversations', dict([str('flow'), dict([[...int1(1), TUPLE1], bot])])],
+    );
+    const data = readPtbPickle(withoutBot);
+    expect(data.userData).toEqual(new Map([[1, { tags: new Set([1, null]), keys: new Map([[null, 'none']]) }]]));
+    expect([data.botData, data.callbackData, data.conversations]).toEqual([{ last: null }, null, new Map()]);
+    expect(data.botMarkers).toEqual({ count: 5, readAs: 'none', reason: 'no None in the files' });
+
+    const asBot = refusal(() => readPtbPickle(withoutBot, { botMarker: 'bot' }));
+    expect(asBot.path).toBe('user_data[1].tags set item');
+    expect(asBot.message).toMatch(/a set item that is the bot cannot be stored; .*botMarker: 'none'/);
   });
 
   it("reads PTB's {} as no callback data yet, and refuses callback data of another shape", () => {

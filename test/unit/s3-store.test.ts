@@ -7,6 +7,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -307,5 +308,62 @@ describe('S3ObjectStore.put of a large snapshot (multipart)', () => {
       Key: KEY,
       UploadId: 'upload-1',
     });
+  });
+});
+
+describe('S3ObjectStore.list', () => {
+  const listAll = async (prefix: string) => {
+    const keys: string[] = [];
+    for await (const key of newStore().list(prefix)) keys.push(key);
+    return keys;
+  };
+
+  it('follows NextContinuationToken from page to page, with the prefix on every request, until a page is not truncated', async () => {
+    s3.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
+      $metadata: { httpStatusCode: 200 },
+      Contents: [{ Key: 'p/a' }, { Key: 'p/b' }],
+      IsTruncated: true,
+      NextContinuationToken: 'token-2',
+    });
+    s3.on(ListObjectsV2Command, { ContinuationToken: 'token-2' }).resolves({
+      $metadata: { httpStatusCode: 200 },
+      Contents: [{ Key: 'p/c' }],
+      IsTruncated: true,
+      NextContinuationToken: 'token-3',
+    });
+    s3.on(ListObjectsV2Command, { ContinuationToken: 'token-3' }).resolves({
+      $metadata: { httpStatusCode: 200 },
+      Contents: [{ Key: 'p/d' }],
+      IsTruncated: false,
+    });
+
+    expect(await listAll('p/')).toEqual(['p/a', 'p/b', 'p/c', 'p/d']);
+    expect(s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input)).toEqual([
+      { Bucket: BUCKET, Prefix: 'p/', ContinuationToken: undefined },
+      { Bucket: BUCKET, Prefix: 'p/', ContinuationToken: 'token-2' },
+      { Bucket: BUCKET, Prefix: 'p/', ContinuationToken: 'token-3' },
+    ]);
+  });
+
+  it('yields nothing for an empty prefix (no Contents at all)', async () => {
+    s3.on(ListObjectsV2Command).resolves({ $metadata: { httpStatusCode: 200 }, KeyCount: 0, IsTruncated: false });
+
+    expect(await listAll('none/')).toEqual([]);
+  });
+
+  it('throws StorageError naming the listed path when a page fails', async () => {
+    const cause = s3Error('InternalError', 500);
+    s3.on(ListObjectsV2Command, { ContinuationToken: undefined }).resolves({
+      $metadata: { httpStatusCode: 200 },
+      Contents: [{ Key: 'p/a' }],
+      IsTruncated: true,
+      NextContinuationToken: 'token-2',
+    });
+    s3.on(ListObjectsV2Command, { ContinuationToken: 'token-2' }).rejects(cause);
+
+    const error = await rejectionOf(listAll('p/'));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ status: 500, bucket: BUCKET, key: 'p', cause });
   });
 });

@@ -45,8 +45,12 @@ the source with --from.`,
       from: { filepath: url!, layout: from, store: source.store },
       to: { filepath: targetUrl, layout: to, store: target.store },
       deleteSource: options['delete-source'] === true,
-      onProgress: ({ phase, round, done, total }) =>
-        context.progress.step(`${phase}${round > 1 ? ` (round ${round})` : ''}: ${done}/${total}`),
+      onProgress: ({ phase, round, done, total, unit }) => {
+        const step = `${phase}${round > 1 ? ` (round ${round})` : ''}`;
+        // Without a unit, 0/1 and 1/1 only mark a phase's start and end: no count to show.
+        if (unit !== undefined) context.progress.step(`${step}: ${unit}`, { done, total });
+        else if (done === 0) context.progress.step(step);
+      },
     });
     context.progress.done();
     const { counts } = report;

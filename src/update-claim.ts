@@ -1,0 +1,93 @@
+/**
+ * Claims of updates: so that the handler of one `update_id` runs at most once at a time, however
+ * Telegram's deliveries overlap. A claim is a small object per update id, created with
+ * `If-None-Match: *` and holding when it expires; a delivery that finds a live claim of another
+ * holder does not run the update, and a claim whose holder died expires (its lease is no longer
+ * than the function's timeout), so that a later redelivery runs it.
+ *
+ * Cost: one create-only PUT per update; a delivery that meets a claim adds one GET (and one
+ * conditional PUT when the claim expired). A redelivery of an update already handled is answered
+ * from the handled mark before any claim.
+ */
+import { ConditionalObject, emptyMetrics, type ObjectCodec, type PersistenceMetrics } from './engine/conditional-object.js';
+import type { Environment } from './engine/environment.js';
+import { decodeSnapshot, encodeSnapshot, UndecodableSnapshot } from './snapshot/codec.js';
+import type { ObjectStore } from './store/object-store.js';
+
+interface Claim {
+  /** Who holds it: an id of the claiming instance. */
+  holder: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+const CLAIM_CODEC: ObjectCodec<Claim | null> = {
+  empty: () => null,
+  // No write records: a claim whose answer was lost is recognised by its holder.
+  encode: (claim) =>
+    encodeSnapshot(
+      new Map<string, unknown>([
+        ['holder', claim?.holder ?? ''],
+        ['expiresAt', claim?.expiresAt ?? 0],
+      ]),
+    ),
+  decode(body) {
+    const fields = decodeSnapshot(body);
+    const holder = fields.get('holder');
+    const expiresAt = fields.get('expiresAt');
+    if (typeof holder !== 'string' || typeof expiresAt !== 'number') throw new UndecodableSnapshot('not an update claim (no holder and expiry)');
+    return { value: { holder, expiresAt }, writes: [] };
+  },
+};
+
+/** The key of the claim of `updateId`: beside the state, never under a snapshot's key (a key under an object breaks some servers). */
+export function claimKey(path: string, updateId: number): string {
+  return `${path}.claims/${updateId}`;
+}
+
+export interface ClaimOptions {
+  store: ObjectStore;
+  path: string;
+  environment: Environment;
+  metrics?: PersistenceMetrics;
+  /** This instance's id, so that a redelivery to the same instance finds its own claim. */
+  holder: string;
+}
+
+/**
+ * Claims update `updateId` for `leaseMs` milliseconds. Resolves true when this instance holds the
+ * claim now (it created it, it was its own, or it took over an expired one), false when another
+ * holder's claim is live.
+ */
+export async function claimUpdate(options: ClaimOptions, updateId: number, leaseMs: number): Promise<boolean> {
+  const { store, path, environment, holder } = options;
+  let decided: boolean | undefined;
+  const claim = (): Claim => ({ holder, expiresAt: environment.now() + leaseMs });
+  const engine = new ConditionalObject<Claim | null, undefined>({
+    store,
+    key: claimKey(path, updateId),
+    codec: CLAIM_CODEC,
+    // Created (If-None-Match: *) without a read first; met, the claim is read once and taken over if expired.
+    retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
+    metrics: options.metrics ?? emptyMetrics(),
+    environment,
+    initial: { value: null, etag: null, writes: [] },
+    onLanded: () => (decided = true),
+  });
+  try {
+    await engine.commit({
+      prepare: () => (decided === undefined ? { value: claim(), carries: undefined } : undefined),
+      stored: () => (decided = true),
+      rebase: (fresh) => {
+        if (decided !== undefined || fresh.value === null) return;
+        if (fresh.value.holder === holder) decided = true;
+        else if (fresh.value.expiresAt > environment.now()) decided = false;
+      },
+    });
+  } catch (error) {
+    // Two instances took over one expired claim at once: the other one has it.
+    if (decided === undefined && (error as { code?: string }).code === 'WRITE_CONFLICT') return false;
+    throw error;
+  }
+  return decided ?? false;
+}

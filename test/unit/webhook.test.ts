@@ -1,0 +1,173 @@
+// The library's webhook (src/webhook.ts) on every platform it serves, with an in-memory store and a
+// bot whose Bot API calls are recorded instead of sent. The end-to-end tests run it for real on
+// Lambda (test/e2e), Bun and Deno (test/integration/bun-deno.test.ts).
+import { Readable } from 'node:stream';
+import { Bot, type Context } from 'grammy';
+import type { Update } from 'grammy/types';
+import { describe, expect, it } from 'vitest';
+import { persistence, type PersistenceFlavor } from '../../src/grammy.js';
+import { MemoryObjectStore, S3Persistence } from '../../src/index.js';
+import { webhookHandler, type NodeWebhookResponse, type WebhookOptions, type WebhookPlatform } from '../../src/webhook.js';
+import { botInfo, textUpdate } from '../support/adapter-bots.js';
+
+type MyContext = Context & PersistenceFlavor<{ count?: number }>;
+const SECRET = 'unit-webhook-secret';
+const TOKEN = `${botInfo.id}:unit-token-part`;
+
+/** A counting bot on `store`, its Bot API calls recorded; `withInfo` gives it its identity up front. */
+function countingBot(store = new MemoryObjectStore('bucket'), withInfo = false) {
+  const s3 = new S3Persistence<{ count?: number }>({ filepath: 's3://bucket/bot', store, onFlush: true });
+  const bot = new Bot<MyContext>(TOKEN, withInfo ? { botInfo } : {});
+  const calls: Array<{ method: string; payload: Record<string, unknown> }> = [];
+  bot.api.config.use(async (_prev, method, payload) => {
+    calls.push({ method, payload: payload as Record<string, unknown> });
+    const result = method === 'getMe' ? botInfo : { message_id: calls.length, date: 0, chat: { id: 1, type: 'private' } };
+    return { ok: true, result } as never;
+  });
+  bot.use(persistence(s3));
+  bot.command('count', async (ctx) => {
+    ctx.userData.count = (ctx.userData.count ?? 0) + 1;
+    await ctx.reply(String(ctx.userData.count));
+  });
+  return { bot, s3, store, calls, replies: () => calls.filter((call) => call.method === 'sendMessage').map((call) => call.payload.text) };
+}
+
+interface Sent {
+  status: number;
+  body: unknown;
+}
+
+/** Sends one request to `platform`'s handler the way that platform does, and reads its answer. */
+type Sender = (body: string, headers: Record<string, string>, method?: string) => Promise<Sent>;
+
+function sender<P extends WebhookPlatform>(
+  platform: P,
+  bot: Bot<MyContext>,
+  s3: S3Persistence<{ count?: number }>,
+  options: Partial<WebhookOptions<P>> = {},
+): Sender {
+  const handler = webhookHandler(bot, s3, { platform, secretToken: SECRET, ...options }) as (...args: never[]) => Promise<unknown>;
+  if (platform === 'aws-lambda-async') {
+    return async (body, headers, method = 'POST') => {
+      const result = (await handler(...([{ headers, body, isBase64Encoded: false, requestContext: { http: { method } } }] as never[]))) as {
+        statusCode: number;
+        body: string;
+      };
+      return { status: result.statusCode, body: JSON.parse(result.body) };
+    };
+  }
+  if (platform === 'http' || platform === 'express') {
+    return async (body, headers, method = 'POST') => {
+      const request = Object.assign(Readable.from([Buffer.from(body)]), { method, headers });
+      let status = 0;
+      let text = '';
+      const response: NodeWebhookResponse = {
+        writeHead: (code) => (status = code),
+        end: (chunk) => (text = chunk),
+      };
+      await handler(...([request, response] as never[]));
+      return { status, body: JSON.parse(text) };
+    };
+  }
+  return async (body, headers, method = 'POST') => {
+    const request = new Request('https://bot.example/webhook', { method, headers, ...(method === 'GET' ? {} : { body }) });
+    const response = (await handler(...([request] as never[]))) as Response;
+    return { status: response.status, body: await response.json() };
+  };
+}
+
+const update = (id: number, text = '/count'): Update => textUpdate(id, 42, text) as Update;
+const withSecret = { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET };
+const PLATFORMS: WebhookPlatform[] = ['aws-lambda-async', 'std/http', 'bun', 'cloudflare-mod', 'http', 'express'];
+
+describe.each(PLATFORMS)('webhookHandler on %s', (platform) => {
+  it('handles an update: 200, the reply, the state stored; a redelivery is answered 200 and runs nothing', async () => {
+    const { bot, s3, store, replies } = countingBot(undefined, true);
+    const send = sender(platform, bot, s3);
+
+    const first = await send(JSON.stringify(update(1)), withSecret);
+    const second = await send(JSON.stringify(update(2)), withSecret);
+    const again = await send(JSON.stringify(update(2)), withSecret);
+
+    expect([first, second, again]).toEqual([200, 200, 200].map((status) => ({ status, body: { ok: true } })));
+    expect(replies()).toEqual(['1', '2']);
+    const reloaded = new S3Persistence<{ count?: number }>({ filepath: 's3://bucket/bot', store });
+    expect((await reloaded.getUserData()).get(42)).toEqual({ count: 2 });
+  });
+
+  it.each<{ request: string; body: string; headers: Record<string, string>; status: number; error: RegExp }>([
+    { request: 'no secret', body: JSON.stringify(update(3)), headers: { 'content-type': 'application/json' }, status: 401, error: /secret/ },
+    { request: 'a longer secret', body: JSON.stringify(update(3)), headers: { 'x-telegram-bot-api-secret-token': `${SECRET}x` }, status: 401, error: /secret/ },
+    { request: 'a body that is not JSON', body: '{"update_id": 3,', headers: withSecret, status: 400, error: /not JSON/ },
+    { request: 'an unknown kind of update', body: '{"update_id": 3, "telepathy": {}}', headers: withSecret, status: 400, error: /telepathy/ },
+    { request: 'a body over maxBodyBytes', body: JSON.stringify({ ...update(3), pad: 'x'.repeat(300) }), headers: withSecret, status: 400, error: /larger than 256 bytes/ },
+  ])('refuses $request with $status, before calling Telegram or reading the state', async ({ body, headers, status, error }) => {
+    const { bot, s3, store, calls } = countingBot();
+    const send = sender(platform, bot, s3, { maxBodyBytes: 256 });
+
+    const answer = await send(body, headers);
+
+    expect(answer).toEqual({ status, body: { ok: false, error: expect.stringMatching(error) } });
+    expect(calls).toEqual([]);
+    expect(await store.get('bot')).toEqual({ status: 'absent' });
+  });
+});
+
+describe('webhookHandler', () => {
+  it('answers 405 to a GET', async () => {
+    const { bot, s3 } = countingBot();
+    expect(await sender('std/http', bot, s3)('', withSecret, 'GET')).toMatchObject({ status: 405 });
+  });
+
+  it('reads a base64-encoded Lambda body', async () => {
+    const { bot, s3, replies } = countingBot(undefined, true);
+    const handler = webhookHandler(bot, s3, { platform: 'aws-lambda-async', secretToken: SECRET });
+    const body = Buffer.from(JSON.stringify(update(9)), 'utf8').toString('base64');
+    const result = await handler({ headers: withSecret, body, isBase64Encoded: true });
+    expect(result.statusCode).toBe(200);
+    expect(replies()).toEqual(['1']);
+  });
+
+  it('asks getMe once and caches the answer beside the state; a cache for another bot is replaced with a warning', async () => {
+    const store = new MemoryObjectStore('bucket');
+    await store.put('bot.bot-info.json', new TextEncoder().encode(JSON.stringify({ ...botInfo, id: 5 })), { ifNoneMatch: '*' });
+    const logged: string[] = [];
+    const first = countingBot(store);
+    await sender('bun', first.bot, first.s3, { log: (message) => logged.push(message) })(JSON.stringify(update(1)), withSecret);
+    const second = countingBot(store);
+    await sender('bun', second.bot, second.s3, { log: (message) => logged.push(message) })(JSON.stringify(update(2)), withSecret);
+
+    expect(first.calls.map((call) => call.method)).toEqual(['getMe', 'sendMessage']);
+    expect(second.calls.map((call) => call.method)).toEqual(['sendMessage']);
+    expect(logged).toEqual([`the cached bot info in s3://bucket/bot.bot-info.json is for bot 5, not for the token's bot ${botInfo.id}: asking getMe and replacing it`]);
+    const cached = await store.get('bot.bot-info.json');
+    expect(cached.status === 'found' && JSON.parse(new TextDecoder().decode(cached.body))).toMatchObject({ id: botInfo.id });
+  });
+
+  it('takes botInfo from the options: no getMe, nothing cached', async () => {
+    const { bot, s3, store, calls } = countingBot();
+    await sender('cloudflare-mod', bot, s3, { botInfo })(JSON.stringify(update(1)), withSecret);
+    expect(calls.map((call) => call.method)).toEqual(['sendMessage']);
+    expect(await store.get('bot.bot-info.json')).toEqual({ status: 'absent' });
+  });
+
+  it('answers 500 when the update fails, and logs it without the token or the secret', async () => {
+    const { bot, s3 } = countingBot(undefined, true);
+    bot.command('fail', () => {
+      throw new Error(`failed with ${TOKEN} and ${SECRET}`);
+    });
+    const logged: string[] = [];
+    const answer = await sender('express', bot, s3, { log: (message) => logged.push(message) })(JSON.stringify(update(4, '/fail')), withSecret);
+    expect(answer).toEqual({ status: 500, body: { ok: false, error: 'the update could not be handled' } });
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/^update 4 failed: /);
+    expect(logged[0]).not.toContain(TOKEN.split(':')[1]);
+    expect(logged[0]).not.toContain(SECRET);
+  });
+
+  it('refuses to be built without a secret token or for an unknown platform', () => {
+    const { bot, s3 } = countingBot();
+    expect(() => webhookHandler(bot, s3, { platform: 'bun', secretToken: '' })).toThrow(/secretToken is required/);
+    expect(() => webhookHandler(bot, s3, { platform: 'gopher' as 'bun', secretToken: SECRET })).toThrow(/unknown platform "gopher"/);
+  });
+});
