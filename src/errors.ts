@@ -12,7 +12,9 @@ export type PersistenceErrorCode =
   | 'STORAGE_FAILURE'
   | 'BUCKET_NOT_FOUND'
   | 'ACCESS_DENIED'
-  | 'UPDATE_IN_PROGRESS';
+  | 'UPDATE_IN_PROGRESS'
+  | 'KEY_IN_THE_WAY'
+  | 'CONDITIONAL_WRITES_IGNORED';
 
 interface Location {
   bucket?: string;
@@ -145,6 +147,8 @@ export const REFUSED_CREDENTIALS: ReadonlySet<string> = new Set([
   'InvalidToken',
   'TokenRefreshRequired',
   'InvalidClientTokenId',
+  // versitygw answers an unknown access key with 404 XAdminUserNotFound.
+  'XAdminUserNotFound',
 ]);
 
 /** The credentials in use were refused, or may not do what was asked (HTTP 403). */
@@ -152,7 +156,7 @@ export class AccessDeniedError extends StorageError {
   override readonly name = 'AccessDeniedError';
   /** The S3 error code, e.g. `AccessDenied` or `SignatureDoesNotMatch`. */
   readonly s3Code: string | undefined;
-  constructor(operation: 'read' | 'write' | 'list', location: Location, options: StorageFailureContext & { s3Code?: string } = {}) {
+  constructor(operation: 'read' | 'write' | 'list', location: Location, options: StorageFailureContext & { s3Code?: string; status?: number } = {}) {
     const { s3Code } = options;
     const at = options.endpoint === undefined ? '' : ` at ${options.endpoint}`;
     let message: string;
@@ -166,7 +170,7 @@ export class AccessDeniedError extends StorageError {
       }[operation];
       message = `access denied on ${operation}${at}${s3Code === undefined ? '' : ` (${s3Code})`}: ${hint}`;
     }
-    super(message, location, { ...options, status: 403, code: 'ACCESS_DENIED' });
+    super(message, location, { ...options, status: options.status ?? 403, code: 'ACCESS_DENIED' });
     this.s3Code = s3Code;
   }
 }
@@ -183,5 +187,66 @@ export class UpdateInProgressError extends PersistenceError {
   constructor(updateId: number) {
     super('UPDATE_IN_PROGRESS', `update ${updateId} is being handled by another delivery; answer with an error so that Telegram delivers it again`);
     this.updateId = updateId;
+  }
+}
+
+/**
+ * The server keeps objects as files and refused a key because of another one in its way (HTTP 409):
+ * an object at a parent path of the key (`ObjectParentIsFile`), or keys under the key's path
+ * (`ExistingObjectIsDirectory`). S3 allows both; servers such as versitygw do not. Nothing was written.
+ */
+export class KeyInTheWayError extends StorageError {
+  override readonly name = 'KeyInTheWayError';
+  /** The key that is in the way, when the server's answer and a look at the bucket could tell. */
+  readonly keyInTheWay: string | undefined;
+  /** The S3 error code, e.g. `ObjectParentIsFile`. */
+  readonly s3Code: string;
+  constructor(
+    s3Code: string,
+    keyInTheWay: string | undefined,
+    location: Location,
+    options: { cause?: unknown; status?: number } = {},
+  ) {
+    const blocker = keyInTheWay === undefined ? 'another key' : `"${keyInTheWay}"`;
+    const reason =
+      s3Code === 'ExistingObjectIsDirectory'
+        ? `keys exist under this key's path (${blocker}), and this server cannot keep an object at the same path`
+        : s3Code === 'ObjectParentIsFile'
+          ? `${blocker} is an object at a parent path of this key, and this server cannot keep keys under an object`
+          : `${blocker} is in its way`;
+    super(
+      `the server refused the write (${s3Code}): ${reason}. ` +
+        'Two layouts stored at one path (e.g. a single-file snapshot and a sharded one) collide on such servers: ' +
+        `move or delete ${blocker}, or use another filepath`,
+      location,
+      { ...options, status: options.status ?? 409, code: 'KEY_IN_THE_WAY' },
+    );
+    this.keyInTheWay = keyInTheWay;
+    this.s3Code = s3Code;
+  }
+}
+
+/**
+ * The server accepted a write whose condition did not hold (`If-None-Match: *` on an existing
+ * object, or `If-Match` with a stale ETag): it ignores conditional writes, and concurrent writers
+ * would silently lose each other's updates. Found by a probe before any write was acknowledged.
+ */
+export class ConditionalWritesIgnoredError extends StorageError {
+  override readonly name = 'ConditionalWritesIgnoredError';
+  /** The server's address, as the S3 client reaches it. */
+  override readonly endpoint: string;
+  /** What the server failed, e.g. `a PUT with If-Match and a stale ETag succeeded`. */
+  readonly failed: string;
+  constructor(endpoint: string, failed: string, location: Location) {
+    super(
+      `the S3 server at ${endpoint} ignores conditional writes: ${failed}. Nothing was written. ` +
+        'Use a server that honours If-None-Match and If-Match on PutObject and CompleteMultipartUpload (AWS S3, MinIO, ' +
+        "see the README's compatibility table), or accept lost updates with conditionalWrites: 'trust' " +
+        'only if a single writer ever runs at once',
+      location,
+      { code: 'CONDITIONAL_WRITES_IGNORED' },
+    );
+    this.endpoint = endpoint;
+    this.failed = failed;
   }
 }

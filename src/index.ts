@@ -10,7 +10,9 @@ export type { SectionName } from './snapshot/entries.js';
 export {
   AccessDeniedError,
   BucketNotFoundError,
+  ConditionalWritesIgnoredError,
   InvalidOptionsError,
+  KeyInTheWayError,
   PersistenceError,
   SerializationError,
   SnapshotDecodeError,
@@ -21,7 +23,9 @@ export {
 export type { PersistenceErrorCode } from './errors.js';
 export { PreconditionLostError } from './store/object-store.js';
 export type { ObjectStore, ReadResult, WriteCondition } from './store/object-store.js';
-export { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
+export { clientFromEnvironment, endpointOf, S3ObjectStore } from './store/s3-store.js';
+export { ConditionalWriteGuard } from './store/conditional-write-guard.js';
+export type { ConditionalWriteGuardOptions } from './store/conditional-write-guard.js';
 export { MemoryObjectStore } from './store/memory-store.js';
 export { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './snapshot/codec.js';
 export { PersistenceRuntime, UpdateScope } from './runtime/update-runtime.js';

@@ -33,7 +33,8 @@ import { eachLimited } from './limit.js';
 import { environmentWith, type Environment } from './engine/environment.js';
 import { claimUpdate } from './update-claim.js';
 import type { ObjectStore } from './store/object-store.js';
-import { clientFromEnvironment, S3ObjectStore } from './store/s3-store.js';
+import { ConditionalWriteGuard } from './store/conditional-write-guard.js';
+import { clientFromEnvironment, endpointOf, S3ObjectStore } from './store/s3-store.js';
 
 export interface S3PersistenceOptions<UD, CD, BD> {
   /** `s3://bucket/some/prefix`, or `some/prefix` together with `bucket`. */
@@ -73,6 +74,14 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   store?: ObjectStore;
   /** The clock, randomness and waiting of writes, replaced by deterministic tests; default: the real ones. */
   environment?: Partial<Environment>;
+  /**
+   * `'verify'` (default): before its first write, the instance checks that the S3 server refuses
+   * writes whose `If-None-Match`/`If-Match` condition fails, and throws `ConditionalWritesIgnoredError`
+   * if not (one GET per cold start once the server has passed; see the README). `'trust'` skips the
+   * check: on a server that ignores the conditions, concurrent writers then silently lose updates.
+   * Not applied to a `store` given here.
+   */
+  conditionalWrites?: 'verify' | 'trust';
 }
 
 export { PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS } from './snapshot/tracked-object.js';
@@ -94,6 +103,18 @@ function layoutOf(options: { layout?: LayoutName; singleFile?: boolean }): Layou
     throw new InvalidOptionsError(`singleFile: ${singleFile} contradicts layout: '${layout}'; set only layout`);
   }
   return layout;
+}
+
+/** The default store: S3, behind the check of conditional writes unless `conditionalWrites: 'trust'`. */
+function guardedS3Store(bucket: string, path: string, options: S3PersistenceOptions<unknown, unknown, unknown>): ObjectStore {
+  const client = options.client ?? clientFromEnvironment();
+  const store = new S3ObjectStore({ client, bucket, multipartThreshold: options.multipartThreshold });
+  const mode = options.conditionalWrites ?? 'verify';
+  if (mode !== 'verify' && mode !== 'trust') {
+    throw new InvalidOptionsError(`conditionalWrites must be 'verify' or 'trust', not ${JSON.stringify(mode)}`);
+  }
+  if (mode === 'trust') return store;
+  return new ConditionalWriteGuard({ store, endpoint: () => endpointOf(client), path, multipartThreshold: store.multipartThreshold });
 }
 
 function checkId(kind: 'user' | 'chat', id: number): void {
@@ -176,13 +197,7 @@ export class S3Persistence<
     if (options.store !== undefined && options.store.bucket !== bucket) {
       throw new InvalidOptionsError(`the store is for bucket "${options.store.bucket}" but filepath names bucket "${bucket}"`);
     }
-    const store =
-      options.store ??
-      new S3ObjectStore({
-        client: options.client ?? clientFromEnvironment(),
-        bucket,
-        multipartThreshold: options.multipartThreshold,
-      });
+    const store = options.store ?? guardedS3Store(bucket, path, options);
     this.store = store;
     const environment = (this.environment = environmentWith(options.environment));
     this.holder = environment.writeId();

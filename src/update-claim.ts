@@ -80,8 +80,10 @@ export async function claimUpdate(options: ClaimOptions, updateId: number, lease
       stored: () => (decided = true),
       rebase: (fresh) => {
         if (decided !== undefined || fresh.value === null) return;
-        if (fresh.value.holder === holder) decided = true;
-        else if (fresh.value.expiresAt > environment.now()) decided = false;
+        const live = fresh.value.expiresAt > environment.now();
+        // Our own live claim (a redelivery to this instance, or our PUT whose answer was lost) holds;
+        // an expired one, ours or not, is taken over with If-Match, which only one taker wins.
+        if (live) decided = fresh.value.holder === holder;
       },
     });
   } catch (error) {

@@ -2,6 +2,7 @@
  * What a command of the tool is: its arguments and options (with the words `--help` shows), and a
  * function that runs it. The commands are a table (`commands/index.ts`), not a class hierarchy.
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import { InvalidOptionsError } from '../errors.js';
 import { isLayoutName, LAYOUT_NAMES, type LayoutName } from '../snapshot/layout.js';
 import { parseFilepath } from '../snapshot/layout.js';
@@ -32,6 +33,8 @@ export interface CommandContext {
   readStdin(): Promise<Uint8Array>;
   /** The object store of `bucket`. */
   openStore(bucket: string): ObjectStore;
+  /** The S3 client itself, for `check`, which sends requests no store makes. */
+  openClient(): S3Client;
   progress: Progress;
 }
 

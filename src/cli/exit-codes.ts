@@ -18,6 +18,8 @@ export const ExitCode = {
   UNREADABLE: 5,
   /** Another writer changed the snapshot while `import` replaced it (its change was kept), or kept changing the source of `migrate`. */
   CONFLICT: 6,
+  /** `check`: the server failed a check the library relies on (it ignores a conditional write, ...). */
+  INCOMPATIBLE: 7,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -30,7 +32,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   3  refused: a snapshot exists at the URL and --force was not given; nothing was written
   4  not found: nothing stored at the URL, no such bucket, or no such input file
   5  unreadable: a stored snapshot, a JSON export or a pickle that cannot be read or mapped
-  6  conflict: another writer changed the snapshot during import or migrate; run it again`;
+  6  conflict: another writer changed the snapshot during import or migrate; run it again
+  7  incompatible: check found that the server does not honour what the library relies on`;
 
 /** An error the tool reports as its message alone, with its exit code. */
 export class CliError extends Error {

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { clientFromEnvironment, S3ObjectStore } from '../store/s3-store.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { PROGRAM, write, type Command, type CommandContext, type OutputStream } from './command.js';
@@ -19,6 +20,8 @@ export interface CliIo {
   stdin: AsyncIterable<Uint8Array | string>;
   /** The object store of a bucket; default: S3 with a client from the environment. */
   openStore?: (bucket: string) => ObjectStore;
+  /** The S3 client of `check`; default: from the environment. */
+  openClient?: () => S3Client;
 }
 
 const COMMON_OPTIONS = {
@@ -150,6 +153,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       return Buffer.concat(chunks);
     },
     openStore: io.openStore ?? ((bucket) => new S3ObjectStore({ client: clientFromEnvironment(), bucket })),
+    openClient: io.openClient ?? (() => clientFromEnvironment()),
     progress,
   };
   try {

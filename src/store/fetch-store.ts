@@ -8,10 +8,10 @@
  * multipart upload here.
  */
 import { AwsClient } from 'aws4fetch';
-import { StorageError } from '../errors.js';
+import { KeyInTheWayError, StorageError } from '../errors.js';
 import type { EndpointInfo } from './failure-hints.js';
 import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
-import { isAbsent, lostCondition, oddAnswer, storageFailure } from './s3-failure.js';
+import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, storageFailure } from './s3-failure.js';
 
 const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 
@@ -121,7 +121,7 @@ export class FetchObjectStore implements ObjectStore {
     if (response.status === 304) return { status: 'not-modified' };
     if (!response.ok) {
       const error = await errorOf(response);
-      if (isAbsent(error)) return { status: 'absent' };
+      if (isMissingKey(error)) return { status: 'absent' };
       throw storageFailure('read', { bucket: this.bucket, key }, error, this.endpoint);
     }
     const etag = response.headers.get('etag');
@@ -140,6 +140,9 @@ export class FetchObjectStore implements ObjectStore {
     const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'PUT', headers, body });
     if (!response.ok) {
       const error = await errorOf(response);
+      const inTheWay = keyInTheWayCode(error);
+      // Unlike S3ObjectStore, no look at the bucket for the key in the way: one request per write here.
+      if (inTheWay !== undefined) throw new KeyInTheWayError(inTheWay, undefined, { bucket: this.bucket, key }, { cause: error, status: response.status });
       throw lostCondition(key, condition, error) ?? storageFailure('write', { bucket: this.bucket, key }, error, this.endpoint);
     }
     await response.body?.cancel();
@@ -190,7 +193,8 @@ async function errorOf(response: Response): Promise<Error> {
   const code = xmlText(text, 'Code');
   const message = xmlText(text, 'Message') ?? text.slice(0, 500);
   return Object.assign(new Error(message), {
-    name: code ?? 'UnknownError',
+    // The SDK's names for an answer without a code: NotFound for a 404 (a bodiless one: HEAD, some servers).
+    name: code ?? (response.status === 404 ? 'NotFound' : 'UnknownError'),
     Code: code,
     Region: xmlText(text, 'Region'),
     Endpoint: xmlText(text, 'Endpoint'),

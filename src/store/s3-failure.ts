@@ -1,7 +1,7 @@
 /**
- * What an S3 error means, the same for every S3 client: the AWS SDK store judges the SDK's
- * exceptions with it, the fetch store raw HTTP answers shaped as the SDK shapes them (status in
- * `$metadata.httpStatusCode`, S3 error code in `name`/`Code`).
+ * What an S3 error means, the same for every S3 client: `S3ObjectStore` judges the AWS SDK's
+ * exceptions with it, `FetchObjectStore` raw HTTP answers shaped as the SDK shapes them (the status
+ * in `$metadata.httpStatusCode`, the S3 error code as `Code` and `name`, `NotFound` for a bodiless 404).
  */
 import { AccessDeniedError, BucketNotFoundError, REFUSED_CREDENTIALS, StorageError } from '../errors.js';
 import { explainFailure, type EndpointInfo } from './failure-hints.js';
@@ -10,6 +10,7 @@ import { PreconditionLostError, type WriteCondition } from './object-store.js';
 interface SdkErrorShape {
   name?: string;
   Code?: string;
+  message?: string;
   $metadata?: { httpStatusCode?: number };
 }
 
@@ -18,28 +19,45 @@ export function statusOf(error: unknown): number | undefined {
   return (error as SdkErrorShape | null)?.$metadata?.httpStatusCode;
 }
 
-/** The S3 error code (or the error's name). */
+/** The S3 error code, else the error's name. */
 export function nameOf(error: unknown): string | undefined {
   const shape = error as SdkErrorShape | null;
   return shape?.Code ?? shape?.name;
 }
 
-/** A 404 to a read is an absent object, unless the bucket itself is missing. */
-export function isAbsent(error: unknown): boolean {
-  return (statusOf(error) === 404 || nameOf(error) === 'NoSuchKey') && nameOf(error) !== 'NoSuchBucket';
+/** Error codes of a 409 that mean another writer won; any other 409 is a refusal. */
+const LOST_CONDITION_CODES = new Set(['ConditionalRequestConflict', 'PreconditionFailed']);
+/** 409s of servers that keep objects as files: a key is refused because of another one in its way. */
+const KEY_IN_THE_WAY_CODES = new Set(['ObjectParentIsFile', 'ExistingObjectIsDirectory']);
+
+/**
+ * A 404 that says the key does not exist: `NoSuchKey`, or no error code at all (the SDK then names
+ * it `NotFound`, as it does for every bodiless 404). `NoSuchBucket`, or a 404 with any other code
+ * (versitygw's `XAdminUserNotFound` for an unknown access key), is not an absent key.
+ */
+export function isMissingKey(error: unknown): boolean {
+  const shape = error as SdkErrorShape | null;
+  if (nameOf(error) === 'NoSuchKey') return true;
+  return statusOf(error) === 404 && shape?.Code === undefined && shape?.name === 'NotFound';
+}
+
+/** The S3 code of a refusal because another key is in the way (`ObjectParentIsFile`, ...), else undefined. */
+export function keyInTheWayCode(error: unknown): string | undefined {
+  const name = nameOf(error);
+  return name !== undefined && KEY_IN_THE_WAY_CODES.has(name) ? name : undefined;
 }
 
 /**
- * The lost condition of a write, or undefined when the failure is something else.
- * 412: the ETag moved or the object appeared; 409: a concurrent conditional write; 404 on If-Match: it was deleted.
+ * The lost condition of a write, or undefined when the failure is something else. 412: the ETag
+ * moved or the object appeared; 409 ConditionalRequestConflict: a concurrent conditional write; 404
+ * NoSuchKey on If-Match: it was deleted. No other 409 or 404 is a lost race.
  */
 export function lostCondition(key: string, condition: WriteCondition, error: unknown): PreconditionLostError | undefined {
   const status = statusOf(error);
   const name = nameOf(error);
   if (status === 412 || name === 'PreconditionFailed') return new PreconditionLostError(key, 412);
-  if (status === 409 || name === 'ConditionalRequestConflict') return new PreconditionLostError(key, 409);
-  if (name === 'NoSuchBucket') return undefined;
-  if ((status === 404 || name === 'NoSuchKey') && 'ifMatch' in condition) return new PreconditionLostError(key, 404);
+  if (status === 409 && name !== undefined && LOST_CONDITION_CODES.has(name)) return new PreconditionLostError(key, 409);
+  if (name === 'NoSuchKey' && 'ifMatch' in condition) return new PreconditionLostError(key, 404);
   return undefined;
 }
 
@@ -53,15 +71,15 @@ export function storageFailure(
   error: unknown,
   endpoint: EndpointInfo | undefined,
 ): StorageError {
-  const { bucket } = location;
-  const where = { bucket, key: operation === 'list' ? location.key.replace(/\/$/, '') : location.key };
+  const where = { bucket: location.bucket, key: operation === 'list' ? location.key.replace(/\/$/, '') : location.key };
   const status = statusOf(error);
   const name = nameOf(error);
-  const explained = endpoint === undefined ? undefined : explainFailure(error, endpoint, bucket);
+  const explained = endpoint === undefined ? undefined : explainFailure(error, endpoint, location.bucket);
   const context = { cause: error, endpoint: endpoint?.url, hint: explained?.hint };
   if (name === 'NoSuchBucket') return new BucketNotFoundError(where, context);
-  if (status === 403 || name === 'AccessDenied' || (name !== undefined && REFUSED_CREDENTIALS.has(name))) {
-    return new AccessDeniedError(operation, where, { ...context, s3Code: name });
+  // versitygw answers an unknown access key with 404 XAdminUserNotFound: refused credentials, not "absent".
+  if (status === 403 || name === 'AccessDenied' || name === 'XAdminUserNotFound' || (name !== undefined && REFUSED_CREDENTIALS.has(name))) {
+    return new AccessDeniedError(operation, where, { ...context, s3Code: name, status });
   }
   const at = endpoint === undefined ? '' : ` at ${endpoint.url}`;
   const cause = explained?.cause ?? (error instanceof Error ? error.message : String(error));

@@ -4,12 +4,19 @@
  * Errors are judged by `$metadata.httpStatusCode` first and the error name second, as SDK v3
  * reports a 304 and some 404s without a reliable name.
  */
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { StorageError } from '../errors.js';
-import { endpointOf, type EndpointInfo } from './failure-hints.js';
+import { KeyInTheWayError, StorageError } from '../errors.js';
+import { endpointOf as endpointInfoOf, type EndpointInfo } from './failure-hints.js';
 import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
-import { isAbsent, lostCondition, oddAnswer, statusOf, storageFailure } from './s3-failure.js';
+import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, statusOf, storageFailure } from './s3-failure.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 /** Snapshots from this size on go up as multipart uploads (the condition then rides on CompleteMultipartUpload). */
@@ -33,6 +40,26 @@ export interface S3ObjectStoreOptions {
   bucket: string;
   /** Bytes from which a snapshot is written with a multipart upload; default 16 MiB, at least 5 MiB. */
   multipartThreshold?: number;
+}
+
+/** The parent paths of `key`, nearest first: `a/b/c` has `a/b` and `a`. */
+function parentPaths(key: string): string[] {
+  const parents: string[] = [];
+  for (let slash = key.lastIndexOf('/'); slash > 0; slash = key.lastIndexOf('/', slash - 1)) parents.push(key.slice(0, slash));
+  return parents;
+}
+
+/**
+ * An S3 server's address as `client` reaches it: the configured endpoint, or AWS S3 in the client's
+ * region. Names the server in messages, and tells one server from another.
+ */
+export async function endpointOf(client: S3Client): Promise<string> {
+  const configured = await client.config.endpoint?.();
+  if (configured !== undefined) {
+    const port = configured.port === undefined ? '' : `:${configured.port}`;
+    return `${configured.protocol}//${configured.hostname}${port}${configured.path === '/' ? '' : configured.path}`;
+  }
+  return `AWS S3 (${await client.config.region()})`;
 }
 
 export class S3ObjectStore implements ObjectStore {
@@ -59,7 +86,7 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       if (error instanceof StorageError) throw error;
       if (statusOf(error) === 304) return { status: 'not-modified' };
-      if (isAbsent(error)) return { status: 'absent' };
+      if (isMissingKey(error)) return { status: 'absent' };
       throw await this.failure('read', key, error);
     }
   }
@@ -81,7 +108,11 @@ export class S3ObjectStore implements ObjectStore {
         etag = (await this.client.send(new PutObjectCommand(params))).ETag;
       }
     } catch (error) {
-      throw lostCondition(key, condition, error) ?? (await this.failure('write', key, error));
+      const lost = lostCondition(key, condition, error);
+      if (lost !== undefined) throw lost;
+      const inTheWay = keyInTheWayCode(error);
+      if (inTheWay !== undefined) throw await this.keyInTheWay(inTheWay, key, error);
+      throw await this.failure('write', key, error);
     }
     if (etag === undefined) {
       throw await this.oddAnswer('acknowledged a write without an ETag', key);
@@ -113,6 +144,39 @@ export class S3ObjectStore implements ObjectStore {
     } while (continuationToken !== undefined);
   }
 
+  /** The refusal of `key` because of another key, named after a look at the bucket where that is cheap. */
+  private async keyInTheWay(s3Code: string, key: string, cause: unknown): Promise<KeyInTheWayError> {
+    let blocker: string | undefined;
+    try {
+      if (s3Code === 'ExistingObjectIsDirectory') {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}/`, MaxKeys: 1 }),
+        );
+        blocker = page.Contents?.[0]?.Key;
+      } else {
+        for (const parent of parentPaths(key)) {
+          if (await this.exists(parent)) {
+            blocker = parent;
+            break;
+          }
+        }
+      }
+    } catch {
+      // The look is a courtesy: the refusal is reported whatever it finds.
+    }
+    return new KeyInTheWayError(s3Code, blocker, { bucket: this.bucket, key }, { cause, status: statusOf(cause) });
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
   private async failure(operation: 'read' | 'write' | 'list', key: string, error: unknown): Promise<StorageError> {
     return storageFailure(operation, { bucket: this.bucket, key }, error, await this.endpoint());
   }
@@ -123,6 +187,6 @@ export class S3ObjectStore implements ObjectStore {
 
   /** Where requests go, for messages; undefined when the client's configuration cannot say. */
   private endpoint(): Promise<EndpointInfo | undefined> {
-    return endpointOf(this.client, this.bucket).catch(() => undefined);
+    return endpointInfoOf(this.client, this.bucket).catch(() => undefined);
   }
 }

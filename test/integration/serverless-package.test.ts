@@ -219,6 +219,10 @@ describe('serverless package', () => {
         AbortIncompleteMultipartUpload: { DaysAfterInitiation: expect.any(Number) as number },
       }),
     );
+    // Update claims are needed for minutes: they expire under their own prefix, beside the state.
+    expect(properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ Status: 'Enabled', Prefix: expect.stringMatching(/\.claims\/$/) as string, ExpirationInDays: 1 }),
+    );
 
     const [policy] = resourcesOfType(template, 'AWS::S3::BucketPolicy').filter(
       (resource) => (resource.Properties.Bucket as { Ref?: string }).Ref === 'StateBucket',
@@ -314,7 +318,7 @@ describe('serverless package', () => {
 
       const listed = await admin.send(new ListObjectsV2Command({ Bucket: bucket }));
       const keys = (listed.Contents ?? []).map((object) => object.Key).sort();
-      expect(keys).toEqual([PREFIX, `${PREFIX}.bot-info.json`]);
+      expect(keys).toEqual([PREFIX, `${PREFIX}.bot-info.json`, `${PREFIX}.conditional-writes.json`]);
     });
 
     // MinIO answers an authenticated GET of a missing key with 404 even without s3:ListBucket (it applies

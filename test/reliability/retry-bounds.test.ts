@@ -31,7 +31,9 @@ type Options = Partial<S3PersistenceOptions<Record<string, unknown>, Record<stri
 async function loaded(key: string, options: Options = {}, sdkAttempts?: number): Promise<S3Persistence> {
   const client = s3Client({ endpoint: proxy.endpoint, maxAttempts: sdkAttempts });
   clients.push(client);
-  const persistence = new S3Persistence({ ...options, filepath: `s3://${bucket.name}/${key}`, client });
+  // The faults are for the snapshot's requests: the check of conditional writes (tested in
+  // test/integration/conditional-writes.test.ts) would meet them first.
+  const persistence = new S3Persistence({ conditionalWrites: 'trust', ...options, filepath: `s3://${bucket.name}/${key}`, client });
   await persistence.getUserData();
   return persistence;
 }
@@ -89,7 +91,7 @@ describe('a server that always fails (the SDK retries 5xx, resets and timeouts b
     clients.push(client);
     proxy.inject({ fault, times: Infinity });
 
-    const cold = new S3Persistence({ filepath: `s3://${bucket.name}/${key}`, client });
+    const cold = new S3Persistence({ filepath: `s3://${bucket.name}/${key}`, client, conditionalWrites: 'trust' });
     const readError = await cold.getUserData().catch((rejection: unknown) => rejection);
     expect(readError).toBeInstanceOf(StorageError);
     expect(errorKind(readError)).toMatch(kind);

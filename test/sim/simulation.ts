@@ -27,6 +27,8 @@ export interface ScheduleShape {
   crashes: number;
   /** Runtime workload: updates, each delivered 1 to 3 times. Direct workload: operations per instance. */
   operations: number;
+  /** Runtime workload: the lease of update claims in seconds, or 0 without claims. */
+  claimLeaseSeconds: number;
 }
 
 export interface ScheduleResult {
@@ -62,6 +64,7 @@ export function shapeOf(seed: number): ScheduleShape {
     faults,
     crashes: random() < 0.3 ? randomInt(random, 1, 2) : 0,
     operations: randomInt(random, 2, 5),
+    claimLeaseSeconds: random() < 0.3 ? randomInt(random, 1, 30) : 0,
   };
 }
 
@@ -128,7 +131,8 @@ export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed
         writeId: () => `w${id}-${++writeIds}`,
       },
     });
-    return { id, persistence, runtime: new PersistenceRuntime(persistence), alive: true };
+    const claimUpdates = shape.claimLeaseSeconds > 0 ? { leaseSeconds: shape.claimLeaseSeconds } : false;
+    return { id, persistence, runtime: new PersistenceRuntime(persistence, { claimUpdates }), alive: true };
   };
   const slots = Array.from({ length: shape.instances }, newInstance);
   /** Work running on an instance, to be redone elsewhere when the instance crashes. */
@@ -170,6 +174,7 @@ export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed
       return { op: 1000 + index, user, chat: pick(scheduler.random, [user * 10, -100]) };
     });
     const attempts = new Map<number, number>();
+    const handlerRuns = new Map<number, Array<{ alive: () => boolean; leaseEnd: number }>>();
     const deliver = (update: (typeof updates)[number]) => {
       deliveries++;
       attempts.set(update.op, (attempts.get(update.op) ?? 0) + 1);
@@ -180,14 +185,22 @@ export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed
       onInstance(
         instance,
         () =>
-          instance.runtime.run({ updateId: update.op, userId: update.user, chatId: update.chat }, (scope) => {
+          instance.runtime.run({ updateId: update.op, userId: update.user, chatId: update.chat }, async (scope) => {
+            // With claims, a handler of this update may run only when no other run of it holds a live lease.
+            const started = scheduler.now;
+            const overlapping = [...(handlerRuns.get(update.op) ?? [])].filter((run) => run.alive() && started < run.leaseEnd);
+            if (shape.claimLeaseSeconds > 0 && overlapping.length > 0) violations.push(`the handler of ${update.op} ran twice at once despite its claim`);
+            const run = { alive: () => instance.alive, leaseEnd: started + shape.claimLeaseSeconds * 1000 };
+            handlerRuns.set(update.op, [...(handlerRuns.get(update.op) ?? []), run]);
             scope.userData.ids = [...(scope.userData.ids ?? []), update.op];
             scope.chatData.ids = [...(scope.chatData.ids ?? []), update.op];
             scope.botData.ids = [...(scope.botData.ids ?? []), update.op];
+            await scheduler.sleep(instance.id, 5); // the handler's own work (a reply) takes time
+            run.leaseEnd = -1; // done: no longer running
           }),
         (outcome) => {
-          if (outcome.status === 'fulfilled') acknowledged.push(update);
-          else redeliver(); // the webhook answers 500: Telegram delivers the update again
+          if (outcome.status === 'fulfilled' && outcome.value.status !== 'in-progress') acknowledged.push(update);
+          else redeliver(); // the webhook answers an error: Telegram delivers the update again
         },
         redeliver,
       );
@@ -281,5 +294,6 @@ async function check(s3: SimulatedS3, shape: ScheduleShape, acknowledged: Array<
 /** A one-line account of a schedule, for a failure message: replays with `simulate(seed)`. */
 export function describe(result: ScheduleResult): string {
   const { seed, shape, violations } = result;
-  return `seed ${seed} (${shape.layout}, ${shape.workload}, ${shape.instances} instances, onFlush ${shape.onFlush}, ${shape.crashes} crashes): ${violations.join('; ')}`;
+  const claims = shape.claimLeaseSeconds > 0 ? `, claims ${shape.claimLeaseSeconds} s` : '';
+  return `seed ${seed} (${shape.layout}, ${shape.workload}, ${shape.instances} instances, onFlush ${shape.onFlush}, ${shape.crashes} crashes${claims}): ${violations.join('; ')}`;
 }

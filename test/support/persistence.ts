@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { S3Persistence, type PersistenceMetrics, type S3PersistenceOptions } from '../../src/index.js';
+import { isConditionalWritesKey } from '../../src/store/conditional-write-guard.js';
 import { freshBucket, minioClient } from './minio.js';
 
 type Data = Record<string, unknown>;
@@ -20,6 +21,8 @@ export type InstanceOptions = Omit<S3PersistenceOptions<Data, Data, Data>, 'file
 export interface RecordedRequest {
   /** The SDK command, e.g. `PutObjectCommand`, `CompleteMultipartUploadCommand`. */
   command: string;
+  /** The object key the command names, if any. */
+  key: string | undefined;
   ifMatch: string | undefined;
   ifNoneMatch: string | undefined;
   /** The HTTP status of the answer; undefined when there was none. */
@@ -41,6 +44,7 @@ export function recordRequests(client: S3Client): RecordedRequest[] {
       const headers = (args.request as HttpShape | undefined)?.headers;
       const request: RecordedRequest = {
         command: context.commandName ?? 'unknown',
+        key: (args.input as { Key?: string } | undefined)?.Key,
         ifMatch: header(headers, 'if-match'),
         ifNoneMatch: header(headers, 'if-none-match'),
         status: undefined,
@@ -86,9 +90,12 @@ export class TestBucket {
     return persistence;
   }
 
-  /** The HTTP requests `persistence` has sent so far. */
+  /**
+   * The HTTP requests `persistence` has sent so far for its state: the check of conditional writes
+   * (test/integration/conditional-writes.test.ts) is left out, as in {@link keys}.
+   */
   requestsOf(persistence: object): RecordedRequest[] {
-    return this.instanceOf(persistence).requests;
+    return this.instanceOf(persistence).requests.filter((request) => request.key === undefined || !isConditionalWritesKey(request.key));
   }
 
   /** The S3 client of `persistence`, e.g. to add a middleware. */
@@ -102,7 +109,7 @@ export class TestBucket {
     return instance;
   }
 
-  /** Every key in the bucket (or under `prefix`), sorted. */
+  /** Every key in the bucket (or under `prefix`), sorted, but the objects of the check of conditional writes. */
   async keys(prefix?: string): Promise<string[]> {
     const keys: string[] = [];
     let token: string | undefined;
@@ -110,7 +117,9 @@ export class TestBucket {
       const page = await this.raw.send(
         new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ContinuationToken: token }),
       );
-      for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined && !isConditionalWritesKey(object.Key)) keys.push(object.Key);
+      }
       token = page.NextContinuationToken;
     } while (token !== undefined);
     return keys.sort();

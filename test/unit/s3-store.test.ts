@@ -7,6 +7,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -15,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AccessDeniedError, BucketNotFoundError, StorageError } from '../../src/errors.js';
+import { AccessDeniedError, BucketNotFoundError, KeyInTheWayError, StorageError } from '../../src/errors.js';
 import { PreconditionLostError } from '../../src/store/object-store.js';
 import { S3ObjectStore, SNAPSHOT_CONTENT_TYPE } from '../../src/store/s3-store.js';
 import { noSuchBucket, noSuchKey, rejectionOf, s3Error } from '../support/s3-responses.js';
@@ -72,6 +73,32 @@ describe('S3ObjectStore.get', () => {
     s3.on(GetObjectCommand).rejects(noSuchKey());
 
     expect(await newStore().get(KEY)).toEqual({ status: 'absent' });
+  });
+
+  it('answers absent to a 404 without an error code (the SDK names it NotFound)', async () => {
+    s3.on(GetObjectCommand).rejects(s3Error('NotFound', 404, 'UnknownError'));
+
+    expect(await newStore().get(KEY)).toEqual({ status: 'absent' });
+  });
+
+  it('throws AccessDeniedError saying the credentials were refused on 404 XAdminUserNotFound (versitygw)', async () => {
+    s3.on(GetObjectCommand).rejects(s3Error('XAdminUserNotFound', 404));
+
+    const error = await rejectionOf(newStore().get(KEY));
+
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error).toMatchObject({ code: 'ACCESS_DENIED', status: 404, s3Code: 'XAdminUserNotFound', bucket: BUCKET, key: KEY });
+    expect((error as Error).message).toContain('credentials were refused');
+  });
+
+  it('throws StorageError, not absent, on a 404 with any other error code', async () => {
+    s3.on(GetObjectCommand).rejects(s3Error('NoSuchVersion', 404));
+
+    const error = await rejectionOf(newStore().get(KEY));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ code: 'STORAGE_FAILURE', status: 404, key: KEY });
+    expect((error as Error).message).toContain('NoSuchVersion');
   });
 
   it('throws BucketNotFoundError naming the bucket on 404 NoSuchBucket', async () => {
@@ -202,6 +229,58 @@ describe('S3ObjectStore.put', () => {
 
     expect(error).toBeInstanceOf(BucketNotFoundError);
     expect((error as Error).message).toContain(BUCKET);
+  });
+
+  it.each([
+    ['409 OperationAborted', () => s3Error('OperationAborted', 409), 409],
+    ['409 without a known code', () => s3Error('Conflict', 409), 409],
+    ['404 XAdminUserNotFound', () => s3Error('XAdminUserNotFound', 404), 404],
+    ['404 without an error code', () => s3Error('NotFound', 404, 'UnknownError'), 404],
+  ])('does not take %s to an If-Match write for a lost precondition', async (_label, makeError, status) => {
+    s3.on(PutObjectCommand).rejects(makeError());
+
+    const error = await rejectionOf(newStore().put(KEY, bytes, { ifMatch: '"e1"' }));
+
+    expect(error).not.toBeInstanceOf(PreconditionLostError);
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ status, key: KEY });
+  });
+
+  it('throws KeyInTheWayError naming the object at a parent path on 409 ObjectParentIsFile', async () => {
+    s3.on(PutObjectCommand).rejects(s3Error('ObjectParentIsFile', 409));
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    s3.on(HeadObjectCommand, { Bucket: BUCKET, Key: 'prod' }).resolves({ $metadata: { httpStatusCode: 200 } });
+
+    const error = await rejectionOf(newStore().put('prod/state/users/1', bytes, { ifNoneMatch: '*' }));
+
+    expect(error).toBeInstanceOf(KeyInTheWayError);
+    expect(error).toMatchObject({ code: 'KEY_IN_THE_WAY', status: 409, s3Code: 'ObjectParentIsFile', keyInTheWay: 'prod' });
+    expect(s3.commandCalls(HeadObjectCommand).map((call) => call.args[0].input.Key)).toEqual(['prod/state/users', 'prod/state', 'prod']);
+    expect((error as Error).message).toContain('"prod" is an object at a parent path');
+    expect((error as Error).message).toContain(`s3://${BUCKET}/prod/state/users/1`);
+  });
+
+  it('throws KeyInTheWayError naming a key under the path on 409 ExistingObjectIsDirectory', async () => {
+    s3.on(PutObjectCommand).rejects(s3Error('ExistingObjectIsDirectory', 409));
+    s3.on(ListObjectsV2Command).resolves({ $metadata: { httpStatusCode: 200 }, Contents: [{ Key: `${KEY}/users/7` }] });
+
+    const error = await rejectionOf(newStore().put(KEY, bytes, { ifMatch: '"e1"' }));
+
+    expect(error).toBeInstanceOf(KeyInTheWayError);
+    expect(error).toMatchObject({ s3Code: 'ExistingObjectIsDirectory', keyInTheWay: `${KEY}/users/7`, key: KEY });
+    expect(s3.commandCalls(ListObjectsV2Command)[0]?.args[0].input).toMatchObject({ Prefix: `${KEY}/`, MaxKeys: 1 });
+    expect((error as Error).message).toContain(`keys exist under this key's path ("${KEY}/users/7")`);
+  });
+
+  it('still throws KeyInTheWayError when the look for the key in the way fails', async () => {
+    s3.on(PutObjectCommand).rejects(s3Error('ObjectParentIsFile', 409));
+    s3.on(HeadObjectCommand).rejects(s3Error('AccessDenied', 403));
+
+    const error = await rejectionOf(newStore().put('a/b', bytes, { ifNoneMatch: '*' }));
+
+    expect(error).toBeInstanceOf(KeyInTheWayError);
+    expect(error).toMatchObject({ keyInTheWay: undefined });
+    expect((error as Error).message).toContain('another key is an object at a parent path');
   });
 
   it('throws AccessDeniedError naming s3:PutObject on 403', async () => {
