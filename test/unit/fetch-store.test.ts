@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AccessDeniedError, BucketNotFoundError, StorageError } from '../../src/errors.js';
+import { AccessDeniedError, BucketNotFoundError, KeyInTheWayError, StorageError } from '../../src/errors.js';
 import { FetchObjectStore, fetchStoreFromEnvironment } from '../../src/store/fetch-store.js';
 import { PreconditionLostError } from '../../src/store/object-store.js';
 import { rejectionOf } from '../support/s3-responses.js';
@@ -90,6 +90,21 @@ describe('FetchObjectStore.get', () => {
     answers.push(s3Error(404, 'NoSuchKey'));
 
     expect(await newStore().get(KEY)).toEqual({ status: 'absent' });
+  });
+
+  it('answers absent to a bodiless 404, as the SDK store does (its NotFound)', async () => {
+    answers.push({ status: 404 });
+
+    expect(await newStore().get(KEY)).toEqual({ status: 'absent' });
+  });
+
+  it('takes a 404 with another code (versitygw: XAdminUserNotFound) for refused credentials, not an absent key', async () => {
+    answers.push(s3Error(404, 'XAdminUserNotFound'));
+
+    const error = await rejectionOf(newStore().get(KEY));
+
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error).toMatchObject({ s3Code: 'XAdminUserNotFound', status: 404 });
   });
 
   it('throws BucketNotFoundError naming the bucket on 404 NoSuchBucket', async () => {
@@ -208,6 +223,25 @@ describe('FetchObjectStore.put', () => {
 
     expect(error).toBeInstanceOf(PreconditionLostError);
     expect(error).toMatchObject({ key: KEY, status });
+  });
+
+  it('does not take a 409 with another code (OperationAborted) for a lost race', async () => {
+    answers.push(s3Error(409, 'OperationAborted'));
+
+    const error = await rejectionOf(newStore().put(KEY, bytes, { ifMatch: '"e1"' }));
+
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).not.toBeInstanceOf(PreconditionLostError);
+    expect(error).toMatchObject({ status: 409 });
+  });
+
+  it('throws KeyInTheWayError on 409 ObjectParentIsFile (a server that keeps objects as files)', async () => {
+    answers.push(s3Error(409, 'ObjectParentIsFile'));
+
+    const error = await rejectionOf(newStore().put('a/b/c', bytes, { ifNoneMatch: '*' }));
+
+    expect(error).toBeInstanceOf(KeyInTheWayError);
+    expect(error).toMatchObject({ s3Code: 'ObjectParentIsFile', key: 'a/b/c', bucket: BUCKET });
   });
 
   it('does not take 404 NoSuchKey on an If-None-Match write for a lost precondition', async () => {
