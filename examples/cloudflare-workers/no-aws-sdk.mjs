@@ -6,11 +6,16 @@ class Missing {
     throw new Error('this Worker has no AWS SDK: give S3Persistence a store (telegram-s3-persistence/fetch-store)');
   }
 }
+// The names the library imports from the SDK (S3ObjectStore, the conditional-write check, the CLI).
 export {
   Missing as S3Client,
   Missing as GetObjectCommand,
+  Missing as HeadObjectCommand,
   Missing as PutObjectCommand,
   Missing as DeleteObjectCommand,
   Missing as ListObjectsV2Command,
+  Missing as CreateMultipartUploadCommand,
+  Missing as UploadPartCommand,
+  Missing as CompleteMultipartUploadCommand,
   Missing as Upload,
 };
