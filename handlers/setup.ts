@@ -1,14 +1,12 @@
 /**
  * Builds the sample bot from its configuration, the same way for the Lambda webhook, Cloud
- * Functions and long polling: an AWS SDK client and its object store, then persistence and bot.
+ * Functions and long polling: an AWS SDK client, then persistence and bot.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Bot } from 'grammy';
-import { parseFilepath } from '../src/snapshot/layout.js';
-import { S3ObjectStore } from '../src/store/s3-store.js';
 import type { BotContext } from './bot.js';
 import type { BotConfig } from './config.js';
-import { setUpBotOnStore, type SamplePersistence } from './setup-on-store.js';
+import { setUpBotOn, type SamplePersistence } from './setup-on-store.js';
 
 export interface SampleBot {
   bot: Bot<BotContext>;
@@ -21,6 +19,5 @@ export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env
     region: env.AWS_REGION ?? 'us-east-1',
     ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
   });
-  const store = new S3ObjectStore({ client, bucket: parseFilepath(config.persistenceUrl).bucket });
-  return { ...setUpBotOnStore(config, store), client };
+  return { ...setUpBotOn(config, { client }), client };
 }

@@ -7,7 +7,7 @@
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, and optionally S3_ENDPOINT (R2, MinIO), BOT_INFO
 // (getMe's JSON), TELEGRAM_API_ROOT.
 import { Bot } from 'grammy';
-import { S3Persistence } from 'telegram-s3-persistence';
+import { ConditionalWriteGuard, S3Persistence } from 'telegram-s3-persistence';
 import { fetchStoreFromEnvironment } from 'telegram-s3-persistence/fetch-store';
 import { persistence } from 'telegram-s3-persistence/grammy';
 import { webhookHandler } from 'telegram-s3-persistence/webhook';
@@ -19,8 +19,11 @@ export default {
   /** @param {Request} request @param {Record<string, string | undefined>} env */
   fetch(request, env) {
     if (handle === undefined) {
-      const bucket = new URL(env.PERSISTENCE_URL).hostname;
-      const state = new S3Persistence({ filepath: env.PERSISTENCE_URL, store: fetchStoreFromEnvironment(bucket, env) });
+      const url = new URL(env.PERSISTENCE_URL); // s3://bucket/path
+      const fetchStore = fetchStoreFromEnvironment(url.hostname, env);
+      // As S3Persistence does with its default store: first check that the server honours conditional writes.
+      const store = new ConditionalWriteGuard({ store: fetchStore, endpoint: fetchStore.endpointUrl, path: url.pathname.slice(1) });
+      const state = new S3Persistence({ filepath: env.PERSISTENCE_URL, store });
       const bot = new Bot(env.BOT_TOKEN, env.TELEGRAM_API_ROOT ? { client: { apiRoot: env.TELEGRAM_API_ROOT } } : {});
       bot.use(persistence(state));
       bot.command('count', (ctx) => ctx.reply(String((ctx.userData.count = (ctx.userData.count ?? 0) + 1))));

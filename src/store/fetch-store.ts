@@ -95,6 +95,10 @@ export class FetchObjectStore implements ObjectStore {
   private readonly bucketUrl: string;
   /** Where requests go, for messages. */
   private readonly endpoint: EndpointInfo;
+  /** The server's address, e.g. `http://127.0.0.1:9000` (for `ConditionalWriteGuard`'s `endpoint`). */
+  get endpointUrl(): string {
+    return this.endpoint.url;
+  }
 
   constructor(options: FetchObjectStoreOptions) {
     this.bucket = options.bucket;

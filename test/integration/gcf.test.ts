@@ -52,7 +52,8 @@ describe('the sample bot on functions-framework', () => {
     await bot.say(await bot.instance(), 42, '/start');
 
     expect(bot.api.callsTo('getMe')).toHaveLength(1);
-    expect(await bot.objectKeys()).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`]);
+    // Beside the state: getMe's answer, and the verdict of the check that the server honours conditional writes.
+    expect(await bot.objectKeys()).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`, `${STATE_KEY}.conditional-writes.json`]);
   });
 
   it('refuses a wrong secret (401), a GET (405) and a body that is not an update (400), before any request of its own', async () => {

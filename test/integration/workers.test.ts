@@ -97,7 +97,8 @@ describe('the sample bot in workerd', () => {
     await bot.say(await bot.instance(), 42, '/start');
 
     expect(bot.api.callsTo('getMe')).toHaveLength(1);
-    expect(await bot.objectKeys()).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`]);
+    // Beside the state: getMe's answer, and the verdict of the check that the server honours conditional writes.
+    expect(await bot.objectKeys()).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`, `${STATE_KEY}.conditional-writes.json`]);
   });
 
   it('refuses a wrong secret with 401 before any request of its own (no getMe, nothing stored)', async () => {
@@ -154,6 +155,7 @@ describe('a Worker of your own on the packed tarball (examples/cloudflare-worker
 
       expect(own.replies()).toEqual(['1', '2']);
       expect(own.api.callsTo('getMe')).toHaveLength(1);
+      expect(await own.objectKeys()).toContain(`${STATE_KEY}.conditional-writes.json`);
       expect((((await own.snapshot())?.get('user_data')) as Map<number, unknown>).get(42)).toEqual({ count: 2 });
     } finally {
       await own.close();
