@@ -34,6 +34,8 @@ export interface SampleBotOptions {
   botInfo?: UserFromGetMe | undefined;
   store: BasePersistence<UserData, ChatData, BotData>;
   apiRoot?: string;
+  /** Claim each update for this many seconds before it runs (one reply per update); `false`: no claims. */
+  claimLeaseSeconds?: number | false;
 }
 
 /**
@@ -63,7 +65,10 @@ export function createBot(options: SampleBotOptions): Bot<BotContext> {
     botInfo: options.botInfo,
     client: options.apiRoot === undefined ? {} : { apiRoot: options.apiRoot },
   });
-  const store = persistence<UserData, ChatData, BotData, BotContext>(options.store);
+  const { claimLeaseSeconds = false } = options;
+  const store = persistence<UserData, ChatData, BotData, BotContext>(options.store, {
+    claimUpdates: claimLeaseSeconds === false ? false : { leaseSeconds: claimLeaseSeconds },
+  });
   bot.use(store);
 
   bot.use(

@@ -17,6 +17,22 @@ export interface BotConfig {
   apiRoot: string | undefined;
   /** The bot's identity from `BOT_INFO` (getMe's JSON), when given. */
   botInfo: UserFromGetMe | undefined;
+  /**
+   * `UPDATE_CLAIMS`: the lease of update claims in seconds (default 25, the function's timeout in
+   * serverless.yml), or `off`. With claims, overlapping deliveries of one update reply once.
+   */
+  claimLeaseSeconds: number | false;
+}
+
+/** Lambda's timeout in serverless.yml: a claim must not outlive the invocation that holds it. */
+export const DEFAULT_CLAIM_LEASE_SECONDS = 25;
+
+function claimsOf(value: string | undefined): number | false {
+  const setting = value?.trim().toLowerCase() || String(DEFAULT_CLAIM_LEASE_SECONDS);
+  if (setting === 'off' || setting === 'false' || setting === '0') return false;
+  const seconds = Number(setting);
+  if (!(Number.isFinite(seconds) && seconds > 0)) throw new ConfigError('UPDATE_CLAIMS must be a number of seconds (the function timeout) or "off"');
+  return seconds;
 }
 
 export class ConfigError extends Error {
@@ -56,6 +72,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): BotConfig {
     layout: layoutOf(env.PERSISTENCE_LAYOUT),
     apiRoot: env.TELEGRAM_API_ROOT?.trim() || undefined,
     botInfo,
+    claimLeaseSeconds: claimsOf(env.UPDATE_CLAIMS),
   };
 }
 

@@ -17,7 +17,8 @@ function explain(error: unknown, config: BotConfig): string {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const { bot, persistence, client } = setUpBot(config);
+  // One process takes the updates one by one: no delivery overlaps another, so no claims.
+  const { bot, persistence, client } = setUpBot({ ...config, claimLeaseSeconds: false });
   // grammY's default stops polling at the first failed update; log it (redacted) and go on instead.
   bot.catch((error) => console.error(`update ${error.ctx.update.update_id} failed: ${explain(error.error, config)}`));
 

@@ -23,7 +23,13 @@ export function setUpBotOn(config: BotConfig, storage: StateStorage): { bot: Bot
     onFlush: true,
     merge: mergeConcurrentChanges,
   });
-  const bot = createBot({ token: config.token, botInfo: config.botInfo, store: persistence, apiRoot: config.apiRoot });
+  const bot = createBot({
+    token: config.token,
+    botInfo: config.botInfo,
+    store: persistence,
+    apiRoot: config.apiRoot,
+    claimLeaseSeconds: config.claimLeaseSeconds,
+  });
   persistence.setBot(bot);
   return { bot, persistence };
 }

@@ -141,11 +141,11 @@ export abstract class BasePersistence<
 
   /**
    * Claims update `updateId` for `leaseMs` milliseconds, so that its handler runs at most once at a
-   * time: resolves false while another instance holds a live claim. Default: always true (the store
-   * cannot claim).
+   * time: resolves the claim's expiry (milliseconds since the epoch) while this delivery holds it,
+   * `undefined` while another holds a live claim. Default: an endless claim (the store cannot claim).
    */
-  async claimUpdate(_updateId: number, _leaseMs: number): Promise<boolean> {
-    return true;
+  async claimUpdate(_updateId: number, _leaseMs: number): Promise<number | undefined> {
+    return Number.POSITIVE_INFINITY;
   }
 
   abstract flush(): Promise<void>;

@@ -401,7 +401,7 @@ export class S3Persistence<
    * (`<path>.claims/<update_id>`): one PUT, and a GET when another delivery got there first. See
    * `claimUpdate` in update-claim.ts.
    */
-  override async claimUpdate(updateId: number, leaseMs: number): Promise<boolean> {
+  override async claimUpdate(updateId: number, leaseMs: number): Promise<number | undefined> {
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`claims[${String(updateId)}]`, 'an update id must be an integer');
     const { store, path, environment, metrics, holder } = this;
     return claimUpdate({ store, path, environment, metrics, holder }, updateId, leaseMs);

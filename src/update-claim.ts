@@ -55,14 +55,18 @@ export interface ClaimOptions {
 }
 
 /**
- * Claims update `updateId` for `leaseMs` milliseconds. Resolves true when this instance holds the
- * claim now (it created it, it was its own, or it took over an expired one), false when another
- * holder's claim is live.
+ * Claims update `updateId` for `leaseMs` milliseconds. Resolves the claim's expiry (milliseconds
+ * since the epoch) when this instance holds it now (it created it, it was its own and live, or it
+ * took over an expired one), and `undefined` when another holder's claim is live, or when this
+ * instance's own claim expired before it knew it held it (a slow or retried request): another may
+ * be taking it over.
  */
-export async function claimUpdate(options: ClaimOptions, updateId: number, leaseMs: number): Promise<boolean> {
+export async function claimUpdate(options: ClaimOptions, updateId: number, leaseMs: number): Promise<number | undefined> {
   const { store, path, environment, holder } = options;
   let decided: boolean | undefined;
-  const claim = (): Claim => ({ holder, expiresAt: environment.now() + leaseMs });
+  // The lease counts from before the request is sent: when the answer comes, less of it is left.
+  let expiresAt = 0;
+  const claim = (): Claim => ({ holder, expiresAt: (expiresAt = environment.now() + leaseMs) });
   const engine = new ConditionalObject<Claim | null, undefined>({
     store,
     key: claimKey(path, updateId),
@@ -84,12 +88,13 @@ export async function claimUpdate(options: ClaimOptions, updateId: number, lease
         // Our own live claim (a redelivery to this instance, or our PUT whose answer was lost) holds;
         // an expired one, ours or not, is taken over with If-Match, which only one taker wins.
         if (live) decided = fresh.value.holder === holder;
+        if (decided === true) expiresAt = fresh.value.expiresAt;
       },
     });
   } catch (error) {
     // Two instances took over one expired claim at once: the other one has it.
-    if (decided === undefined && (error as { code?: string }).code === 'WRITE_CONFLICT') return false;
+    if (decided === undefined && (error as { code?: string }).code === 'WRITE_CONFLICT') return undefined;
     throw error;
   }
-  return decided ?? false;
+  return decided === true && expiresAt > environment.now() ? expiresAt : undefined;
 }

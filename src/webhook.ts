@@ -190,12 +190,11 @@ const nodeTransport: Transport<[NodeWebhookRequest, NodeWebhookResponse], void> 
     method: request.method,
     secret: [request.headers[SECRET_HEADER]].flat()[0],
     async body(limit) {
-      // Express with a raw or JSON body parser (Google Cloud Functions gives both) has read the stream already.
-      if (request.rawBody instanceof Uint8Array) {
-        return request.rawBody.length > limit ? undefined : new TextDecoder().decode(request.rawBody);
-      }
-      if (request.body !== undefined && typeof request.body !== 'string') {
-        const text = JSON.stringify(request.body) ?? '';
+      // A body parser has read the stream already: Google Cloud Functions gives `rawBody`, Express's
+      // express.json() an object, express.raw() a Buffer, express.text() a string.
+      const parsed = request.rawBody ?? request.body;
+      if (parsed !== undefined) {
+        const text = parsed instanceof Uint8Array ? new TextDecoder().decode(parsed) : typeof parsed === 'string' ? parsed : (JSON.stringify(parsed) ?? '');
         return byteLength(text) > limit ? undefined : text;
       }
       const chunks: Uint8Array[] = [];
@@ -280,8 +279,9 @@ function defaultCache(persistence: object): BotInfoCache | undefined {
  * The webhook handler of `platform` for `bot`, whose state lives in `persistence`.
  *
  * 401: missing or wrong secret token. 405: not a POST. 400: a body larger than `maxBodyBytes`, or
- * not an update. 200: handled, or a redelivery skipped. 500: the update could not be handled or its
- * state not stored; Telegram delivers it again.
+ * not an update. 200: handled, or a redelivery skipped. 503: another delivery of the same update is
+ * being handled (the runtime's `claimUpdates`), not logged. 500: the update could not be handled or
+ * its state not stored, logged. After a 503 or a 500 Telegram delivers the update again.
  *
  * @example
  * // AWS Lambda behind an API Gateway HTTP API
@@ -349,6 +349,11 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
     try {
       await handle(update, (json: string) => void (reply = json), request.secret, () => void (unauthorized = true));
     } catch (error) {
+      // grammY wraps what a middleware threw in a BotError (`error`); the persistence's errors carry a stable `code`.
+      const cause = (error as { error?: unknown }).error ?? error;
+      if ((cause as { code?: unknown }).code === 'UPDATE_IN_PROGRESS') {
+        return refuse(503, 'another delivery of this update is being handled; Telegram delivers it again');
+      }
       log(`update ${update.update_id} failed: ${redact(messageOf(error))}`);
       return refuse(500, 'the update could not be handled');
     }

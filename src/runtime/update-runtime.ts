@@ -57,6 +57,8 @@ export class UpdateScope<UD, CD, BD> {
     private readonly runtime: PersistenceRuntime<UD, CD, BD>,
     /** The callback data cache, when arbitrary callback data is enabled. */
     readonly callbackData: CallbackDataCache | undefined,
+    /** With `claimUpdates`: when this delivery's claim of the update expires (milliseconds since the epoch). */
+    readonly claimExpiresAt?: number,
   ) {}
 
   /** The data of the effective user; throws when the update has none. */
@@ -202,10 +204,12 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
       return { status: 'duplicate' };
     }
     const { claimUpdates } = this.options;
-    if (claimUpdates && keys.updateId !== undefined && !(await persistence.claimUpdate(keys.updateId, claimUpdates.leaseSeconds * 1000))) {
-      return { status: 'in-progress' };
+    let claimExpiresAt: number | undefined;
+    if (claimUpdates && keys.updateId !== undefined) {
+      claimExpiresAt = await persistence.claimUpdate(keys.updateId, claimUpdates.leaseSeconds * 1000);
+      if (claimExpiresAt === undefined) return { status: 'in-progress' };
     }
-    const scope = new UpdateScope(keys, this, this.callbackCache);
+    const scope = new UpdateScope(keys, this, this.callbackCache, claimExpiresAt);
     try {
       const result = await handler(scope);
       await this.persist(scope, skipRedelivered);

@@ -52,8 +52,15 @@ describe('the sample bot on functions-framework', () => {
     await bot.say(await bot.instance(), 42, '/start');
 
     expect(bot.api.callsTo('getMe')).toHaveLength(1);
-    // Beside the state: getMe's answer, and the verdict of the check that the server honours conditional writes.
-    expect(await bot.objectKeys()).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`, `${STATE_KEY}.conditional-writes.json`]);
+    // Beside the state: getMe's answer, the verdict of the check that the server honours conditional
+    // writes, and one claim per update (the sample bot claims updates, UPDATE_CLAIMS).
+    const keys = await bot.objectKeys();
+    expect(keys.filter((key) => !key.startsWith(`${STATE_KEY}.claims/`))).toEqual([
+      STATE_KEY,
+      `${STATE_KEY}.bot-info.json`,
+      `${STATE_KEY}.conditional-writes.json`,
+    ]);
+    expect(keys.filter((key) => key.startsWith(`${STATE_KEY}.claims/`))).toHaveLength(2);
   });
 
   it('refuses a wrong secret (401), a GET (405) and a body that is not an update (400), before any request of its own', async () => {

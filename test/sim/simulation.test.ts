@@ -13,6 +13,7 @@ describe('the schedules that found the defects of issue 11, before they were fix
     [7, 'a merged value the caller never saw overwritten by its next write (single-file)'],
     [77344, 'a change of two updates, one stored by another writer, merged whole'],
     [4566, 'two handlers of one claimed update at once (an own expired claim held on to)'],
+    [1100138, 'two handlers of one claimed update at once (a claim whose PUT landed after its lease ran out)'],
   ])('seed %i: %s', async (seed) => {
     expect((await simulate(seed)).violations).toEqual([]);
   });

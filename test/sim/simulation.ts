@@ -188,9 +188,11 @@ export async function simulate(seed: number, shape: ScheduleShape = shapeOf(seed
           instance.runtime.run({ updateId: update.op, userId: update.user, chatId: update.chat }, async (scope) => {
             // With claims, a handler of this update may run only when no other run of it holds a live lease.
             const started = scheduler.now;
-            const overlapping = [...(handlerRuns.get(update.op) ?? [])].filter((run) => run.alive() && started < run.leaseEnd);
+            scheduler.trace?.(`    [${instance.id}] handler of ${update.op} starts`);
+            const overlapping = [...(handlerRuns.get(update.op) ?? [])].filter((run) => run.alive() && EPOCH + started < run.leaseEnd);
             if (shape.claimLeaseSeconds > 0 && overlapping.length > 0) violations.push(`the handler of ${update.op} ran twice at once despite its claim`);
-            const run = { alive: () => instance.alive, leaseEnd: started + shape.claimLeaseSeconds * 1000 };
+            // A run holds its claim until it ends or the claim expires (Lambda's timeout ends it there).
+            const run = { alive: () => instance.alive, leaseEnd: scope.claimExpiresAt ?? 0 };
             handlerRuns.set(update.op, [...(handlerRuns.get(update.op) ?? []), run]);
             scope.userData.ids = [...(scope.userData.ids ?? []), update.op];
             scope.chatData.ids = [...(scope.chatData.ids ?? []), update.op];

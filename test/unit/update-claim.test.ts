@@ -71,12 +71,22 @@ describe('claimUpdates', () => {
     expect(store.requests.filter((request) => request.includes(key))).toEqual([`PUT ${key} if-none-match`, `PUT ${key} if-none-match`, `GET ${key}`]);
   });
 
-  it('finds its own claim again (a redelivery to the same instance)', async () => {
+  it('finds its own live claim again (a redelivery to the same instance), and resolves its expiry', async () => {
     const store = new ControlledStore();
     const clock = { now: 1_000_000 };
     const { persistence } = runtime(store, clock);
-    expect(await persistence.claimUpdate(9, 1000)).toBe(true);
-    expect(await persistence.claimUpdate(9, 1000)).toBe(true);
+    expect(await persistence.claimUpdate(9, 1000)).toBe(1_001_000);
+    clock.now += 10;
+    expect(await persistence.claimUpdate(9, 1000)).toBe(1_001_000);
+  });
+
+  it('does not run on a claim that expired before its holder knew it held it (a slow request)', async () => {
+    const store = new ControlledStore();
+    const clock = { now: 1_000_000 };
+    const { persistence } = runtime(store, clock);
+    // The PUT is slow: by the time it is answered, the lease it asked for is over.
+    store.beforePut = () => void (clock.now += 2000);
+    expect(await persistence.claimUpdate(9, 1000)).toBeUndefined();
   });
 
   it('makes the grammY middleware throw UpdateInProgressError for a claimed update, so the webhook does not answer 200', async () => {

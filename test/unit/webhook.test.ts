@@ -6,7 +6,7 @@ import { Bot, type Context } from 'grammy';
 import type { Update } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
 import { persistence, type PersistenceFlavor } from '../../src/grammy.js';
-import { MemoryObjectStore, S3Persistence } from '../../src/index.js';
+import { MemoryObjectStore, S3Persistence, UpdateInProgressError } from '../../src/index.js';
 import { webhookHandler, type NodeWebhookResponse, type WebhookOptions, type WebhookPlatform } from '../../src/webhook.js';
 import { botInfo, textUpdate } from '../support/adapter-bots.js';
 
@@ -119,6 +119,31 @@ describe('webhookHandler', () => {
     expect(await sender('std/http', bot, s3)('', withSecret, 'GET')).toMatchObject({ status: 405 });
   });
 
+  it.each([
+    { parser: 'express.json() (an object)', body: (text: string) => JSON.parse(text) as unknown },
+    { parser: 'express.raw() (a Buffer)', body: (text: string) => Buffer.from(text) },
+    { parser: 'express.text() (a string)', body: (text: string) => text },
+  ])('reads the body an Express $parser gave, the stream already read', async ({ body }) => {
+    const { bot, s3, replies } = countingBot(undefined, true);
+    const handler = webhookHandler(bot, s3, { platform: 'express', secretToken: SECRET });
+    const request = Object.assign(Readable.from([]), { method: 'POST', headers: withSecret, body: body(JSON.stringify(update(7))) });
+    let status = 0;
+    await handler(request, { writeHead: (code) => (status = code), end: () => undefined });
+    expect(status).toBe(200);
+    expect(replies()).toEqual(['1']);
+  });
+
+  it('reads Google Cloud Functions\' rawBody', async () => {
+    const { bot, s3, replies } = countingBot(undefined, true);
+    const handler = webhookHandler(bot, s3, { platform: 'express', secretToken: SECRET });
+    const text = JSON.stringify(update(8));
+    const request = Object.assign(Readable.from([]), { method: 'POST', headers: withSecret, body: JSON.parse(text) as unknown, rawBody: Buffer.from(text) });
+    let status = 0;
+    await handler(request, { writeHead: (code) => (status = code), end: () => undefined });
+    expect(status).toBe(200);
+    expect(replies()).toEqual(['1']);
+  });
+
   it('reads a base64-encoded Lambda body', async () => {
     const { bot, s3, replies } = countingBot(undefined, true);
     const handler = webhookHandler(bot, s3, { platform: 'aws-lambda-async', secretToken: SECRET });
@@ -163,6 +188,17 @@ describe('webhookHandler', () => {
     expect(logged[0]).toMatch(/^update 4 failed: /);
     expect(logged[0]).not.toContain(TOKEN.split(':')[1]);
     expect(logged[0]).not.toContain(SECRET);
+  });
+
+  it('answers 503, unlogged, while another delivery of the update holds its claim', async () => {
+    const { bot, s3 } = countingBot(undefined, true);
+    bot.command('busy', () => {
+      throw new UpdateInProgressError(5);
+    });
+    const logged: string[] = [];
+    const answer = await sender('std/http', bot, s3, { log: (message) => logged.push(message) })(JSON.stringify(update(5, '/busy')), withSecret);
+    expect(answer).toEqual({ status: 503, body: { ok: false, error: expect.stringMatching(/another delivery/) } });
+    expect(logged).toEqual([]);
   });
 
   it('refuses to be built without a secret token or for an unknown platform', () => {
