@@ -18,6 +18,7 @@ import { renderChart } from './report/chart.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults, ScenarioName, Scenarios } from './results.js';
 import { burst, BURST_DEFAULTS } from './scenarios/burst.js';
+import { cloudFunctions } from './scenarios/cloud-functions.js';
 import { codec } from './scenarios/codec.js';
 import { coldStart } from './scenarios/cold-start.js';
 import { contention } from './scenarios/contention.js';
@@ -25,6 +26,7 @@ import { lambda } from './scenarios/lambda.js';
 import { picklePersistence } from './scenarios/pickle-persistence.js';
 import { scale } from './scenarios/scale.js';
 import { steadyState } from './scenarios/steady-state.js';
+import { workers } from './scenarios/workers.js';
 import { writeAmplification } from './scenarios/write-amplification.js';
 import { checkTargets } from './targets.js';
 import { profile } from './profile.js';
@@ -44,6 +46,8 @@ const SCENARIOS: Record<ScenarioName, Runner> = {
   picklePersistence: (context) => picklePersistence(context),
   lambda: (context) => lambda(context),
   scale: (context, childScript) => scale(context, childScript),
+  workers: (context) => workers(context),
+  cloudFunctions: (context) => cloudFunctions(context),
 };
 
 const NAMES = Object.keys(SCENARIOS) as ScenarioName[];

@@ -2,6 +2,7 @@
  * The shape of bench/results.json: what ran, where, and each scenario's figures.
  */
 import type { BurstResult } from './scenarios/burst.js';
+import type { CloudFunctionsResult } from './scenarios/cloud-functions.js';
 import type { CodecResult } from './scenarios/codec.js';
 import type { ColdStartResult } from './scenarios/cold-start.js';
 import type { ContentionResult } from './scenarios/contention.js';
@@ -9,6 +10,7 @@ import type { LambdaResult } from './scenarios/lambda.js';
 import type { PicklePersistenceResult } from './scenarios/pickle-persistence.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SteadyStateResult } from './scenarios/steady-state.js';
+import type { WorkersResult } from './scenarios/workers.js';
 import type { WriteAmplificationResult } from './scenarios/write-amplification.js';
 import type { TargetCheck } from './targets.js';
 
@@ -22,6 +24,8 @@ export interface Scenarios {
   lambda?: LambdaResult;
   picklePersistence?: PicklePersistenceResult;
   scale?: ScaleResult;
+  workers?: WorkersResult;
+  cloudFunctions?: CloudFunctionsResult;
 }
 
 export type ScenarioName = keyof Scenarios;

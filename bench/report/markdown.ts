@@ -236,6 +236,55 @@ export function renderMarkdown(results: BenchResults): string {
       ),
     );
   }
+  if (s.workers) {
+    const w = s.workers;
+    const bare = w.variants.find((variant) => variant.name === 'bare')!;
+    const kib = (value: number | null) => (value === null ? '-' : `${value.toFixed(1)} KiB`);
+    out.push(
+      '',
+      '## Cloudflare Workers',
+      '',
+      `The sample bot's Worker with each S3 client, built by \`wrangler deploy --dry-run\`, served by workerd ${w.workerd}, ` +
+        `each run a new process (a new isolate); the first request is \`/count\` on a snapshot of ${users(w.users)} users in MinIO. ` +
+        'The bare Worker answers a Response and imports nothing: the runtime\'s own cold start.',
+      '',
+      table(
+        ['Worker', 'upload', 'gzip', 'start ms (spawn to listening)', 'first request ms', 'cold update in all', 'vs bare'],
+        w.variants.map((variant) => [
+          variant.name,
+          kib(variant.uploadKib),
+          kib(variant.uploadGzipKib),
+          ms(variant.startMs),
+          ms(variant.firstRequestMs),
+          ms(variant.totalMs),
+          `${(variant.totalMs.median / bare.totalMs.median).toFixed(2)}x`,
+        ]),
+      ),
+    );
+  }
+  if (s.cloudFunctions) {
+    const c = s.cloudFunctions;
+    const bare = c.variants.find((variant) => variant.name === 'bare')!;
+    out.push(
+      '',
+      '## Google Cloud Functions',
+      '',
+      `The sample bot's function (handlers/gcf.ts, built by infra/gcf/build.mjs) and a bare function on functions-framework, Node ${c.node}, ` +
+        `each run a new process (a new instance); the first request is \`/count\` on a snapshot of ${users(c.users)} users in MinIO.`,
+      '',
+      table(
+        ['function', 'bundle', 'start ms (spawn to listening)', 'first request ms', 'cold update in all', 'vs bare'],
+        c.variants.map((variant) => [
+          variant.name,
+          variant.bundleBytes === null ? '-' : bytes(variant.bundleBytes),
+          ms(variant.startMs),
+          ms(variant.firstRequestMs),
+          ms(variant.totalMs),
+          `${(variant.totalMs.median / bare.totalMs.median).toFixed(2)}x`,
+        ]),
+      ),
+    );
+  }
   if (s.scale) out.push('', ...scaleSection(s.scale));
   return `${out.join('\n')}\n`;
 }

@@ -13,9 +13,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { AccessDeniedError, BucketNotFoundError, KeyInTheWayError, REFUSED_CREDENTIALS, StorageError } from '../errors.js';
-import { endpointOf as endpointInfoOf, explainFailure, type EndpointInfo } from './failure-hints.js';
-import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
+import { KeyInTheWayError, StorageError } from '../errors.js';
+import { endpointOf as endpointInfoOf, type EndpointInfo } from './failure-hints.js';
+import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
+import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, statusOf, storageFailure } from './s3-failure.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 /** Snapshots from this size on go up as multipart uploads (the condition then rides on CompleteMultipartUpload). */
@@ -39,38 +40,6 @@ export interface S3ObjectStoreOptions {
   bucket: string;
   /** Bytes from which a snapshot is written with a multipart upload; default 16 MiB, at least 5 MiB. */
   multipartThreshold?: number;
-}
-
-interface SdkErrorShape {
-  name?: string;
-  Code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as SdkErrorShape | null)?.$metadata?.httpStatusCode;
-}
-
-function nameOf(error: unknown): string | undefined {
-  const shape = error as SdkErrorShape | null;
-  return shape?.Code ?? shape?.name;
-}
-
-/** Error codes of a 409 that mean another writer won; any other 409 is a refusal. */
-const LOST_CONDITION_CODES = new Set(['ConditionalRequestConflict', 'PreconditionFailed']);
-/** 409s of servers that keep objects as files: a key is refused because of another one in its way. */
-const KEY_IN_THE_WAY_CODES = new Set(['ObjectParentIsFile', 'ExistingObjectIsDirectory']);
-
-/**
- * A 404 that says the key does not exist: `NoSuchKey`, or no error code at all (the SDK then names
- * it `NotFound`, as it does for every bodiless 404). `NoSuchBucket`, or a 404 with any other code
- * (versitygw's `XAdminUserNotFound` for an unknown access key), is not an absent key.
- */
-function isMissingKey(error: unknown): boolean {
-  const shape = error as SdkErrorShape | null;
-  if (nameOf(error) === 'NoSuchKey') return true;
-  return statusOf(error) === 404 && shape?.Code === undefined && shape?.name === 'NotFound';
 }
 
 /** The parent paths of `key`, nearest first: `a/b/c` has `a/b` and `a`. */
@@ -116,8 +85,7 @@ export class S3ObjectStore implements ObjectStore {
       return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
     } catch (error) {
       if (error instanceof StorageError) throw error;
-      const status = statusOf(error);
-      if (status === 304) return { status: 'not-modified' };
+      if (statusOf(error) === 304) return { status: 'not-modified' };
       if (isMissingKey(error)) return { status: 'absent' };
       throw await this.failure('read', key, error);
     }
@@ -140,14 +108,10 @@ export class S3ObjectStore implements ObjectStore {
         etag = (await this.client.send(new PutObjectCommand(params))).ETag;
       }
     } catch (error) {
-      const status = statusOf(error);
-      const name = nameOf(error);
-      // 412: the ETag moved or the object appeared; 409 ConditionalRequestConflict: a concurrent
-      // conditional write; 404 NoSuchKey on If-Match: it was deleted. No other 409 or 404 is a lost race.
-      if (status === 412 || name === 'PreconditionFailed') throw new PreconditionLostError(key, 412);
-      if (status === 409 && name !== undefined && LOST_CONDITION_CODES.has(name)) throw new PreconditionLostError(key, 409);
-      if (name !== undefined && KEY_IN_THE_WAY_CODES.has(name)) throw await this.keyInTheWay(name, key, error);
-      if (name === 'NoSuchKey' && 'ifMatch' in condition) throw new PreconditionLostError(key, 404);
+      const lost = lostCondition(key, condition, error);
+      if (lost !== undefined) throw lost;
+      const inTheWay = keyInTheWayCode(error);
+      if (inTheWay !== undefined) throw await this.keyInTheWay(inTheWay, key, error);
       throw await this.failure('write', key, error);
     }
     if (etag === undefined) {
@@ -213,35 +177,12 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /**
-   * The error for a failed request: the endpoint, the bucket, the key (a listed prefix as the path
-   * it lists, without the `/` the listing adds), the cause in words, and a hint when one applies.
-   */
   private async failure(operation: 'read' | 'write' | 'list', key: string, error: unknown): Promise<StorageError> {
-    const location = { bucket: this.bucket, key: operation === 'list' ? key.replace(/\/$/, '') : key };
-    const status = statusOf(error);
-    const name = nameOf(error);
-    const endpoint = await this.endpoint();
-    const explained = endpoint === undefined ? undefined : explainFailure(error, endpoint, this.bucket);
-    const context = { cause: error, endpoint: endpoint?.url, hint: explained?.hint };
-    if (name === 'NoSuchBucket') return new BucketNotFoundError(location, context);
-    // versitygw answers an unknown access key with 404 XAdminUserNotFound: refused credentials, not "absent".
-    if (status === 403 || name === 'AccessDenied' || name === 'XAdminUserNotFound' || (name !== undefined && REFUSED_CREDENTIALS.has(name))) {
-      return new AccessDeniedError(operation, location, { ...context, s3Code: name, status });
-    }
-    const at = endpoint === undefined ? '' : ` at ${endpoint.url}`;
-    const cause = explained?.cause ?? (error instanceof Error ? error.message : String(error));
-    return new StorageError(`${operation} failed${at}: ${cause}`, location, { ...context, status });
+    return storageFailure(operation, { bucket: this.bucket, key }, error, await this.endpoint());
   }
 
-  /** An answer no S3 server gives, naming the endpoint that gave it. */
   private async oddAnswer(what: string, key: string): Promise<StorageError> {
-    const endpoint = await this.endpoint();
-    return new StorageError(`the server${endpoint === undefined ? '' : ` at ${endpoint.url}`} ${what}`, { bucket: this.bucket, key }, {
-      endpoint: endpoint?.url,
-      hint: 'check that the endpoint is an S3-compatible server (S3_ENDPOINT)',
-      unexpectedAnswer: true,
-    });
+    return oddAnswer(what, { bucket: this.bucket, key }, await this.endpoint());
   }
 
   /** Where requests go, for messages; undefined when the client's configuration cannot say. */

@@ -1,0 +1,2 @@
+/** Bundles handlers/gcf.ts with its package.json into `outdir` (default .build/gcf); resolves with the directory. */
+export function buildFunction(outdir?: string): Promise<string>;

@@ -1,0 +1,208 @@
+/**
+ * {@link ObjectStore} on the platform's `fetch`, requests signed with SigV4 by `aws4fetch`: S3 or
+ * an S3-compatible server (MinIO, R2) from runtimes where the AWS SDK is too big or needs Node,
+ * such as Cloudflare Workers. Same answers and errors as `S3ObjectStore`, judged on the raw HTTP
+ * status and the S3 error code of the XML body.
+ *
+ * Snapshots always go up as one conditional PUT (S3 takes up to 5 GiB in one); there is no
+ * multipart upload here.
+ */
+import { AwsClient } from 'aws4fetch';
+import { KeyInTheWayError, StorageError } from '../errors.js';
+import type { EndpointInfo } from './failure-hints.js';
+import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
+import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, storageFailure } from './s3-failure.js';
+
+const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
+
+export interface FetchObjectStoreOptions {
+  bucket: string;
+  /** Default `AWS_REGION`'s S3: `https://s3.<region>.amazonaws.com`. Set it for MinIO or R2 (then path-style). */
+  endpoint?: string;
+  /** Default us-east-1 (R2 takes `auto`). */
+  region?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** Retries of a 5xx or 429 answer, with exponential backoff; default 2 (three attempts, as the AWS SDK). */
+  retries?: number;
+}
+
+/** The variables {@link fetchStoreFromEnvironment} reads; a Worker's `env` or Node's `process.env`. */
+export interface FetchStoreEnvironment {
+  AWS_ACCESS_KEY_ID?: string;
+  AWS_SECRET_ACCESS_KEY?: string;
+  AWS_SESSION_TOKEN?: string;
+  AWS_REGION?: string;
+  S3_ENDPOINT?: string;
+}
+
+/**
+ * A fetch store from the same variables as the AWS SDK's client: `AWS_ACCESS_KEY_ID`,
+ * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, and `S3_ENDPOINT` for MinIO or R2.
+ *
+ * @example
+ * export default { fetch: (request, env) => handle(request, fetchStoreFromEnvironment('my-bot-state', env)) };
+ */
+export function fetchStoreFromEnvironment(bucket: string, env: FetchStoreEnvironment): FetchObjectStore {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  if (accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new StorageError(
+      'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are needed to sign requests: set them (as Worker secrets on Cloudflare)',
+      { bucket },
+    );
+  }
+  return new FetchObjectStore({
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    sessionToken: env.AWS_SESSION_TOKEN || undefined,
+    region: env.AWS_REGION || undefined,
+    endpoint: env.S3_ENDPOINT || undefined,
+  });
+}
+
+/** The text of the first `<tag>` in an XML document, entities decoded. */
+function xmlText(xml: string, tag: string): string | undefined {
+  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
+  return match === null ? undefined : decodeXml(match[1]!);
+}
+
+function decodeXml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, entity: string) => {
+    if (entity[0] === '#') return String.fromCodePoint(Number(entity[1] === 'x' || entity[1] === 'X' ? `0${entity.slice(1)}` : entity.slice(1)));
+    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[entity.toLowerCase()]!;
+  });
+}
+
+/** `/`-separated key to URL path, each segment percent-encoded. */
+function encodeKey(key: string): string {
+  return key.split('/').map(encodeURIComponent).join('/');
+}
+
+/**
+ * S3 through `fetch`: conditional GET and PUT, DELETE and ListObjectsV2, signed with SigV4. Path-style
+ * URLs on `endpoint`, virtual-hosted ones on AWS. Retries a 5xx or 429 answer; never a 409 or 412.
+ *
+ * @example
+ * const store = new FetchObjectStore({ bucket: 'my-bot-state', region: 'eu-central-1', accessKeyId, secretAccessKey });
+ * const persistence = new S3Persistence({ filepath: 's3://my-bot-state/prod/bot', store });
+ */
+export class FetchObjectStore implements ObjectStore {
+  readonly bucket: string;
+  private readonly client: AwsClient;
+  /** The bucket's URL, ending in `/`. */
+  private readonly bucketUrl: string;
+  /** Where requests go, for messages. */
+  private readonly endpoint: EndpointInfo;
+  /** The server's address, e.g. `http://127.0.0.1:9000` (for `ConditionalWriteGuard`'s `endpoint`). */
+  get endpointUrl(): string {
+    return this.endpoint.url;
+  }
+
+  constructor(options: FetchObjectStoreOptions) {
+    this.bucket = options.bucket;
+    const region = options.region ?? 'us-east-1';
+    this.client = new AwsClient({
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      sessionToken: options.sessionToken,
+      service: 's3',
+      region,
+      retries: options.retries ?? 2,
+    });
+    const custom = options.endpoint?.replace(/\/+$/, '');
+    this.endpoint =
+      custom === undefined
+        ? { url: `https://${options.bucket}.s3.${region}.amazonaws.com`, custom: false, region }
+        : { url: custom, custom: true, region };
+    this.bucketUrl = custom === undefined ? `${this.endpoint.url}/` : `${custom}/${encodeURIComponent(options.bucket)}/`;
+  }
+
+  async get(key: string, options: { ifNoneMatch?: string } = {}): Promise<ReadResult> {
+    const headers: Record<string, string> = options.ifNoneMatch === undefined ? {} : { 'if-none-match': options.ifNoneMatch };
+    const response = await this.send('read', key, this.bucketUrl + encodeKey(key), { method: 'GET', headers });
+    if (response.status === 304) return { status: 'not-modified' };
+    if (!response.ok) {
+      const error = await errorOf(response);
+      if (isMissingKey(error)) return { status: 'absent' };
+      throw storageFailure('read', { bucket: this.bucket, key }, error, this.endpoint);
+    }
+    const etag = response.headers.get('etag');
+    if (etag === null) {
+      await response.body?.cancel();
+      throw oddAnswer('answered a read without an ETag or a body', { bucket: this.bucket, key }, this.endpoint);
+    }
+    return { status: 'found', body: new Uint8Array(await response.arrayBuffer()), etag };
+  }
+
+  async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
+    const headers = {
+      'content-type': SNAPSHOT_CONTENT_TYPE,
+      ...('ifMatch' in condition ? { 'if-match': condition.ifMatch } : { 'if-none-match': condition.ifNoneMatch }),
+    };
+    const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'PUT', headers, body });
+    if (!response.ok) {
+      const error = await errorOf(response);
+      const inTheWay = keyInTheWayCode(error);
+      // Unlike S3ObjectStore, no look at the bucket for the key in the way: one request per write here.
+      if (inTheWay !== undefined) throw new KeyInTheWayError(inTheWay, undefined, { bucket: this.bucket, key }, { cause: error, status: response.status });
+      throw lostCondition(key, condition, error) ?? storageFailure('write', { bucket: this.bucket, key }, error, this.endpoint);
+    }
+    await response.body?.cancel();
+    const etag = response.headers.get('etag');
+    if (etag === null) throw oddAnswer('acknowledged a write without an ETag', { bucket: this.bucket, key }, this.endpoint);
+    return { etag };
+  }
+
+  async delete(key: string): Promise<void> {
+    const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'DELETE' });
+    if (!response.ok) throw storageFailure('write', { bucket: this.bucket, key }, await errorOf(response), this.endpoint);
+    await response.body?.cancel();
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    let continuationToken: string | undefined;
+    do {
+      const query = new URLSearchParams({ 'list-type': '2', prefix });
+      if (continuationToken !== undefined) query.set('continuation-token', continuationToken);
+      const response = await this.send('list', prefix, `${this.bucketUrl}?${query}`, { method: 'GET' });
+      if (!response.ok) throw storageFailure('list', { bucket: this.bucket, key: prefix }, await errorOf(response), this.endpoint);
+      const page = await response.text();
+      for (const [, contents] of page.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+        const key = xmlText(contents!, 'Key');
+        if (key !== undefined) yield key;
+      }
+      continuationToken = xmlText(page, 'IsTruncated') === 'true' ? xmlText(page, 'NextContinuationToken') : undefined;
+    } while (continuationToken !== undefined);
+  }
+
+  /** Signs and sends one request; a request that got no answer is a StorageError naming the cause. */
+  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await this.client.fetch(url, init);
+    } catch (error) {
+      // fetch's own error (Node: "fetch failed", the socket's error as its cause) is explained as the SDK's is.
+      throw storageFailure(operation, { bucket: this.bucket, key }, error, this.endpoint);
+    }
+  }
+}
+
+/**
+ * An S3 error answer as the AWS SDK shapes it, so that both stores judge it alike: the status in
+ * `$metadata.httpStatusCode`, the S3 error code as `name` and `Code`, the region hints S3 gives.
+ */
+async function errorOf(response: Response): Promise<Error> {
+  const text = await response.text().catch(() => '');
+  const code = xmlText(text, 'Code');
+  const message = xmlText(text, 'Message') ?? text.slice(0, 500);
+  return Object.assign(new Error(message), {
+    // The SDK's names for an answer without a code: NotFound for a 404 (a bodiless one: HEAD, some servers).
+    name: code ?? (response.status === 404 ? 'NotFound' : 'UnknownError'),
+    Code: code,
+    Region: xmlText(text, 'Region'),
+    Endpoint: xmlText(text, 'Endpoint'),
+    $metadata: { httpStatusCode: response.status },
+    $response: { headers: { 'x-amz-bucket-region': response.headers.get('x-amz-bucket-region') ?? undefined } },
+  });
+}

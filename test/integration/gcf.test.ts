@@ -1,0 +1,77 @@
+// The sample bot as a Google Cloud Function: handlers/gcf.ts built by infra/gcf/build.mjs, served by
+// functions-framework (from npm, the server Cloud Functions runs) on Node 24 (the nodejs24 runtime;
+// Node 20 is past its end of life), each instance a new process, against MinIO and a fake Bot API on
+// loopback. What one instance wrote, the next one finds.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildFunction } from '../../infra/gcf/build.mjs';
+import { ensureRuntime } from '../../infra/runtimes.mjs';
+import { messageUpdate } from '../support/fake-bot-api.js';
+import { startFunction } from '../support/functions-framework.js';
+import { deployOn, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
+
+let source: string;
+let node24: string;
+beforeAll(async () => {
+  source = await buildFunction(await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-gcf-')));
+  node24 = await ensureRuntime('node24');
+}, 300_000);
+afterAll(async () => {
+  if (source !== undefined) await rm(source, { recursive: true, force: true });
+});
+
+let bot: PlatformDeployment;
+beforeEach(async () => {
+  bot = await deployOn((env) => startFunction(source, 'webhook', env, node24));
+});
+afterEach(async () => {
+  await bot.close();
+});
+
+describe('the sample bot on functions-framework', () => {
+  it('writes /count to MinIO, and an instance started after a restart counts on from there, printing no SDK notice', async () => {
+    const first = await bot.instance();
+    expect((await bot.say(first, 42, '/count')).status).toBe(200);
+    expect((await bot.say(first, 42, '/count')).status).toBe(200);
+    await first.close();
+
+    const second = await bot.instance();
+    expect(second.pid).not.toBe(first.pid);
+    expect((await bot.say(second, 42, '/count')).status).toBe(200);
+
+    expect(bot.replies()).toEqual(['1', '2', '3']);
+    const stored = await bot.snapshot();
+    expect((stored?.get('user_data') as Map<number, unknown>).get(42)).toMatchObject({ count: 3 });
+    expect(await second.close()).not.toMatch(/NodeVersionSupportWarning|Node\.js version/);
+  });
+
+  it('calls getMe once, caches the answer beside the state, and a new instance reads it from there', async () => {
+    await bot.say(await bot.instance(), 42, '/start');
+    await bot.say(await bot.instance(), 42, '/start');
+
+    expect(bot.api.callsTo('getMe')).toHaveLength(1);
+    // Beside the state: getMe's answer, the verdict of the check that the server honours conditional
+    // writes, and one claim per update (the sample bot claims updates, UPDATE_CLAIMS).
+    const keys = await bot.objectKeys();
+    expect(keys.filter((key) => !key.startsWith(`${STATE_KEY}.claims/`))).toEqual([
+      STATE_KEY,
+      `${STATE_KEY}.bot-info.json`,
+      `${STATE_KEY}.conditional-writes.json`,
+    ]);
+    expect(keys.filter((key) => key.startsWith(`${STATE_KEY}.claims/`))).toHaveLength(2);
+  });
+
+  it('refuses a wrong secret (401), a GET (405) and a body that is not an update (400), before any request of its own', async () => {
+    const instance = await bot.instance();
+
+    const wrong = await bot.post(instance, messageUpdate({ updateId: 1, userId: 42, text: '/count' }), 'wrong');
+    const get = await fetch(instance.url);
+    const notAnUpdate = await bot.post(instance, '{"update_id": 2, "nothing": {}}');
+
+    expect([wrong.status, get.status, notAnUpdate.status]).toEqual([401, 405, 400]);
+    expect(bot.api.calls).toEqual([]);
+    expect(await bot.objectKeys()).toEqual([]);
+  });
+});
