@@ -62,22 +62,13 @@ export interface ClaimOptions {
  * be taking it over.
  */
 export async function claimUpdate(options: ClaimOptions, updateId: number, leaseMs: number): Promise<HeldClaim | undefined> {
-  const { store, path, environment, holder } = options;
+  const { environment, holder } = options;
   let decided: boolean | undefined;
   // The lease counts from before the request is sent: when the answer comes, less of it is left.
   let expiresAt = 0;
   const claim = (): Claim => ({ holder, expiresAt: (expiresAt = environment.now() + leaseMs) });
-  const engine = new ConditionalObject<Claim | null, undefined>({
-    store,
-    key: claimKey(path, updateId),
-    codec: CLAIM_CODEC,
-    // Created (If-None-Match: *) without a read first; met, the claim is read once and taken over if expired.
-    retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 },
-    metrics: options.metrics ?? emptyMetrics(),
-    environment,
-    initial: { value: null, etag: null, writes: [] },
-    onLanded: () => (decided = true),
-  });
+  // Created (If-None-Match: *) without a read first; met, the claim is read once and taken over if expired.
+  const engine = claimObject(options, updateId, 2, null);
   try {
     await engine.commit({
       prepare: () => (decided === undefined ? { value: claim(), carries: undefined } : undefined),
@@ -100,6 +91,19 @@ export async function claimUpdate(options: ClaimOptions, updateId: number, lease
   return decided === true && expiresAt > environment.now() && etag != null ? { expiresAt, etag } : undefined;
 }
 
+/** The engine of one claim's writes: `attempts` conditional PUTs, from the version with `etag` (`null`: absent). */
+function claimObject(options: ClaimOptions, updateId: number, attempts: number, etag: string | null): ConditionalObject<Claim | null, undefined> {
+  return new ConditionalObject<Claim | null, undefined>({
+    store: options.store,
+    key: claimKey(options.path, updateId),
+    codec: CLAIM_CODEC,
+    retry: { maxAttempts: attempts, baseDelayMs: 0, maxDelayMs: 0 },
+    metrics: options.metrics ?? emptyMetrics(),
+    environment: options.environment,
+    initial: { value: null, etag, writes: [] },
+  });
+}
+
 /** A claim this instance holds: its expiry, and the ETag that lets it release the claim. */
 export interface HeldClaim {
   expiresAt: number;
@@ -112,16 +116,8 @@ export interface HeldClaim {
  * ETag: a claim taken over meanwhile is left alone. Best effort: a failure leaves the lease to expire.
  */
 export async function releaseClaim(options: ClaimOptions, updateId: number, claim: HeldClaim): Promise<void> {
-  const { store, path, environment, holder } = options;
-  const engine = new ConditionalObject<Claim | null, undefined>({
-    store,
-    key: claimKey(path, updateId),
-    codec: CLAIM_CODEC,
-    retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
-    metrics: options.metrics ?? emptyMetrics(),
-    environment,
-    initial: { value: null, etag: claim.etag, writes: [] },
-  });
+  const { holder } = options;
+  const engine = claimObject(options, updateId, 1, claim.etag);
   let released = false;
   await engine
     .commit({

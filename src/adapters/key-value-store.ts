@@ -4,7 +4,7 @@
  * `StorageAdapter`, Telegraf's session store), built on the public `ObjectStore` interface.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ConditionalObject, DEFAULT_RETRY, emptyMetrics, type PersistenceMetrics, type RetryPolicy, type Version as EngineVersion } from '../engine/conditional-object.js';
+import { ConditionalObject, DEFAULT_RETRY, type ConditionalObjectOptions, emptyMetrics, type PersistenceMetrics, type RetryPolicy, type Version as EngineVersion } from '../engine/conditional-object.js';
 import { environmentWith, type Environment } from '../engine/environment.js';
 import { InvalidOptionsError, SerializationError } from '../errors.js';
 import { parseFilepath } from '../snapshot/layout.js';
@@ -265,18 +265,7 @@ export class S3KeyValueStore<T = unknown> {
     let base = basis?.version ?? UNSEEN;
     let landed = false;
     let result: Version | undefined;
-    const engine = new ConditionalObject<Stored, undefined>({
-      store: this.store,
-      key: objectKeyOf(this.path, key),
-      codec: VALUE_OBJECT_CODEC,
-      retry: this.retry,
-      metrics: this.metrics,
-      environment: this.environment,
-      initial: base,
-      ownWriteIds: this.ownWriteIds,
-      changesKept: false,
-      onLanded: () => (landed = true),
-    });
+    const engine = this.engine(key, base, { ownWriteIds: this.ownWriteIds, changesKept: false, onLanded: () => (landed = true) });
     await engine.commit({
       prepare: () => (result === undefined ? { value: ours, carries: undefined } : undefined),
       stored: (_, version) => (result = version),
@@ -310,18 +299,20 @@ export class S3KeyValueStore<T = unknown> {
     return decided === undefined ? undefined : { value: copyIn(decided, this.label(key), undefined) };
   }
 
+  /** The engine for one read or write of `key`, starting from `initial` (a version this store holds). */
+  private engine(
+    key: string,
+    initial: Version | undefined,
+    options: Pick<ConditionalObjectOptions<Stored, undefined>, 'ownWriteIds' | 'changesKept' | 'onLanded'> = {},
+  ): ConditionalObject<Stored, undefined> {
+    const { store, retry, metrics, environment } = this;
+    return new ConditionalObject({ store, key: objectKeyOf(this.path, key), codec: VALUE_OBJECT_CODEC, retry, metrics, environment, initial, ...options });
+  }
+
   /** Reads `key`, conditional on the version remembered, and remembers what it finds. */
   private async read(key: string): Promise<Version> {
     const known = this.versions.get(key);
-    const engine = new ConditionalObject<Stored>({
-      store: this.store,
-      key: objectKeyOf(this.path, key),
-      codec: VALUE_OBJECT_CODEC,
-      retry: this.retry,
-      metrics: this.metrics,
-      environment: this.environment,
-      initial: known?.etag == null ? undefined : known,
-    });
+    const engine = this.engine(key, known?.etag == null ? undefined : known);
     const version = known?.etag == null ? await engine.read() : ((await engine.revalidate()) ?? known);
     this.remember(key, version);
     return version;
