@@ -14,7 +14,8 @@ export type PersistenceErrorCode =
   | 'ACCESS_DENIED'
   | 'UPDATE_IN_PROGRESS'
   | 'KEY_IN_THE_WAY'
-  | 'CONDITIONAL_WRITES_IGNORED';
+  | 'CONDITIONAL_WRITES_IGNORED'
+  | 'LAYOUT_COLLISION';
 
 interface Location {
   bucket?: string;
@@ -251,5 +252,25 @@ export class ConditionalWritesIgnoredError extends StorageError {
     );
     this.endpoint = endpoint;
     this.failed = failed;
+  }
+}
+
+/**
+ * Two layouts meet at one path: an object of one (a single-file snapshot at `<path>`) where the
+ * other keeps keys under it (the sharded layout's `<path>/user_data/...`). Thrown before anything is
+ * written: by `migrateLayout` when the server cannot hold both (it refuses a key under an object, or
+ * leaves it out of listings), and by a sharded `S3Persistence` whose listing is empty while a
+ * single-file snapshot at its path holds entries of that kind.
+ */
+export class LayoutCollisionError extends PersistenceError {
+  override readonly name = 'LayoutCollisionError';
+  /** The object of one layout, e.g. `prod/bot` (a single-file snapshot). */
+  readonly objectKey: string;
+  /** A key (or the prefix of the keys) the other layout keeps under it, e.g. `prod/bot/user_data/`. */
+  readonly otherKey: string;
+  constructor(message: string, keys: { objectKey: string; otherKey: string }, location: Location) {
+    super('LAYOUT_COLLISION', message, location);
+    this.objectKey = keys.objectKey;
+    this.otherKey = keys.otherKey;
   }
 }

@@ -13,6 +13,7 @@ export {
   ConditionalWritesIgnoredError,
   InvalidOptionsError,
   KeyInTheWayError,
+  LayoutCollisionError,
   PersistenceError,
   SerializationError,
   SnapshotDecodeError,

@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { writeOnce } from './engine/write-once.js';
 import type { ObjectCodec } from './engine/conditional-object.js';
-import { PersistenceError, WriteConflictError } from './errors.js';
+import { LayoutCollisionError, PersistenceError, WriteConflictError } from './errors.js';
+import { collisionOf, OTHER_LAYOUT_EXPECTED, probeNesting } from './layout-collision.js';
 import { eachLimited } from './limit.js';
 import { S3Persistence, type LoadProgress } from './s3-persistence.js';
 import { encodeSnapshot, UndecodableSnapshot } from './snapshot/codec.js';
-import { entryOfShardedKey, parseFilepath, sectionKey, type LayoutName } from './snapshot/layout.js';
+import { listShardedKeys, parseFilepath, sectionKey, type LayoutName } from './snapshot/layout.js';
 import { deepEqual, isPlainObject } from './snapshot/values.js';
 import type { ObjectStore } from './store/object-store.js';
 import { S3ObjectStore } from './store/s3-store.js';
@@ -241,7 +242,7 @@ async function sourceKeys(endpoint: MigrationEndpoint, store: ObjectStore): Prom
     return [...keys];
   }
   const keys = [`${path}/bot_data`, `${path}/callback_data`];
-  for await (const key of store.list(`${path}/`)) if (entryOfShardedKey(path, key) !== undefined) keys.push(key);
+  for await (const key of listShardedKeys((prefix) => store.list(prefix), path)) keys.push(key);
   return keys;
 }
 
@@ -253,6 +254,32 @@ function storeOf(endpoint: MigrationEndpoint): ObjectStore {
 }
 
 const describe = (endpoint: MigrationEndpoint) => `${endpoint.filepath} (${endpoint.layout})`;
+
+/**
+ * Refuses, before anything is written, a migration whose layouts collide on a server that cannot
+ * hold both: one's object at a path under which the other keeps keys (single-file and sharded at
+ * one filepath). Deleting the source afterwards would not help: the target is written and
+ * verified while the source is still there. Where the server holds both (S3, MinIO), resolves.
+ */
+async function refuseCollision(from: MigrationEndpoint, to: MigrationEndpoint): Promise<void> {
+  const collision = collisionOf(from, to);
+  if (collision === undefined) return;
+  const { object, other } = collision;
+  const keys = { objectKey: object.key, otherKey: other.key };
+  const location = { bucket: parseFilepath(to.filepath).bucket };
+  const between = `"${object.key}" (${object.side.layout}, ${object.side === from ? 'the source' : 'the target'}) and "${other.key}" (${other.side.layout})`;
+  const instead =
+    `Nothing was written. Migrate to another filepath (to.filepath), then switch the bot's PERSISTENCE_URL to it; ` +
+    'or, with the bot stopped, migrate to a temporary filepath with deleteSource: true, then from there back to this one';
+  if (collision.same) throw new LayoutCollisionError(`cannot migrate: both layouts write the object ${between}. ${instead}`, keys, location);
+  const failed = await probeNesting(storeOf(to), parseFilepath(to.filepath).path);
+  if (failed === undefined) return;
+  throw new LayoutCollisionError(
+    `cannot migrate in place: ${between} share a path (an object, and keys under it), and the server ${failed}. ${instead}`,
+    keys,
+    location,
+  );
+}
 
 /**
  * Copies the state of one layout into another, verifies it, records the verified migration in
@@ -279,6 +306,8 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     if (step.total > 0) progress(phase, round, LOAD_UNITS[step.kind])(step.loaded, step.total);
   };
 
+  await refuseCollision(from, to);
+
   let copied = 0;
   let unchanged = 0;
   // Every phase reports at least its start and its end; sharded reads report entry by entry.
@@ -291,6 +320,8 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
   for (let round = 1; round <= maxRounds; round++) {
     const source = await phase('read source', round, (onLoad) => readState(open(from, concurrency, onLoad)));
     const targetPersistence = open(to, concurrency, loading('read target', round));
+    // Before the copy, a sharded target at the source's path lists nothing beside the source's snapshot.
+    OTHER_LAYOUT_EXPECTED.add(targetPersistence);
     const target = await phase('read target', round, () => readState(targetPersistence));
     const result = await copyState(source, target, targetPersistence, concurrency, progress('copy', round, 'entries'));
     copied += result.copied;

@@ -32,6 +32,7 @@ import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapsh
 import { eachLimited } from './limit.js';
 import { environmentWith, type Environment } from './engine/environment.js';
 import { claimUpdate, releaseClaim, type HeldClaim } from './update-claim.js';
+import { OTHER_LAYOUT_EXPECTED, refuseSnapshotBeside } from './layout-collision.js';
 import type { ObjectStore } from './store/object-store.js';
 import { ConditionalWriteGuard } from './store/conditional-write-guard.js';
 import { clientFromEnvironment, endpointOf, S3ObjectStore } from './store/s3-store.js';
@@ -515,6 +516,8 @@ export class S3Persistence<
     const prefix = shardedPrefix(this.path, kind, conversationName);
     const keys = new Set<string>();
     for await (const key of this.store.list(prefix)) if (entryOfShardedKey(this.path, key) !== undefined) keys.add(key);
+    // Nothing listed: a single-file snapshot at this path may hold what this layout cannot see.
+    if (keys.size === 0 && !OTHER_LAYOUT_EXPECTED.has(this)) await refuseSnapshotBeside(this.store, this.path, kind, conversationName);
     this.listedPrefixes.add(prefix);
     if (kind === 'conversations' && conversationName === undefined) this.listedPrefixes.add(prefix); // every name
     for (const key of this.objects.keys()) if (key.startsWith(prefix)) keys.add(key); // written here, maybe not yet stored

@@ -18,7 +18,10 @@ export const ExitCode = {
   UNREADABLE: 5,
   /** Another writer changed the snapshot while `import` replaced it (its change was kept), or kept changing the source of `migrate`. */
   CONFLICT: 6,
-  /** `check`: the server failed a check the library relies on (it ignores a conditional write, ...). */
+  /**
+   * `check`: the server failed a check the library relies on (it ignores a conditional write, ...);
+   * `migrate`: the two layouts collide at one path on a server that cannot hold both. Nothing was written.
+   */
   INCOMPATIBLE: 7,
 } as const;
 
@@ -33,7 +36,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   4  not found: nothing stored at the URL, no such bucket, or no such input file
   5  unreadable: a stored snapshot, a JSON export or a pickle that cannot be read or mapped
   6  conflict: another writer changed the snapshot during import or migrate; run it again
-  7  incompatible: check found that the server does not honour what the library relies on`;
+  7  incompatible: check found that the server does not honour what the library relies on,
+     or migrate found that it cannot hold both layouts at one path (nothing written)`;
 
 /** An error the tool reports as its message alone, with its exit code. */
 export class CliError extends Error {
@@ -73,6 +77,8 @@ export function exitCodeOf(error: unknown): ExitCode {
       return ExitCode.UNREADABLE;
     case 'WRITE_CONFLICT':
       return ExitCode.CONFLICT;
+    case 'LAYOUT_COLLISION':
+      return ExitCode.INCOMPATIBLE;
   }
   return ExitCode.FAILURE;
 }

@@ -9,6 +9,8 @@ const FLAGS: ReadonlyArray<readonly [string, string]> = [
   ['truncateMicroseconds: true', '--truncate-microseconds'],
   ["botMarker: 'none'", '--bot-marker none'],
   ["botMarker: 'bot'", '--bot-marker bot'],
+  ['deleteSource: true', '--delete-source'],
+  ['to.filepath', '--target URL'],
 ];
 
 /** `message` with each API option it names replaced by its command-line flag. */

@@ -10,7 +10,7 @@
 import { SnapshotDecodeError, WriteConflictError } from '../errors.js';
 import { decodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
 import { invalidSection, SECTION_NAMES, type EntryRef, type SectionName } from '../snapshot/entries.js';
-import { entryOfShardedKey, LAYOUT_NAMES, sectionKey, shardedKey, type LayoutName } from '../snapshot/layout.js';
+import { LAYOUT_NAMES, listShardedKeys, sectionKey, shardedKey, type LayoutName } from '../snapshot/layout.js';
 import { SNAPSHOT_CODEC, WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
 import { writeOnce } from '../engine/write-once.js';
 import type { ObjectStore } from '../store/object-store.js';
@@ -57,7 +57,7 @@ const sharded: StateLayout = {
   name: 'sharded',
   async objectKeys(store, path) {
     const keys = new Set([shardedKey(path, { section: 'bot_data', property: null }), shardedKey(path, { section: 'callback_data' })]);
-    for await (const key of store.list(`${path}/`)) if (entryOfShardedKey(path, key) !== undefined) keys.add(key);
+    for await (const key of listShardedKeys((prefix) => store.list(prefix), path)) keys.add(key);
     return [...keys];
   },
   split(path, fields) {

@@ -92,6 +92,20 @@ export function shardedPrefix(path: string, kind: ShardedKind, conversationName?
     : `${path}/conversations/${encodeURIComponent(conversationName)}/`;
 }
 
+/** The kinds with one object per entry, in the order their prefixes sort (that of one listing of `<path>/`). */
+export const SHARDED_KINDS: readonly ShardedKind[] = ['chat_data', 'conversations', 'user_data'];
+
+/**
+ * Every entry key of the sharded layout at `path`, listed kind by kind: `<path>/user_data/` and so
+ * on, never `<path>/` itself, which some servers (MinIO) answer without the keys under an object
+ * stored at `<path>` (a single-file snapshot at the same path).
+ */
+export async function* listShardedKeys(list: (prefix: string) => AsyncIterable<string>, path: string): AsyncIterable<string> {
+  for (const kind of SHARDED_KINDS) {
+    for await (const key of list(shardedPrefix(path, kind))) if (entryOfShardedKey(path, key) !== undefined) yield key;
+  }
+}
+
 /**
  * The object key of an entry in the sharded layout: `<path>/user_data/<shard>/<id>`,
  * `<path>/chat_data/<shard>/<id>`, `<path>/conversations/<name>/<shard>/<key>` (URI-encoded), and one

@@ -2,6 +2,7 @@
  * Object stores for unit tests: the in-memory store, with the means to hold writes in flight and
  * to act as another writer between two requests.
  */
+import { KeyInTheWayError } from '../../src/errors.js';
 import { MemoryObjectStore } from '../../src/store/memory-store.js';
 import type { ReadResult, WriteCondition } from '../../src/store/object-store.js';
 import { decodeSnapshot, encodeSnapshot, type SnapshotFields } from '../../src/snapshot/codec.js';
@@ -64,5 +65,44 @@ export class ControlledStore extends MemoryObjectStore {
 
   count(prefix: string): number {
     return this.requests.filter((request) => request.startsWith(prefix)).length;
+  }
+}
+
+/** The objects of `store` that `key` lies under (`a/b` for `a/b/c`), and the keys under `key`. */
+function nesting(objects: ReadonlyMap<string, unknown>, key: string) {
+  const keys = [...objects.keys()];
+  return { parent: keys.find((other) => key.startsWith(`${other}/`)), child: keys.find((other) => other.startsWith(`${key}/`)) };
+}
+
+/**
+ * A store that keeps objects as files, as versitygw does: it refuses a key under an object (409
+ * ObjectParentIsFile) and an object over keys (409 ExistingObjectIsDirectory).
+ */
+export class FileLikeStore extends ControlledStore {
+  override async put(key: string, body: Uint8Array, condition: WriteCondition) {
+    const { parent, child } = nesting(this.objects, key);
+    if (parent !== undefined) throw new KeyInTheWayError('ObjectParentIsFile', parent, { bucket: this.bucket, key });
+    if (child !== undefined) throw new KeyInTheWayError('ExistingObjectIsDirectory', child, { bucket: this.bucket, key });
+    return super.put(key, body, condition);
+  }
+}
+
+/** A store that holds both but leaves keys under an object out of every listing: no such server is known, the check must still catch it. */
+export class HidingStore extends ControlledStore {
+  override async *list(prefix: string): AsyncIterable<string> {
+    for await (const key of super.list(prefix)) if (nesting(this.objects, key).parent === undefined) yield key;
+  }
+}
+
+/**
+ * A store that lists as MinIO does: while an object `a/b` exists, a listing of `a/b/` (or of any
+ * prefix of it) leaves out the keys `a/b/...`; a listing of `a/b/c/` shows them.
+ */
+export class MinioLikeStore extends ControlledStore {
+  override async *list(prefix: string): AsyncIterable<string> {
+    for await (const key of super.list(prefix)) {
+      const { parent } = nesting(this.objects, key);
+      if (parent === undefined || !`${parent}/`.startsWith(prefix)) yield key;
+    }
   }
 }

@@ -9,6 +9,7 @@ import { MemoryObjectStore } from '../../src/store/memory-store.js';
 import { type ObjectStore, type ReadResult, type WriteCondition } from '../../src/store/object-store.js';
 import { S3Persistence } from '../../src/s3-persistence.js';
 import type { LayoutName } from '../../src/snapshot/layout.js';
+import { FileLikeStore } from '../support/stores.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/ptb/', import.meta.url));
 const BUCKET = 'bots';
@@ -417,6 +418,29 @@ describe('migrate', () => {
     expect(same.code).toBe(2);
     expect(same.stderr).toMatch(/already in the single-file layout/);
     expect((await cli(['migrate', `s3://${BUCKET}/nothing`, '--to', 'sharded'], { store })).code).toBe(4);
+  });
+
+  it('refuses in place, with exit 7 and nothing written, where the server cannot keep keys under the snapshot', async () => {
+    const store = new FileLikeStore(BUCKET); // versitygw: 409 ObjectParentIsFile
+    await seeded({ store });
+    const before = [...store.objects].map(([key, { etag }]) => `${key} ${etag}`);
+    const { code, stdout, stderr } = await cli(['migrate', URL_, '--to', 'sharded', '--delete-source'], { store });
+    expect(code).toBe(7);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('"prod/state" (single-file, the source) and "prod/state/user_data/" (sharded) share a path');
+    expect(stderr).toContain(
+      "Nothing was written. Migrate to another filepath (--target URL), then switch the bot's PERSISTENCE_URL to it; " +
+        'or, with the bot stopped, migrate to a temporary filepath with --delete-source, then from there back to this one',
+    );
+    expect([...store.objects].map(([key, { etag }]) => `${key} ${etag}`)).toEqual(before);
+
+    // What the message says works on that server: through a temporary filepath, and back.
+    const temporary = `s3://${BUCKET}/prod/state-sharded`;
+    expect((await cli(['migrate', URL_, '--to', 'sharded', '--target', temporary, '--delete-source'], { store })).code).toBe(0);
+    const back = await cli(['migrate', temporary, '--from', 'sharded', '--to', 'sharded', '--target', URL_, '--delete-source'], { store });
+    expect(back.code).toBe(0);
+    expect((await cli(['inspect', URL_], { store })).stdout).toContain('(sharded layout)');
+    expect([...store.objects.keys()].filter((key) => key.startsWith('prod/state-sharded/'))).toEqual([]);
   });
 
   it('reports its phases with --progress', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionsError, PersistenceRuntime, S3Persistence, type LoadProgress, type S3PersistenceOptions } from '../../src/index.js';
+import { InvalidOptionsError, LayoutCollisionError, PersistenceRuntime, S3Persistence, type LoadProgress, type S3PersistenceOptions } from '../../src/index.js';
 import { entryOfShardedKey, shardedKey } from '../../src/snapshot/layout.js';
-import { ControlledStore } from '../support/stores.js';
+import { ControlledStore, HidingStore } from '../support/stores.js';
 
 type Data = Record<string, unknown>;
 
@@ -173,5 +173,55 @@ describe('S3Persistence with layout: sharded', () => {
       delete scope.chatData.note;
     });
     expect(await sharded(store).getChatData()).toEqual(new Map([[7, {}]]));
+  });
+});
+
+describe('a sharded instance beside a single-file snapshot at its path', () => {
+  const singleFile = (store: ControlledStore) =>
+    new S3Persistence<Data, Data, Data>({ filepath: 's3://bucket/bot', store, layout: 'single-file' });
+
+  it('refuses to read an empty listing as empty when the snapshot at its path holds entries of that kind, and writes nothing', async () => {
+    const store = new ControlledStore();
+    const ptb = singleFile(store);
+    await ptb.updateUserData(1, { n: 1 });
+    await ptb.updateUserData(2, { n: 2 });
+    await ptb.updateConversation('survey', [1, 1], 'AGE');
+    await ptb.flush();
+    const before = [...store.objects.keys()];
+    const error = await sharded(store).getUserData().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LayoutCollisionError);
+    expect(error).toMatchObject({ code: 'LAYOUT_COLLISION', objectKey: 'bot', otherKey: 'bot/user_data/', bucket: 'bucket', key: 'bot' });
+    expect((error as Error).message).toBe(
+      'the sharded layout at "bot" lists no users under "bot/user_data/", but "bot" is a single-file snapshot holding 2: ' +
+        "this path holds the single-file layout (open it with layout: 'single-file', or move it with migrateLayout), " +
+        'or the server leaves keys under an object out of its listings (delete or move that object). Nothing was written (s3://bucket/bot)',
+    );
+    await expect(sharded(store).getConversations('survey')).rejects.toThrow('lists no keys of conversation "survey" under "bot/conversations/survey/"');
+    expect([...store.objects.keys()]).toEqual(before);
+  });
+
+  it('reads an empty kind as empty when the snapshot holds none of it either, or nothing is stored (one GET more)', async () => {
+    const store = new ControlledStore();
+    expect(await sharded(store).getUserData()).toEqual(new Map());
+    expect(store.requests).toEqual(['GET bot']);
+    await singleFile(store).updateBotData({ total: 0 });
+    expect(await sharded(store).getChatData()).toEqual(new Map());
+  });
+
+  it('lists its entries beside the snapshot where the server lists them, without a look at the snapshot', async () => {
+    const store = new ControlledStore();
+    await singleFile(store).updateUserData(1, { old: true });
+    await sharded(store).updateUserData(2, { sharded: true });
+    expect([...store.objects.keys()]).toEqual(['bot', shardedKey('bot', { section: 'user_data', id: 2 })]);
+    store.requests.length = 0;
+    expect(await sharded(store).getUserData()).toEqual(new Map([[2, { sharded: true }]]));
+    expect(store.requests).not.toContain('GET bot');
+  });
+
+  it('says so where the server leaves the keys under the snapshot out of its listings', async () => {
+    const store = new HidingStore();
+    await singleFile(store).updateUserData(1, { old: true });
+    await sharded(store).updateUserData(2, { sharded: true });
+    await expect(sharded(store).getUserData()).rejects.toThrow(/lists no users under "bot\/user_data\/", but "bot" is a single-file snapshot holding 1/);
   });
 });

@@ -19,7 +19,13 @@ An interrupted migration can be run again: it copies only what is missing or dif
 A bot still writing to the source makes the copy chase it; after 3 rounds migrate gives up
 with exit 6 (stop the bot, or switch it, and run it again). Handled-update marks are not
 moved. With both layouts stored at URL (after a migration without --delete-source), name
-the source with --from.`,
+the source with --from.
+
+In place between single-file and sharded (the object <path> and the keys <path>/...),
+migrate first probes whether the server keeps a key under an object and lists it (objects
+under <target path>.migration-probe-<id>/, deleted again). S3 and MinIO do; where the
+server does not (versitygw, SeaweedFS) it exits 7 before writing anything: use --target
+and switch the bot to it, or go through a temporary --target with --delete-source and back.`,
   options: {
     to: { type: 'string', value: 'LAYOUT', description: 'the layout to move to: single-file, multi-file or sharded (required)' },
     from: { ...LAYOUT_OPTION, description: 'the layout to move from; default: the layout of what is stored at URL' },
