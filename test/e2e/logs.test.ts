@@ -54,7 +54,8 @@ describe('the log of the deployed bot', () => {
       // A fresh process is a cold start: it reads the snapshot (stored by the invocation before).
       expect(lines[0]!.gets).toBeGreaterThanOrEqual(1);
     }
-    expect(jsonLines(first.stdout)[0]).toMatchObject({ updateId: 90_001, puts: 1 });
+    // Two PUTs: the update's claim (the sample bot claims updates) and the snapshot.
+    expect(jsonLines(first.stdout)[0]).toMatchObject({ updateId: 90_001, puts: 2 });
     expect(jsonLines(redelivered.stdout).filter((line) => line.event === 'update')).toEqual([
       expect.objectContaining({ updateId: 90_001, outcome: 'duplicate', puts: 0 }),
     ]);
