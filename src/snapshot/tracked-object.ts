@@ -200,6 +200,8 @@ export class TrackedObject {
    * whether anything changed.
    */
   recordUpdate(updateId: number, now: number): boolean {
+    // Each change of one update records it: once it waits to be written, the rest need not sort the ids again.
+    if (this.changes.get({ section: 'processed_updates', id: updateId })?.updates.has(updateId) === true) return false;
     let changed = this.set({ section: 'processed_updates', id: updateId }, now, updateId);
     const remembered = (this.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map<number, number>();
     const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
