@@ -15,7 +15,8 @@ export type PersistenceErrorCode =
   | 'UPDATE_IN_PROGRESS'
   | 'KEY_IN_THE_WAY'
   | 'CONDITIONAL_WRITES_IGNORED'
-  | 'LAYOUT_COLLISION';
+  | 'LAYOUT_COLLISION'
+  | 'PRECONDITION_LOST';
 
 interface Location {
   bucket?: string;

@@ -3,6 +3,8 @@
  * key. S3 implements it (`S3ObjectStore`); so does an in-memory store for tests.
  */
 
+import { PersistenceError } from '../errors.js';
+
 /** The result of a (conditional) read. */
 export type ReadResult =
   | { readonly status: 'found'; readonly body: Uint8Array; readonly etag: string }
@@ -29,12 +31,15 @@ export interface ObjectStore {
 }
 
 /** The condition of a write did not hold: another writer won. The caller re-reads and retries. */
-export class PreconditionLostError extends Error {
+export class PreconditionLostError extends PersistenceError {
   override readonly name = 'PreconditionLostError';
-  constructor(
-    readonly key: string,
-    readonly status: number,
-  ) {
-    super(`the conditional write of ${key} lost (HTTP ${status})`);
+  override readonly key: string;
+  /** 412, 409 (`ConditionalRequestConflict`) or 404 (an `If-Match` of a key that is gone). */
+  readonly status: number;
+
+  constructor(key: string, status: number) {
+    super('PRECONDITION_LOST', `the conditional write of ${key} lost (HTTP ${status}): another writer changed the object first`);
+    this.key = key;
+    this.status = status;
   }
 }
