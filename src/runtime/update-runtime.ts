@@ -63,6 +63,8 @@ export class UpdateScope<UD, CD, BD> {
   readonly conversationChanges = new Map<string, Map<string, string | null>>();
   userDropped = false;
   chatDropped = false;
+  /** Conversation keys of one's own read for this update (`name\0key`). */
+  private readonly loadedKeys = new Set<string>();
 
   constructor(
     readonly keys: UpdateKeys,
@@ -118,6 +120,14 @@ export class UpdateScope<UD, CD, BD> {
   conversation(name: string, key?: ConversationKey): ConversationStateAccess {
     const states = this.runtime.conversationStates(name);
     const id = conversationKey(key ?? [this.required('chatId', 'a conversation'), this.required('userId', 'a conversation')]);
+    // Where keys are read one by one (the sharded layout), only the update's own key was read before the handler.
+    const own = this.keys.chatId !== undefined && this.keys.userId !== undefined && id === conversationKey([this.keys.chatId, this.keys.userId]);
+    if (this.runtime.persistence.loadsLazily && !own && !this.loadedKeys.has(`${name}\u0000${id}`)) {
+      throw new InvalidOptionsError(
+        `conversation "${name}" with key ${id} was not read for this update: in the sharded layout only the update's own ` +
+          `[chatId, userId] key is read before the handler; call \`await scope.loadConversation(name, key)\` first`,
+      );
+    }
     return {
       get state() {
         return states.get(id);
@@ -130,6 +140,26 @@ export class UpdateScope<UD, CD, BD> {
         changes.set(id, state);
       },
     };
+  }
+
+  /**
+   * Reads the current state of conversation `name` for a key of one's own (not `[chatId, userId]`),
+   * then gives access to it as {@link conversation} does. Needed in the sharded layout, where only
+   * the update's own key is read before the handler; elsewhere it refreshes the state once more.
+   *
+   * @example
+   * const game = await scope.loadConversation('game', ['room', roomId]);
+   */
+  async loadConversation(name: string, key: ConversationKey): Promise<ConversationStateAccess> {
+    const states = this.runtime.conversationStates(name);
+    const state = await this.runtime.persistence.refreshConversation(name, key);
+    const id = conversationKey(key);
+    if (!this.conversationChanges.get(name)?.has(id)) {
+      if (state === undefined) states.delete(id);
+      else states.set(id, state);
+    }
+    this.loadedKeys.add(`${name}\u0000${id}`);
+    return this.conversation(name, key);
   }
 
   private required(key: 'userId' | 'chatId', what: string): number {
