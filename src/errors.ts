@@ -16,7 +16,8 @@ export type PersistenceErrorCode =
   | 'KEY_IN_THE_WAY'
   | 'CONDITIONAL_WRITES_IGNORED'
   | 'LAYOUT_COLLISION'
-  | 'PRECONDITION_LOST';
+  | 'PRECONDITION_LOST'
+  | 'INVALID_USE';
 
 interface Location {
   bucket?: string;
@@ -29,7 +30,10 @@ function where({ bucket, key }: Location): string {
 }
 
 /**
- * The base class of every error of this library.
+ * The base class of every error of this library: everything it throws is one, with a `code`, except
+ * two it passes on as they come: the JavaScript `TypeError` of an assignment to a read-only property
+ * (`updateInterval`), and Node's file error (code `ENOENT`) for a pickle file that the PTB import
+ * cannot find. Errors of the caller's own code (a handler, a merge function) pass through unchanged.
  *
  * @example
  * try { await persistence.flush(); }
@@ -46,6 +50,17 @@ export class PersistenceError extends Error {
     this.code = code;
     this.bucket = location.bucket;
     this.key = location.key;
+  }
+}
+
+/**
+ * A call the library cannot serve as made: user data of an update without a user, a conversation
+ * not registered, callback data used while disabled. A bug of the caller, not of the storage.
+ */
+export class InvalidUseError extends PersistenceError {
+  override readonly name = 'InvalidUseError';
+  constructor(message: string) {
+    super('INVALID_USE', message);
   }
 }
 

@@ -9,7 +9,7 @@ import type { BasePersistence } from './contract.js';
 import type { CallbackButton, CallbackDataOutcome } from './runtime/callback-data-cache.js';
 import { checkConversation, runConversation, type ConversationDefinition } from './runtime/conversation.js';
 import { PersistenceRuntime, type RuntimeOptions, type UpdateKeys, type UpdateScope } from './runtime/update-runtime.js';
-import { UpdateInProgressError } from './errors.js';
+import { InvalidUseError, UpdateInProgressError } from './errors.js';
 
 /**
  * The context flavor of {@link persistence}.
@@ -115,7 +115,7 @@ function decorate<UD, CD, BD>(ctx: Flavored<UD, CD, BD>, scope: UpdateScope<UD, 
   const query = ctx.callbackQuery;
   ctx.callbackData = cache !== undefined && query?.data !== undefined ? cache.resolve(query.id, query.data) : undefined;
   ctx.inlineKeyboard = (rows) => {
-    if (cache === undefined) throw new TypeError('arbitrary callback data is disabled (callbackData: false)');
+    if (cache === undefined) throw new InvalidUseError('arbitrary callback data is disabled (callbackData: false)');
     return { inline_keyboard: cache.processKeyboard(rows) as InlineKeyboardButton[][] };
   };
 }

@@ -12,6 +12,7 @@ export {
   BucketNotFoundError,
   ConditionalWritesIgnoredError,
   InvalidOptionsError,
+  InvalidUseError,
   KeyInTheWayError,
   LayoutCollisionError,
   PersistenceError,

@@ -95,8 +95,9 @@ type AnyPersistence = S3Persistence<unknown, unknown, unknown>;
 
 export class MigrationError extends PersistenceError {
   override readonly name = 'MigrationError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('STORAGE_FAILURE', message, {}, options);
+  /** `INVALID_OPTIONS` for a migration asked wrongly; `STORAGE_FAILURE` for one the storage kept from completing. */
+  constructor(message: string, options?: { cause?: unknown; code?: 'INVALID_OPTIONS' | 'STORAGE_FAILURE' }) {
+    super(options?.code ?? 'STORAGE_FAILURE', message, {}, options);
   }
 }
 
@@ -249,7 +250,7 @@ async function sourceKeys(endpoint: MigrationEndpoint, store: ObjectStore): Prom
 function storeOf(endpoint: MigrationEndpoint): ObjectStore {
   if (endpoint.store !== undefined) return endpoint.store;
   const { bucket } = parseFilepath(endpoint.filepath);
-  if (endpoint.client === undefined) throw new MigrationError(`give a client or a store for ${endpoint.filepath}`);
+  if (endpoint.client === undefined) throw new MigrationError(`give a client or a store for ${endpoint.filepath}`, { code: 'INVALID_OPTIONS' });
   return new S3ObjectStore({ client: endpoint.client, bucket });
 }
 
@@ -297,7 +298,7 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
   const concurrency = options.concurrency ?? 16;
   const maxRounds = options.maxRounds ?? 3;
   if (from.filepath === to.filepath && from.layout === to.layout) {
-    throw new MigrationError(`source and target are the same: ${describe(from)}`);
+    throw new MigrationError(`source and target are the same: ${describe(from)}`, { code: 'INVALID_OPTIONS' });
   }
   const progress = (phase: MigrationPhase, round: number, unit?: string) => (done: number, total: number) =>
     options.onProgress?.(unit === undefined ? { phase, round, done, total } : { phase, round, done, total, unit });

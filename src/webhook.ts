@@ -15,6 +15,7 @@
 import { webhookCallback, type Bot, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import type { BasePersistence } from './contract.js';
+import { InvalidOptionsError } from './errors.js';
 import type { S3Persistence } from './s3-persistence.js';
 import type { ObjectStore } from './store/object-store.js';
 
@@ -306,9 +307,9 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
   options: WebhookOptions<P>,
 ): WebhookHandlers[P] {
   const transport = TRANSPORTS[options.platform] as unknown as Transport<unknown[], unknown> | undefined;
-  if (transport === undefined) throw new TypeError(`unknown platform "${String(options.platform)}": one of ${Object.keys(TRANSPORTS).join(', ')}`);
+  if (transport === undefined) throw new InvalidOptionsError(`unknown platform "${String(options.platform)}": one of ${Object.keys(TRANSPORTS).join(', ')}`);
   if (typeof options.secretToken !== 'string' || options.secretToken === '') {
-    throw new TypeError('secretToken is required: the secret_token given to setWebhook (e.g. `openssl rand -hex 32`)');
+    throw new InvalidOptionsError('secretToken is required: the secret_token given to setWebhook (e.g. `openssl rand -hex 32`)');
   }
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const log = options.log ?? ((message: string) => console.error(message));

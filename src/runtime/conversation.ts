@@ -3,6 +3,7 @@
  * A conversation is a named state machine; its state per key (by default `[chatId, userId]`) lives
  * in the persistence, so the next step can run on another instance after a cold start.
  */
+import { InvalidOptionsError, InvalidUseError } from '../errors.js';
 
 declare const endBrand: unique symbol;
 /** The type of {@link END}. */
@@ -53,13 +54,13 @@ export interface ConversationStateAccess {
 /** Refuses a definition that cannot be persisted or run, with a message saying what to fix. */
 export function checkConversation<C>(definition: ConversationDefinition<C>): void {
   if (typeof definition?.name !== 'string' || definition.name.trim() === '') {
-    throw new TypeError('a persistent conversation needs a name: its states are stored under it');
+    throw new InvalidOptionsError('a persistent conversation needs a name: its states are stored under it');
   }
   if (!Array.isArray(definition.entryPoints) || definition.entryPoints.length === 0) {
-    throw new TypeError(`conversation "${definition.name}" needs at least one entry point`);
+    throw new InvalidOptionsError(`conversation "${definition.name}" needs at least one entry point`);
   }
   if (typeof definition.states !== 'object' || definition.states === null) {
-    throw new TypeError(`conversation "${definition.name}" needs a states object`);
+    throw new InvalidOptionsError(`conversation "${definition.name}" needs a states object`);
   }
 }
 
@@ -83,7 +84,7 @@ export async function runConversation<C>(
   if (next === END) access.set(null);
   else if (typeof next === 'string') {
     if (!Object.prototype.hasOwnProperty.call(definition.states, next)) {
-      throw new TypeError(`conversation "${definition.name}" moved to state "${next}", which it does not define`);
+      throw new InvalidUseError(`conversation "${definition.name}" moved to state "${next}", which it does not define`);
     }
     access.set(next);
   }

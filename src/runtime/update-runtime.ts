@@ -12,7 +12,7 @@ import type { PersistenceMetrics } from '../engine/conditional-object.js';
 import { loggerOf, type Logger } from './logger.js';
 import { UpdateLog, type LargeSnapshotOptions } from './update-log.js';
 import type { EmfOptions } from './update-metrics.js';
-import { InvalidOptionsError } from '../errors.js';
+import { InvalidOptionsError, InvalidUseError } from '../errors.js';
 
 /** Who an update concerns. */
 export interface UpdateKeys {
@@ -165,7 +165,7 @@ export class UpdateScope<UD, CD, BD> {
   private required(key: 'userId' | 'chatId', what: string): number {
     const id = this.keys[key];
     if (id === undefined) {
-      throw new TypeError(`this update has no ${key === 'userId' ? 'user' : 'chat'}, so it has no ${what}`);
+      throw new InvalidUseError(`this update has no ${key === 'userId' ? 'user' : 'chat'}, so it has no ${what}`);
     }
     return id;
   }
@@ -217,7 +217,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
 
   /** Declares a persistent conversation, so that its states are loaded and refreshed with each update. */
   registerConversation(name: string): void {
-    if (this.conversationNames.has(name)) throw new TypeError(`two persistent conversations are named "${name}"`);
+    if (this.conversationNames.has(name)) throw new InvalidOptionsError(`two persistent conversations are named "${name}"`);
     this.conversationNames.add(name);
     this.loaded = null; // load its states with the next update
   }
@@ -315,7 +315,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   conversationStates(name: string): Map<string, unknown> {
     const states = this.conversations.get(name);
     if (states === undefined) {
-      throw new TypeError(`conversation "${name}" is not registered with the runtime: register it before the first update`);
+      throw new InvalidUseError(`conversation "${name}" is not registered with the runtime: register it before the first update`);
     }
     return states;
   }
