@@ -10,7 +10,7 @@ import { buildFunction } from '../../infra/gcf/build.mjs';
 import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
 import { startFunction } from '../support/functions-framework.js';
-import { deployOn, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
+import { deployOn, expectGetMeCachedBesideState, type PlatformDeployment } from '../support/platform-deployment.js';
 
 let source: string;
 let node24: string;
@@ -47,21 +47,7 @@ describe('the sample bot on functions-framework', () => {
     expect(await second.close()).not.toMatch(/NodeVersionSupportWarning|Node\.js version/);
   });
 
-  it('calls getMe once, caches the answer beside the state, and a new instance reads it from there', async () => {
-    await bot.say(await bot.instance(), 42, '/start');
-    await bot.say(await bot.instance(), 42, '/start');
-
-    expect(bot.api.callsTo('getMe')).toHaveLength(1);
-    // Beside the state: getMe's answer, the verdict of the check that the server honours conditional
-    // writes, and one claim per update (the sample bot claims updates, UPDATE_CLAIMS).
-    const keys = await bot.objectKeys();
-    expect(keys.filter((key) => !key.startsWith(`${STATE_KEY}.claims/`))).toEqual([
-      STATE_KEY,
-      `${STATE_KEY}.bot-info.json`,
-      `${STATE_KEY}.conditional-writes.json`,
-    ]);
-    expect(keys.filter((key) => key.startsWith(`${STATE_KEY}.claims/`))).toHaveLength(2);
-  });
+  it('calls getMe once, caches the answer beside the state, and a new instance reads it from there', () => expectGetMeCachedBesideState(bot));
 
   it('refuses a wrong secret (401), a GET (405) and a body that is not an update (400), before any request of its own', async () => {
     const instance = await bot.instance();

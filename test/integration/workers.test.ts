@@ -10,7 +10,7 @@ import { buildWorker, uploadSize } from '../../infra/workers/build.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
 import { packedProject, root, type PackedProject } from '../support/packed.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { deployOn, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
+import { deployOn, expectGetMeCachedBesideState, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
 import { startWorkerd } from '../support/workerd.js';
 
 /** As wrangler.jsonc: nodejs_compat, which the library needs (node:crypto, Buffer), is on by default from 2026-08-04. */
@@ -92,21 +92,7 @@ describe('the sample bot in workerd', () => {
     expect(bot.replies().at(-1)).toMatch(/Ada.*36/s);
   });
 
-  it('calls getMe once, caches the answer beside the state, and a new isolate reads it from there', async () => {
-    await bot.say(await bot.instance(), 42, '/start');
-    await bot.say(await bot.instance(), 42, '/start');
-
-    expect(bot.api.callsTo('getMe')).toHaveLength(1);
-    // Beside the state: getMe's answer, the verdict of the check that the server honours conditional
-    // writes, and one claim per update (the sample bot claims updates, UPDATE_CLAIMS).
-    const keys = await bot.objectKeys();
-    expect(keys.filter((key) => !key.startsWith(`${STATE_KEY}.claims/`))).toEqual([
-      STATE_KEY,
-      `${STATE_KEY}.bot-info.json`,
-      `${STATE_KEY}.conditional-writes.json`,
-    ]);
-    expect(keys.filter((key) => key.startsWith(`${STATE_KEY}.claims/`))).toHaveLength(2);
-  });
+  it('calls getMe once, caches the answer beside the state, and a new isolate reads it from there', () => expectGetMeCachedBesideState(bot));
 
   it('refuses a wrong secret with 401 before any request of its own (no getMe, nothing stored)', async () => {
     const response = await bot.post(await bot.instance(), messageUpdate({ updateId: 1, userId: 42, text: '/count' }), 'wrong');

@@ -2,7 +2,7 @@
 // MinIO, its own fake Bot API, the settings the platform would give it, and instances started by
 // the platform's runtime (workerd, functions-framework), each a new process. Whatever an instance
 // printed is kept, and `close()` fails if any of it holds the token or the webhook secret.
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { decodeSnapshot, type SnapshotFields } from '../../src/snapshot/codec.js';
 import { S3ObjectStore } from '../../src/store/s3-store.js';
 import { messageUpdate, startFakeBotApi, type FakeBotApi, type Update } from './fake-bot-api.js';
@@ -111,4 +111,19 @@ export async function deployOn(start: (env: Record<string, string>) => Promise<P
       if (leaked.length > 0) throw new Error(`an instance printed the bot token or the webhook secret:\n${leaked.join('\n---\n')}`);
     },
   };
+}
+
+/**
+ * The sample bot on a platform calls getMe once: two instances answer /start, and beside the state
+ * are getMe's answer, the verdict of the conditional-write check and one claim per update.
+ */
+export async function expectGetMeCachedBesideState(bot: PlatformDeployment): Promise<void> {
+  await bot.say(await bot.instance(), 42, '/start');
+  await bot.say(await bot.instance(), 42, '/start');
+
+  expect(bot.api.callsTo('getMe')).toHaveLength(1);
+  const keys = await bot.objectKeys();
+  const claims = keys.filter((key) => key.startsWith(`${STATE_KEY}.claims/`));
+  expect(keys.filter((key) => !claims.includes(key))).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`, `${STATE_KEY}.conditional-writes.json`]);
+  expect(claims).toHaveLength(2);
 }
