@@ -17,7 +17,8 @@ export type PersistenceErrorCode =
   | 'CONDITIONAL_WRITES_IGNORED'
   | 'LAYOUT_COLLISION'
   | 'PRECONDITION_LOST'
-  | 'INVALID_USE';
+  | 'INVALID_USE'
+  | 'SNAPSHOT_TOO_LARGE';
 
 interface Location {
   bucket?: string;
@@ -288,5 +289,29 @@ export class LayoutCollisionError extends PersistenceError {
     super('LAYOUT_COLLISION', message, location);
     this.objectKey = keys.objectKey;
     this.otherKey = keys.otherKey;
+  }
+}
+
+/**
+ * A snapshot larger than the memory the instance may load it in (`maxSnapshotBytes`): refused before
+ * its body is read, instead of the process dying of out-of-memory. Nothing was read or written.
+ */
+export class SnapshotTooLargeError extends PersistenceError {
+  override readonly name = 'SnapshotTooLargeError';
+  /** The object's size in bytes, from the GET's headers. */
+  readonly size: number;
+  /** The limit it exceeds. */
+  readonly limit: number;
+
+  constructor(size: number, limit: number, location: Location) {
+    const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+    super(
+      'SNAPSHOT_TOO_LARGE',
+      `the snapshot is ${mib(size)}, more than the ${mib(limit)} this instance may load (maxSnapshotBytes): move to the ` +
+        "sharded layout (npx telegram-s3-persistence migrate URL --to sharded), or give the function more memory",
+      location,
+    );
+    this.size = size;
+    this.limit = limit;
   }
 }

@@ -18,6 +18,7 @@ export {
   PersistenceError,
   SerializationError,
   SnapshotDecodeError,
+  SnapshotTooLargeError,
   StorageError,
   WriteConflictError,
   UpdateInProgressError,

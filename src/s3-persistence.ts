@@ -71,6 +71,13 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   retry?: Partial<RetryPolicy>;
   /** Snapshot size in bytes from which writes use a multipart upload; default 16 MiB. */
   multipartThreshold?: number;
+  /**
+   * The largest snapshot object this instance loads; a larger one is refused with
+   * `SnapshotTooLargeError` before its body is read, instead of the process running out of memory.
+   * Default: on Lambda, a fifth of the function's memory (loading and updating a single-file snapshot
+   * takes 4–6 times its size); elsewhere no limit.
+   */
+  maxSnapshotBytes?: number;
   /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
   store?: ObjectStore;
   /** The clock, randomness and waiting of writes, replaced by deterministic tests; default: the real ones. */
@@ -86,6 +93,12 @@ export interface S3PersistenceOptions<UD, CD, BD> {
 }
 
 export { PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS } from './snapshot/tracked-object.js';
+
+/** A fifth of a Lambda function's memory, or no limit off Lambda (see `maxSnapshotBytes`). */
+function defaultMaxSnapshotBytes(): number | undefined {
+  const megabytes = Number(globalThis.process?.env?.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return megabytes > 0 ? Math.floor((megabytes * 2 ** 20) / 5) : undefined;
+}
 
 /** Progress of loading every entry of one kind in the sharded layout. */
 export interface LoadProgress {
@@ -204,6 +217,8 @@ export class S3Persistence<
     this.store = store;
     const environment = (this.environment = environmentWith(options.environment));
     this.holder = environment.writeId();
+    const maxSnapshotBytes = options.maxSnapshotBytes ?? defaultMaxSnapshotBytes();
+    if (maxSnapshotBytes !== undefined && !(maxSnapshotBytes > 0)) throw new InvalidOptionsError('maxSnapshotBytes must be a positive number of bytes');
     this.newObject = (key) =>
       new TrackedObject({
         store,
@@ -215,6 +230,7 @@ export class S3Persistence<
         exportValue: (value) => copyOut(value, this.bot),
         importValue: (value, entry) => copyIn(value, entry, this.bot),
         environment,
+        maxSnapshotBytes,
       });
     Object.defineProperty(this, 'updateInterval', { writable: false });
   }

@@ -117,6 +117,8 @@ export interface ConditionalObjectOptions<T, B> {
   onLanded?: (carried: B) => void;
   /** Whether a `WriteConflictError` says the changes are kept for the next write (default true). */
   changesKept?: boolean;
+  /** An object larger than this many bytes is refused before its body is read (`SnapshotTooLargeError`). */
+  maxBytes?: number;
   /** The version to start from, when the caller holds one already (a session value read earlier). */
   initial?: Version<T>;
   /**
@@ -270,7 +272,8 @@ export class ConditionalObject<T, B = unknown> {
     this.throwIfUnreadable();
     const { store, key, codec, metrics } = this.options;
     metrics.gets++;
-    const result = await store.get(key, ifNoneMatch === undefined ? {} : { ifNoneMatch });
+    const { maxBytes } = this.options;
+    const result = await store.get(key, { ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }), ...(maxBytes === undefined ? {} : { maxBytes }) });
     if (result.status === 'not-modified') {
       metrics.notModified++;
       return 'not-modified';

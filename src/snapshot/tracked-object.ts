@@ -35,6 +35,8 @@ export interface TrackedObjectOptions {
   exportValue: (value: unknown) => unknown;
   importValue: (value: unknown, path: string) => unknown;
   environment: Environment;
+  /** Snapshots larger than this are refused before they are read. */
+  maxSnapshotBytes?: number;
 }
 
 /**
@@ -83,7 +85,7 @@ export class TrackedObject {
   constructor(options: TrackedObjectOptions) {
     this.options = options;
     this.key = options.key;
-    const { store, key, retry, metrics, environment } = options;
+    const { store, key, retry, metrics, environment, maxSnapshotBytes: maxBytes } = options;
     this.changes = new ChangeSet({
       ...options,
       known: () => this.known,
@@ -91,7 +93,7 @@ export class TrackedObject {
     });
     // The bytes of entries this instance encoded, so that the next write of an unchanged entry reuses them.
     const codec = snapshotCodec(new WeakMap());
-    this.engine = new ConditionalObject({ store, key, codec, retry, metrics, environment, onLanded: (batch) => this.changes.acknowledge(batch) });
+    this.engine = new ConditionalObject({ store, key, codec, retry, metrics, environment, maxBytes, onLanded: (batch) => this.changes.acknowledge(batch) });
   }
 
   /** The fields as last read or written. */

@@ -8,9 +8,9 @@
  * multipart upload here.
  */
 import { AwsClient } from 'aws4fetch';
-import { KeyInTheWayError, StorageError } from '../errors.js';
+import { KeyInTheWayError, SnapshotTooLargeError, StorageError } from '../errors.js';
 import type { EndpointInfo } from './failure-hints.js';
-import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
+import type { ObjectStore, ReadOptions, ReadResult, WriteCondition } from './object-store.js';
 import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, storageFailure } from './s3-failure.js';
 
 const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
@@ -119,7 +119,7 @@ export class FetchObjectStore implements ObjectStore {
     this.bucketUrl = custom === undefined ? `${this.endpoint.url}/` : `${custom}/${encodeURIComponent(options.bucket)}/`;
   }
 
-  async get(key: string, options: { ifNoneMatch?: string } = {}): Promise<ReadResult> {
+  async get(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const headers: Record<string, string> = options.ifNoneMatch === undefined ? {} : { 'if-none-match': options.ifNoneMatch };
     const response = await this.send('read', key, this.bucketUrl + encodeKey(key), { method: 'GET', headers });
     if (response.status === 304) return { status: 'not-modified' };
@@ -132,6 +132,11 @@ export class FetchObjectStore implements ObjectStore {
     if (etag === null) {
       await response.body?.cancel();
       throw oddAnswer('answered a read without an ETag or a body', { bucket: this.bucket, key }, this.endpoint);
+    }
+    const size = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (options.maxBytes !== undefined && size > options.maxBytes) {
+      await response.body?.cancel();
+      throw new SnapshotTooLargeError(size, options.maxBytes, { bucket: this.bucket, key });
     }
     return { status: 'found', body: new Uint8Array(await response.arrayBuffer()), etag };
   }

@@ -2,7 +2,8 @@
  * {@link ObjectStore} in memory, with S3's conditional semantics. For tests and for bots that
  * want the persistence contract without storage; nothing survives the process.
  */
-import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
+import { SnapshotTooLargeError } from '../errors.js';
+import { PreconditionLostError, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
 
 export class MemoryObjectStore implements ObjectStore {
   readonly bucket: string;
@@ -13,10 +14,13 @@ export class MemoryObjectStore implements ObjectStore {
     this.bucket = bucket;
   }
 
-  async get(key: string, options: { ifNoneMatch?: string } = {}): Promise<ReadResult> {
+  async get(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     const object = this.objects.get(key);
     if (object === undefined) return { status: 'absent' };
     if (options.ifNoneMatch === object.etag) return { status: 'not-modified' };
+    if (options.maxBytes !== undefined && object.body.length > options.maxBytes) {
+      throw new SnapshotTooLargeError(object.body.length, options.maxBytes, { bucket: this.bucket, key });
+    }
     return { status: 'found', body: new Uint8Array(object.body), etag: object.etag };
   }
 

@@ -11,14 +11,24 @@ export type ReadResult =
   | { readonly status: 'not-modified' }
   | { readonly status: 'absent' };
 
+/** How to read an object. */
+export interface ReadOptions {
+  ifNoneMatch?: string;
+  maxBytes?: number;
+}
+
 /** The condition of a write: the ETag the object must still have, or that it must not exist. */
 export type WriteCondition = { readonly ifMatch: string } | { readonly ifNoneMatch: '*' };
 
 export interface ObjectStore {
   /** The bucket, for messages. */
   readonly bucket: string;
-  /** Reads `key`; with `ifNoneMatch`, answers `not-modified` when the ETag is still that one. */
-  get(key: string, options?: { ifNoneMatch?: string }): Promise<ReadResult>;
+  /**
+   * Reads `key`; with `ifNoneMatch`, answers `not-modified` when the ETag is still that one. With
+   * `maxBytes`, an object larger than that is refused with `SnapshotTooLargeError` before its body
+   * is read (where the store can tell its size first).
+   */
+  get(key: string, options?: ReadOptions): Promise<ReadResult>;
   /**
    * Writes `key` only when `condition` holds, and returns the new ETag. Throws
    * {@link PreconditionLostError} when another writer changed (or deleted, or created) the object.

@@ -13,9 +13,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { KeyInTheWayError, StorageError } from '../errors.js';
+import { KeyInTheWayError, SnapshotTooLargeError, StorageError } from '../errors.js';
 import { endpointOf as endpointInfoOf, type EndpointInfo } from './failure-hints.js';
-import type { ObjectStore, ReadResult, WriteCondition } from './object-store.js';
+import type { ObjectStore, ReadOptions, ReadResult, WriteCondition } from './object-store.js';
 import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, statusOf, storageFailure } from './s3-failure.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
@@ -73,7 +73,7 @@ export class S3ObjectStore implements ObjectStore {
     this.multipartThreshold = Math.max(options.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD, MIN_PART_SIZE);
   }
 
-  async get(key: string, options: { ifNoneMatch?: string } = {}): Promise<ReadResult> {
+  async get(key: string, options: ReadOptions = {}): Promise<ReadResult> {
     try {
       const response = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: options.ifNoneMatch }),
@@ -82,9 +82,14 @@ export class S3ObjectStore implements ObjectStore {
       if (response.ETag === undefined || response.Body === undefined) {
         throw await this.oddAnswer('answered a read without an ETag or a body', key);
       }
+      const size = response.ContentLength;
+      if (options.maxBytes !== undefined && size !== undefined && size > options.maxBytes) {
+        await response.Body.transformToWebStream().cancel();
+        throw new SnapshotTooLargeError(size, options.maxBytes, { bucket: this.bucket, key });
+      }
       return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
     } catch (error) {
-      if (error instanceof StorageError) throw error;
+      if (error instanceof StorageError || error instanceof SnapshotTooLargeError) throw error;
       if (statusOf(error) === 304) return { status: 'not-modified' };
       if (isMissingKey(error)) return { status: 'absent' };
       throw await this.failure('read', key, error);

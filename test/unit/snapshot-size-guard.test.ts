@@ -1,0 +1,57 @@
+// The memory guard (issue 16): a snapshot larger than the memory the instance may load it in is
+// refused with a typed error before its body is read, instead of the process dying of out-of-memory.
+import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InvalidOptionsError, S3Persistence, SnapshotTooLargeError } from '../../src/index.js';
+import { S3ObjectStore } from '../../src/store/s3-store.js';
+import { ControlledStore } from '../support/stores.js';
+
+afterEach(() => vi.unstubAllEnvs());
+
+describe('maxSnapshotBytes', () => {
+  it('refuses a snapshot larger than the limit with SnapshotTooLargeError, and writes nothing over it', async () => {
+    const store = new ControlledStore();
+    const writer = new S3Persistence({ filepath: 's3://bucket/bot', store });
+    for (let id = 0; id < 50; id++) await writer.updateUserData(id, { text: 'x'.repeat(100) });
+    const size = store.objects.get('bot')!.body.length;
+
+    const reader = new S3Persistence({ filepath: 's3://bucket/bot', store, maxSnapshotBytes: size - 1 });
+    const error = await reader.getUserData().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SnapshotTooLargeError);
+    expect(error).toMatchObject({ code: 'SNAPSHOT_TOO_LARGE', size, limit: size - 1, bucket: 'bucket', key: 'bot' });
+    expect((error as Error).message).toMatch(/sharded/);
+    await expect(reader.updateUserData(1, {})).rejects.toThrow(SnapshotTooLargeError);
+    expect(store.count('PUT')).toBe(50);
+
+    expect((await new S3Persistence({ filepath: 's3://bucket/bot', store, maxSnapshotBytes: size }).getUserData()).size).toBe(50);
+  });
+
+  it('on Lambda defaults to a fifth of the function memory', async () => {
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '1');
+    const store = new ControlledStore();
+    await new S3Persistence({ filepath: 's3://bucket/bot', store: new ControlledStore() }).getBotData();
+    const writer = new S3Persistence({ filepath: 's3://bucket/bot', store });
+    await writer.updateBotData({ blob: 'x'.repeat(300_000) }); // above 1 MiB / 5
+    await expect(new S3Persistence({ filepath: 's3://bucket/bot', store }).getBotData()).rejects.toThrow(SnapshotTooLargeError);
+  });
+
+  it('refuses a limit that is not a positive number', () => {
+    expect(() => new S3Persistence({ filepath: 's3://bucket/bot', store: new ControlledStore(), maxSnapshotBytes: 0 })).toThrow(InvalidOptionsError);
+  });
+
+  it('S3ObjectStore refuses from the GET headers, before reading the body', async () => {
+    const s3 = mockClient(S3Client);
+    let read = false;
+    let cancelled = false;
+    const Body = {
+      transformToByteArray: async () => ((read = true), new Uint8Array(5000)),
+      transformToWebStream: () => ({ cancel: async () => void (cancelled = true) }),
+    } as unknown as GetObjectCommandOutput['Body'];
+    s3.on(GetObjectCommand).resolves({ $metadata: { httpStatusCode: 200 }, ETag: '"e"', ContentLength: 5000, Body });
+    const store = new S3ObjectStore({ client: new S3Client({ region: 'us-east-1' }), bucket: 'bucket' });
+    await expect(store.get('bot', { maxBytes: 4999 })).rejects.toThrow(SnapshotTooLargeError);
+    expect({ read, cancelled }).toEqual({ read: false, cancelled: true });
+    s3.restore();
+  });
+});
