@@ -535,7 +535,6 @@ export class S3Persistence<
     // Nothing listed: a single-file snapshot at this path may hold what this layout cannot see.
     if (keys.size === 0 && !OTHER_LAYOUT_EXPECTED.has(this)) await refuseSnapshotBeside(this.store, this.path, kind, conversationName);
     this.listedPrefixes.add(prefix);
-    if (kind === 'conversations' && conversationName === undefined) this.listedPrefixes.add(prefix); // every name
     for (const key of this.objects.keys()) if (key.startsWith(prefix)) keys.add(key); // written here, maybe not yet stored
     const objects = [...keys].map((key) => {
       let object = this.objects.get(key);

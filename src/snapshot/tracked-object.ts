@@ -8,7 +8,7 @@ import { ConditionalObject, type ObjectCodec, type PersistenceMetrics, type Retr
 import type { Environment } from '../engine/environment.js';
 import { SnapshotDecodeError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { ChangeSet, PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS, type PendingChange } from './change-set.js';
+import { ChangeSet, outgoingOf, PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS, type PendingChange } from './change-set.js';
 import {
   decodeEntriesFresh,
   decodeSnapshotLazily,
@@ -146,7 +146,7 @@ export class TrackedObject {
     // Bot data changes per property and as a whole: only the applied view answers for both.
     if (ref.section === 'bot_data') return this.decoding(() => readEntry(this.view(), ref));
     const change = this.changes.get(ref);
-    return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : change.decidedAgainst === undefined ? change.value : change.outgoing;
+    return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : outgoingOf(change);
   }
 
   /**

@@ -10,7 +10,7 @@ import { buildFunction } from '../../infra/gcf/build.mjs';
 import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
 import { startFunction } from '../support/functions-framework.js';
-import { deployOn, expectGetMeCachedBesideState, type PlatformDeployment } from '../support/platform-deployment.js';
+import { deployOn, expectCountingAcrossInstances, expectGetMeCachedBesideState, type PlatformDeployment } from '../support/platform-deployment.js';
 
 let source: string;
 let node24: string;
@@ -32,18 +32,7 @@ afterEach(async () => {
 
 describe('the sample bot on functions-framework', () => {
   it('writes /count to MinIO, and an instance started after a restart counts on from there, printing no SDK notice', async () => {
-    const first = await bot.instance();
-    expect((await bot.say(first, 42, '/count')).status).toBe(200);
-    expect((await bot.say(first, 42, '/count')).status).toBe(200);
-    await first.close();
-
-    const second = await bot.instance();
-    expect(second.pid).not.toBe(first.pid);
-    expect((await bot.say(second, 42, '/count')).status).toBe(200);
-
-    expect(bot.replies()).toEqual(['1', '2', '3']);
-    const stored = await bot.snapshot();
-    expect((stored?.get('user_data') as Map<number, unknown>).get(42)).toMatchObject({ count: 3 });
+    const { second } = await expectCountingAcrossInstances(bot);
     expect(await second.close()).not.toMatch(/NodeVersionSupportWarning|Node\.js version/);
   });
 

@@ -10,7 +10,7 @@ import { buildWorker, uploadSize } from '../../infra/workers/build.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
 import { packedProject, root, type PackedProject } from '../support/packed.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
-import { deployOn, expectGetMeCachedBesideState, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
+import { deployOn, expectCountingAcrossInstances, expectGetMeCachedBesideState, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
 import { startWorkerd } from '../support/workerd.js';
 
 /** As wrangler.jsonc: nodejs_compat, which the library needs (node:crypto, Buffer), is on by default from 2026-08-04. */
@@ -48,18 +48,7 @@ describe('wrangler deploy --dry-run of wrangler.jsonc', () => {
 
 describe('the sample bot in workerd', () => {
   it('writes /count to MinIO, and a new isolate counts on from there', async () => {
-    const first = await bot.instance();
-    expect((await bot.say(first, 42, '/count')).status).toBe(200);
-    expect((await bot.say(first, 42, '/count')).status).toBe(200);
-    await first.close();
-
-    const second = await bot.instance();
-    expect(second.pid).not.toBe(first.pid);
-    expect((await bot.say(second, 42, '/count')).status).toBe(200);
-
-    expect(bot.replies()).toEqual(['1', '2', '3']);
-    const stored = await bot.snapshot();
-    expect((stored?.get('user_data') as Map<number, unknown>).get(42)).toMatchObject({ count: 3 });
+    const { stored } = await expectCountingAcrossInstances(bot);
     expect(stored?.get('bot_data')).toMatchObject({ totalCount: 3 });
   });
 

@@ -127,3 +127,23 @@ export async function expectGetMeCachedBesideState(bot: PlatformDeployment): Pro
   expect(keys.filter((key) => !claims.includes(key))).toEqual([STATE_KEY, `${STATE_KEY}.bot-info.json`, `${STATE_KEY}.conditional-writes.json`]);
   expect(claims).toHaveLength(2);
 }
+
+/**
+ * The sample bot on a platform counts /count in MinIO, and an instance started after the first one
+ * stopped counts on from there. Returns the stored snapshot for checks of the platform's own.
+ */
+export async function expectCountingAcrossInstances(bot: PlatformDeployment): Promise<{ stored: SnapshotFields | undefined; second: PlatformInstance }> {
+  const first = await bot.instance();
+  expect((await bot.say(first, 42, '/count')).status).toBe(200);
+  expect((await bot.say(first, 42, '/count')).status).toBe(200);
+  await first.close();
+
+  const second = await bot.instance();
+  expect(second.pid).not.toBe(first.pid);
+  expect((await bot.say(second, 42, '/count')).status).toBe(200);
+
+  expect(bot.replies()).toEqual(['1', '2', '3']);
+  const stored = await bot.snapshot();
+  expect((stored?.get('user_data') as Map<number, unknown>).get(42)).toMatchObject({ count: 3 });
+  return { stored, second };
+}
