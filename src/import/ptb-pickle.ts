@@ -21,7 +21,8 @@ import type { CallbackData } from '../contract.js';
 import { SerializationError } from '../errors.js';
 import type { SnapshotFields } from '../snapshot/codec.js';
 import { BOT_PLACEHOLDER, isPlainObject } from '../snapshot/values.js';
-import { describe, PyDict, PyObject, PyTuple, readPickleContents, type PickleContents, type PyValue } from './pickle.js';
+import { readPickleContents, type PickleContents } from './pickle.js';
+import { describe, PyDict, PyObject, PyTuple, type PyValue } from './python-objects.js';
 import { PythonValueMapper, type PythonMappingOptions } from './python-values.js';
 
 /** PTB's five kinds of data, as its single file and its multi-file suffixes name them. */
