@@ -70,9 +70,6 @@ export const SUPPORTED_OPCODES: readonly string[] = [
  * Reads one pickle from `bytes` and returns the value it describes; bytes after its STOP are
  * ignored, as Python's `pickle.load` does. Throws {@link PickleDecodeError} (with the byte offset)
  * when the bytes are not a pickle this reader supports.
- *
- * @example
- * const value = readPickle(await readFile('state.pickle')); // a PyDict for PTB's single file
  */
 export function readPickle(bytes: Uint8Array, file?: string): PyValue {
   return readPickleContents(bytes, file).value;
