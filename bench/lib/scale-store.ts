@@ -49,6 +49,9 @@ const SEED_CONCURRENCY = 64;
 /** Files whose content decides the seeded bytes; a change to any of them seeds afresh. */
 const FINGERPRINTED = [
   'src/snapshot/codec.ts',
+  'src/snapshot/envelope.ts',
+  'src/snapshot/lazy-entries.ts',
+  'src/snapshot/value-tags.ts',
   'src/snapshot/entries.ts',
   'src/snapshot/layout.ts',
   'src/snapshot/tracked-object.ts',
