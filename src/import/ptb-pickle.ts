@@ -19,6 +19,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { CallbackData } from '../contract.js';
 import { SerializationError } from '../errors.js';
+import { CallbackDataShapeError, parseCallbackData } from '../snapshot/callback-data.js';
 import type { SnapshotFields } from '../snapshot/codec.js';
 import { BOT_PLACEHOLDER, isPlainObject } from '../snapshot/values.js';
 import { readPickleContents, type PickleContents } from './pickle.js';
@@ -267,21 +268,14 @@ function readCallbackData(value: PyValue, mapper: PythonValueMapper): CallbackDa
       "PTB's marker of the bot where callback data or None belongs: the file was written without set_bot, so its markers stand for None: read them so with botMarker: 'none'",
     );
   }
-  if (data === null || (isPlainObject(data) && Object.keys(data).length === 0)) return null;
-  const [keyboards, queries] = Array.isArray(data) && data.length === 2 ? (data as unknown[]) : [];
-  const validKeyboards =
-    Array.isArray(keyboards) &&
-    keyboards.every(
-      (keyboard) =>
-        Array.isArray(keyboard) &&
-        keyboard.length === 3 &&
-        typeof keyboard[0] === 'string' &&
-        typeof keyboard[1] === 'number' &&
-        isPlainObject(keyboard[2]),
+  if (isPlainObject(data) && Object.keys(data).length === 0) return null;
+  try {
+    return parseCallbackData(data);
+  } catch (error) {
+    if (!(error instanceof CallbackDataShapeError)) throw error;
+    throw new SerializationError(
+      'callback_data',
+      `${error.reason}: expected PTB's CallbackDataCache data: ([(keyboard uuid, access time, {button uuid: data})], {query id: keyboard uuid})`,
     );
-  const validQueries = isPlainObject(queries) && Object.values(queries).every((id) => typeof id === 'string');
-  if (!validKeyboards || !validQueries) {
-    throw new SerializationError('callback_data', "expected PTB's CallbackDataCache data: ([(keyboard uuid, access time, {button uuid: data})], {query id: keyboard uuid})");
   }
-  return data as CallbackData;
 }

@@ -3,6 +3,7 @@
  * is a set of entries that writers change independently: a user id, a chat id, a top-level property
  * of bot data, a conversation key. Callback data is one entry as a whole.
  */
+import { CallbackDataShapeError, parseCallbackData } from './callback-data.js';
 import { defineEntry, isPlainObject } from './values.js';
 import { storedValue, type SnapshotFields } from './codec.js';
 
@@ -93,9 +94,11 @@ export function invalidSection(fields: SnapshotFields): string | undefined {
       for (const key of states.keys()) if (typeof key !== 'string') return `conversations[${name}] has a non-string key`;
     }
   }
-  const callbackData = fields.get('callback_data');
-  if (callbackData !== undefined && callbackData !== null && !Array.isArray(callbackData)) {
-    return 'callback_data is not a [keyboards, queries] pair';
+  try {
+    parseCallbackData(fields.get('callback_data'));
+  } catch (error) {
+    if (error instanceof CallbackDataShapeError) return error.reason;
+    throw error;
   }
   return undefined;
 }

@@ -311,9 +311,21 @@ describe('invalidSection', () => {
     );
   });
 
-  it('rejects callback data that is not an array', () => {
-    for (const value of [{ keyboards: [] }, 'data', 1, new Map()]) {
-      expect(invalidSection(new Map([['callback_data', value]]))).toBe('callback_data is not a [keyboards, queries] pair');
+  it('rejects callback data that is not a pair', () => {
+    for (const value of [{ keyboards: [] }, 'data', 1, new Map(), [[]]]) {
+      expect(invalidSection(new Map([['callback_data', value]]))).toMatch(/^callback_data is .*, not a \[keyboards, callbackQueries\] pair$/);
+    }
+  });
+
+  it('rejects callback data whose parts are not in PTB\'s shape, naming the part', () => {
+    expect(invalidSection(new Map([['callback_data', [[['k', 'yesterday', {}]], {}]]]))).toBe(
+      'callback_data[0][0][1] (access time) is a string, not a number of seconds',
+    );
+  });
+
+  it('accepts callback data in PTB\'s shape, and none', () => {
+    for (const value of [null, [[], {}], [[['k', 1.5, { b: 1 }]], { q: 'k' }]]) {
+      expect(invalidSection(new Map([['callback_data', value]]))).toBeUndefined();
     }
   });
 });
