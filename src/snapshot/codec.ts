@@ -10,7 +10,7 @@ export {
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
   snapshotVersion,
-  type SnapshotFields,
 } from './envelope.js';
+export type { SnapshotFields } from './entries.js';
 export { decodeEntriesFresh, EncodedEntry, storedValue, type EntryEncodings } from './lazy-entries.js';
 export { UndecodableSnapshot } from './value-tags.js';

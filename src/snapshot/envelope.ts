@@ -16,13 +16,6 @@ export const SNAPSHOT_FORMAT = 'telegram-s3-persistence';
 export const SNAPSHOT_VERSION = 2;
 
 /**
- * A decoded snapshot: section name (or a field this release does not know) to value. In the maps
- * of `user_data` and `chat_data`, a value read from format 2 may be an `EncodedEntry` until it
- * is first read; `storedValue` gives the value either way.
- */
-export type SnapshotFields = Map<string, unknown>;
-
-/**
  * Encodes snapshot fields in the newest format. The values must already be in the value model
  * (see `copyIn`); `EncodedEntry` values are written as the bytes they were read as.
  */
@@ -36,11 +29,12 @@ export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?:
 }
 
 /**
- * Decodes a snapshot object, every entry included. Throws {@link UndecodableSnapshot} for anything
- * that is not a snapshot of a version this release reads, that holds a value outside the value
- * model, or whose sections do not have their shapes.
+ * Decodes a snapshot object, every entry included: field name to value, each field's shape still
+ * to be checked (`parseSections` makes them `SnapshotFields`). Throws {@link UndecodableSnapshot}
+ * for anything that is not a snapshot of a version this release reads, or that holds a value
+ * outside the value model.
  */
-export function decodeSnapshot(bytes: Uint8Array): SnapshotFields {
+export function decodeSnapshot(bytes: Uint8Array): Map<string, unknown> {
   const fields = decodeSnapshotLazily(bytes);
   for (const name of LAZY_SECTIONS) {
     const entries = fields.get(name);
@@ -54,7 +48,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotFields {
  * entries of format 2's lazy sections encoded (`EncodedEntry`): each is decoded, and checked, when
  * first read. This is what a load does.
  */
-export function decodeSnapshotLazily(bytes: Uint8Array): SnapshotFields {
+export function decodeSnapshotLazily(bytes: Uint8Array): Map<string, unknown> {
   const envelope = decodeEnvelope(bytes);
   if (envelope.$format !== SNAPSHOT_FORMAT) throw new UndecodableSnapshot(`not a ${SNAPSHOT_FORMAT} snapshot (no "$format" marker)`);
   const version = envelope.$version;

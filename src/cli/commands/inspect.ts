@@ -69,12 +69,12 @@ const OBJECTS_LISTED = 10;
 
 export function inspectState(url: string, state: StoredState): InspectReport {
   const fields = readableFields(state);
-  const sizeOf = (name: string) => (fields.get(name) instanceof Map ? (fields.get(name) as Map<unknown, unknown>).size : 0);
+  const sizeOf = (name: 'user_data' | 'chat_data' | 'processed_updates') => fields.get(name)?.size ?? 0;
   const botData = fields.get('bot_data');
   const [keyboards, queries] = Array.isArray(fields.get('callback_data')) ? (fields.get('callback_data') as unknown[]) : [];
   const conversations: Record<string, number> = {};
   const stored = fields.get('conversations');
-  if (stored instanceof Map) for (const [name, states] of stored) conversations[name] = (states as Map<string, unknown>).size;
+  if (stored instanceof Map) for (const [name, states] of stored) conversations[name] = states.size;
   return {
     url,
     layout: state.layout,
