@@ -17,7 +17,7 @@
  * {@link ReadPtbOptions.botMarker} for the one case the files cannot tell).
  */
 import { readFile, stat } from 'node:fs/promises';
-import type { CallbackData } from '../contract.js';
+import { conversationKey, type CallbackData } from '../contract.js';
 import { SerializationError } from '../errors.js';
 import { CallbackDataShapeError, parseCallbackData } from '../snapshot/callback-data.js';
 import type { SnapshotFields } from '../snapshot/codec.js';
@@ -246,10 +246,10 @@ function readConversations(value: PyValue, mapper: PythonValueMapper): Map<strin
     const stored = new Map<string, unknown>();
     for (const [key, state] of entriesOf(states, path)) {
       const parts = key instanceof PyTuple ? key.items.map((part) => mapper.mapKey(part, path, 'dict key')) : undefined;
-      if (parts === undefined || !parts.every((part) => typeof part === 'string' || (typeof part === 'number' && Number.isSafeInteger(part)))) {
+      if (parts === undefined || !parts.every((part): part is number | string => typeof part === 'string' || (typeof part === 'number' && Number.isSafeInteger(part)))) {
         throw new SerializationError(`${path} key`, `a conversation key that is ${describe(key)}, not a tuple of ints and strs`);
       }
-      const id = JSON.stringify(parts);
+      const id = conversationKey(parts);
       const mapped = mapper.map(state, `${path}[${id}]`);
       // PTB keeps an ended conversation as None; this library removes the key. Both read as "no conversation".
       if (mapped !== null) stored.set(id, mapped);
