@@ -45,9 +45,10 @@ export interface SectionValues {
 
 /**
  * The fields of a snapshot: section name (or a field this release does not know, kept as it is so
- * that it survives a rewrite) to value. A section reads as its type in {@link SectionValues}: the
- * decoder returns fields only after {@link parseSections}, and every change goes through
- * {@link applyChanges}.
+ * that it survives a rewrite) to value. A section reads as its type in {@link SectionValues}: what
+ * a load decodes becomes fields through {@link parseSections}, and changes go through
+ * {@link applyChanges}. (TypeScript lets any `Map<string, unknown>` stand for one: code that builds
+ * fields of its own checks them with {@link invalidSection}.)
  */
 export interface SnapshotFields extends Map<string, unknown> {
   get<K extends SectionName>(name: K): SectionValues[K] | undefined;

@@ -6,8 +6,20 @@
  * therefore decodes one user, not the whole population.
  */
 import { Tag } from '#cbor-x';
-import { decoder, encoder, formatStep, mayHoldBotPlaceholder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
-import { TAG_BOT, TAG_DATE_MS, TAG_NEGATIVE_ZERO, TAG_OBJECT_ENTRIES } from './value-tags.js';
+import {
+  decoder,
+  encoder,
+  formatStep,
+  mayHoldBotPlaceholder,
+  TAG_BOT,
+  TAG_DATE_MS,
+  TAG_NEGATIVE_ZERO,
+  TAG_OBJECT_ENTRIES,
+  toWire,
+  UndecodableSnapshot,
+  visitedSetFor,
+  walk,
+} from './value-tags.js';
 import { MAX_DEPTH } from './values.js';
 
 /** RFC 8949's "encoded CBOR data item": a byte string that holds one CBOR item. */
