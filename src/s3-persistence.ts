@@ -387,11 +387,6 @@ export class S3Persistence<
     return this.getCallbackData();
   }
 
-  /** True in the sharded layout: a driver should read entries one by one, not call `getUserData()`. */
-  override get loadsLazily(): boolean {
-    return this.layout === 'sharded';
-  }
-
   override async isUpdateProcessed(updateId: number, keys: UpdateOwner = {}): Promise<boolean> {
     const object = this.processedObject(keys);
     await object.load();
