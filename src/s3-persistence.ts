@@ -334,8 +334,9 @@ export class S3Persistence<
     if (typeof name !== 'string' || name === '') {
       throw new SerializationError('conversations', 'a persistent conversation needs a non-empty name');
     }
-    if (!Array.isArray(key) || !key.every((part) => typeof part === 'number' || typeof part === 'string')) {
-      throw new SerializationError(`conversations[${JSON.stringify(name)}]`, 'a conversation key is an array of numbers and strings');
+    // Finite numbers only: JSON, the key's stored form, writes NaN and Infinity as null.
+    if (!Array.isArray(key) || !key.every((part) => (typeof part === 'number' && Number.isFinite(part)) || typeof part === 'string')) {
+      throw new SerializationError(`conversations[${JSON.stringify(name)}]`, 'a conversation key is an array of finite numbers and strings');
     }
     const id = conversationKey(key);
     const value =
