@@ -12,7 +12,7 @@ import { collisionOf, OTHER_LAYOUT_EXPECTED, probeNesting } from './layout-colli
 import { eachLimited } from './limit.js';
 import { S3Persistence, type LoadProgress } from './s3-persistence.js';
 import { encodeSnapshot, UndecodableSnapshot } from './snapshot/codec.js';
-import { listShardedKeys, parseFilepath, sectionKey, type LayoutName } from './snapshot/layout.js';
+import { layoutFor, parseFilepath, type LayoutName } from './snapshot/layout.js';
 import { deepEqual, isPlainObject } from './snapshot/values.js';
 import type { ObjectStore } from './store/object-store.js';
 import { S3ObjectStore } from './store/s3-store.js';
@@ -233,18 +233,7 @@ async function copyState(
 
 /** Every object key the source layout uses. */
 async function sourceKeys(endpoint: MigrationEndpoint, store: ObjectStore): Promise<string[]> {
-  const { path } = parseFilepath(endpoint.filepath);
-  if (endpoint.layout !== 'sharded') {
-    const keys = new Set(
-      (['user_data', 'chat_data', 'bot_data', 'callback_data', 'conversations'] as const).map((section) =>
-        sectionKey(path, endpoint.layout === 'single-file', section),
-      ),
-    );
-    return [...keys];
-  }
-  const keys = [`${path}/bot_data`, `${path}/callback_data`];
-  for await (const key of listShardedKeys((prefix) => store.list(prefix), path)) keys.push(key);
-  return keys;
+  return layoutFor(endpoint.layout).objectKeys((prefix) => store.list(prefix), parseFilepath(endpoint.filepath).path);
 }
 
 function storeOf(endpoint: MigrationEndpoint): ObjectStore {
@@ -297,7 +286,7 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
   const { from, to } = options;
   const concurrency = options.concurrency ?? 16;
   const maxRounds = options.maxRounds ?? 3;
-  if (from.filepath === to.filepath && from.layout === to.layout) {
+  if (describe(from) === describe(to)) {
     throw new MigrationError(`source and target are the same: ${describe(from)}`, { code: 'INVALID_OPTIONS' });
   }
   const progress = (phase: MigrationPhase, round: number, unit?: string) => (done: number, total: number) =>

@@ -6,7 +6,7 @@ import { Decoder } from '#cbor-x';
 import { SECTION_NAMES } from '../../snapshot/entries.js';
 import { WRITE_IDS_FIELD } from '../../snapshot/tracked-object.js';
 import { isPlainObject } from '../../snapshot/values.js';
-import { readableFields, readStoredState, stateExists, type StoredState } from '../../import/stored-state.js';
+import { readableFields, readStoredState, stateExists, type StoredState } from '../../state/whole-state.js';
 import { count, formatSize, LAYOUT_OPTION, layoutOption, notFound, openTarget, write, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 

@@ -8,90 +8,16 @@
  * verification is `migrateLayout` (`src/migrate.ts`), which the `migrate` command runs.
  */
 import { SnapshotDecodeError, WriteConflictError } from '../errors.js';
+import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from '../import/errors.js';
+import { eachLimited } from '../limit.js';
 import { decodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
-import { invalidSection, SECTION_NAMES, type EntryRef, type SectionName } from '../snapshot/entries.js';
-import { LAYOUT_NAMES, listShardedKeys, sectionKey, shardedKey, type LayoutName } from '../snapshot/layout.js';
+import { invalidSection } from '../snapshot/entries.js';
+import { LAYOUT_NAMES, layoutFor, type LayoutName } from '../snapshot/layout.js';
 import { SNAPSHOT_CODEC, WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
 import { writeOnce } from '../engine/write-once.js';
 import type { ObjectStore } from '../store/object-store.js';
-import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from './errors.js';
 
 export type { LayoutName } from '../snapshot/layout.js';
-
-/** Where the objects of one layout are. */
-export interface StateLayout {
-  readonly name: LayoutName;
-  /** The keys of the objects that may hold the state at `path`, listing the bucket where the layout needs it. */
-  objectKeys(store: ObjectStore, path: string): Promise<string[]>;
-  /** The objects that hold `fields`: key to the fields (sections, or entries of them) that object holds. */
-  split(path: string, fields: SnapshotFields): Map<string, SnapshotFields>;
-}
-
-const isSection = (field: string): field is SectionName => (SECTION_NAMES as readonly string[]).includes(field);
-
-/** Puts `value` as field `name` of the object `key` in `objects`. */
-function place(objects: Map<string, SnapshotFields>, key: string, name: string, value: unknown): void {
-  let fields = objects.get(key);
-  if (fields === undefined) objects.set(key, (fields = new Map()));
-  mergeField(fields, name, value);
-}
-
-/** PTB's layouts: each section in one object (all in one for the single file). */
-function sectionLayout(name: 'single-file' | 'multi-file'): StateLayout {
-  const singleFile = name === 'single-file';
-  // Fields of a later release go with bot data, as processed updates (not a PTB section) already do.
-  const keyOf = (path: string, field: string) => sectionKey(path, singleFile, isSection(field) ? field : 'bot_data');
-  return {
-    name,
-    objectKeys: async (_store, path) => [...new Set(SECTION_NAMES.map((section) => sectionKey(path, singleFile, section)))],
-    split(path, fields) {
-      const objects = new Map<string, SnapshotFields>();
-      for (const [field, value] of fields) place(objects, keyOf(path, field), field, value);
-      return objects;
-    },
-  };
-}
-
-/** One object per user, chat and conversation key, one for bot data and one for callback data. */
-const sharded: StateLayout = {
-  name: 'sharded',
-  async objectKeys(store, path) {
-    const keys = new Set([shardedKey(path, { section: 'bot_data', property: null }), shardedKey(path, { section: 'callback_data' })]);
-    for await (const key of listShardedKeys((prefix) => store.list(prefix), path)) keys.add(key);
-    return [...keys];
-  },
-  split(path, fields) {
-    const objects = new Map<string, SnapshotFields>();
-    const entry = (ref: EntryRef, value: unknown) => {
-      const key = shardedKey(path, ref);
-      if (ref.section === 'conversations') place(objects, key, 'conversations', new Map([[ref.name, new Map([[ref.key, value]])]]));
-      else place(objects, key, ref.section, value);
-    };
-    for (const [field, value] of fields) {
-      if ((field === 'user_data' || field === 'chat_data') && value instanceof Map) {
-        for (const [id, data] of value as Map<number, unknown>) place(objects, shardedKey(path, { section: field, id }), field, new Map([[id, data]]));
-      } else if (field === 'conversations' && value instanceof Map) {
-        for (const [name, states] of value as Map<string, Map<string, unknown>>) {
-          for (const [key, state] of states) entry({ section: 'conversations', name, key }, state);
-        }
-      } else if (field === 'callback_data') {
-        entry({ section: 'callback_data' }, value);
-      } else {
-        // Bot data, handled-update marks, and fields of a later release: the bot data object.
-        place(objects, shardedKey(path, { section: 'bot_data', property: null }), field, value);
-      }
-    }
-    return objects;
-  },
-};
-
-/** The layouts, by the name `--layout` (and `S3Persistence`'s `layout` option) takes. */
-export const LAYOUTS: Readonly<Record<LayoutName, StateLayout>> = {
-  'single-file': sectionLayout('single-file'),
-  'multi-file': sectionLayout('multi-file'),
-  sharded,
-};
-
 
 /** One object as read. */
 export interface StoredObject {
@@ -124,24 +50,6 @@ export interface ProgressReport {
   concurrency?: number;
 }
 
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      try {
-        await task(items[next++]!);
-      } catch (error) {
-        failed = true; // no new work; the tasks in flight finish
-        throw error;
-      }
-    }
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failure !== undefined) throw failure.reason;
-}
-
 /**
  * Reads the objects of `layout` at `path`. Without a layout, reads the objects of every layout and
  * keeps the one that has any; when none has, the state is empty in the single-file layout
@@ -156,11 +64,11 @@ export async function readStoredState(
   path: string,
   options: ProgressReport & { layout?: LayoutName } = {},
 ): Promise<StoredState> {
-  const names = options.layout === undefined ? LAYOUT_NAMES : [options.layout];
+  const names = options.layout ? [options.layout] : LAYOUT_NAMES;
   const keysOf = new Map<LayoutName, string[]>();
   const reading = `reading s3://${store.bucket}/${path}`;
   options.onProgress?.(`${reading}: listing its objects`);
-  for (const name of names) keysOf.set(name, await LAYOUTS[name].objectKeys(store, path));
+  for (const name of names) keysOf.set(name, await layoutFor(name).objectKeys((prefix) => store.list(prefix), path));
   const keys = [...new Set([...keysOf.values()].flat())];
   const read = new Map<string, StoredObject>();
   let done = 0;
@@ -209,29 +117,10 @@ export function existingKeys(state: StoredState): string[] {
   return state.objects.filter((object) => object.etag !== null).map((object) => object.key);
 }
 
-/** Adds `value` as field `name`: the entries of a section spread over objects (the sharded layout) are joined. */
-function mergeField(fields: SnapshotFields, name: string, value: unknown): void {
-  const existing = fields.get(name);
-  if (!(existing instanceof Map) || !(value instanceof Map)) {
-    if (!fields.has(name)) fields.set(name, value);
-    return;
-  }
-  const joined = new Map(existing);
-  for (const [key, entry] of value) {
-    const current = joined.get(key);
-    // Conversations map a name to its keys' states, and each object holds some keys of a name.
-    const nested = name === 'conversations' && current instanceof Map && entry instanceof Map;
-    joined.set(key, nested ? new Map([...current, ...entry]) : entry);
-  }
-  fields.set(name, joined);
-}
-
 /** The readable objects' fields together, without write bookkeeping (what `inspect` counts). */
 export function readableFields(state: StoredState): SnapshotFields {
-  const fields: SnapshotFields = new Map();
-  for (const object of state.objects) {
-    for (const [name, value] of object.fields) if (name !== WRITE_IDS_FIELD) mergeField(fields, name, value);
-  }
+  const fields = layoutFor(state.layout).join(state.objects.map((object) => object.fields));
+  fields.delete(WRITE_IDS_FIELD);
   return fields;
 }
 
@@ -269,7 +158,7 @@ export async function writeStoredState(
 ): Promise<Array<{ key: string; etag: string }>> {
   const existing = existingKeys(current);
   if (existing.length > 0 && options.overwrite !== true) throw new SnapshotExistsError(store.bucket, existing);
-  const contents = LAYOUTS[current.layout].split(current.path, fields);
+  const contents = layoutFor(current.layout).split(current.path, fields);
   const etags = new Map(current.objects.map((object) => [object.key, object.etag]));
   const keys = [...new Set([...contents.keys(), ...existing])];
   const written: Array<{ key: string; etag: string }> = [];
