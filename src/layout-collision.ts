@@ -12,12 +12,6 @@ import { decodeSnapshot } from './snapshot/codec.js';
 import { layoutFor, parseFilepath, shardedPrefix, type LayoutName, type ShardedKind } from './snapshot/layout.js';
 import { PreconditionLostError, type ObjectStore } from './store/object-store.js';
 
-/**
- * Instances whose sharded listings may be empty beside a single-file snapshot at their path: a
- * migration's target, read before anything is copied into it.
- */
-export const OTHER_LAYOUT_EXPECTED = new WeakSet<object>();
-
 export interface LayoutSide {
   filepath: string;
   layout: LayoutName;

@@ -91,7 +91,11 @@ function defaultMaxSnapshotBytes(): number | undefined {
 }
 
 /** The default store: S3, behind the check of conditional writes unless `conditionalWrites: 'trust'`. */
-function guardedS3Store(bucket: string, path: string, options: S3PersistenceOptions<unknown, unknown, unknown>): ObjectStore {
+export function guardedS3Store(
+  bucket: string,
+  path: string,
+  options: Pick<S3PersistenceOptions<unknown, unknown, unknown>, 'client' | 'multipartThreshold' | 'conditionalWrites'>,
+): ObjectStore {
   const client = options.client ?? clientFromEnvironment();
   const store = new S3ObjectStore({ client, bucket, multipartThreshold: options.multipartThreshold });
   const mode = options.conditionalWrites ?? 'verify';
@@ -128,7 +132,7 @@ export function resolveOptions<UD, CD, BD>(options: S3PersistenceOptions<UD, CD,
   if (options.store !== undefined && options.store.bucket !== bucket) {
     throw new InvalidOptionsError(`the store is for bucket "${options.store.bucket}" but filepath names bucket "${bucket}"`);
   }
-  const store = options.store ?? guardedS3Store(bucket, path, options as S3PersistenceOptions<unknown, unknown, unknown>);
+  const store = options.store ?? guardedS3Store(bucket, path, options);
   const environment = environmentWith(options.environment);
   const maxSnapshotBytes = options.maxSnapshotBytes ?? defaultMaxSnapshotBytes();
   if (maxSnapshotBytes !== undefined && !(maxSnapshotBytes > 0)) throw new InvalidOptionsError('maxSnapshotBytes must be a positive number of bytes');

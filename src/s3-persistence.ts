@@ -21,7 +21,6 @@ import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapsh
 import { eachLimited } from './limit.js';
 import type { Environment } from './engine/environment.js';
 import { claimUpdate, releaseClaim, type HeldClaim } from './update-claim.js';
-import { OTHER_LAYOUT_EXPECTED } from './layout-collision.js';
 import type { ObjectStore } from './store/object-store.js';
 import { LayoutObjects } from './state/layout-objects.js';
 import { resolveOptions, type S3PersistenceOptions } from './s3-persistence-options.js';
@@ -115,7 +114,6 @@ export class S3Persistence<
       concurrency: this.loadConcurrency,
       newObject,
       onProgress: options.onProgress,
-      expectsOtherLayout: () => OTHER_LAYOUT_EXPECTED.has(this),
     });
     Object.defineProperty(this, 'updateInterval', { writable: false });
   }

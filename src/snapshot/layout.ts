@@ -67,9 +67,6 @@ export type ShardedKind = 'user_data' | 'chat_data' | 'conversations';
 /** The kinds with one object per entry, in the order their prefixes sort (that of one listing of `<path>/`). */
 export const SHARDED_KINDS: readonly ShardedKind[] = ['chat_data', 'conversations', 'user_data'];
 
-/** Lists the keys under a prefix (an `ObjectStore`'s `list`). */
-export type ListKeys = (prefix: string) => AsyncIterable<string>;
-
 /** Every answer of where a state lives, for one layout. */
 export interface Layout {
   readonly name: LayoutName;
@@ -90,12 +87,13 @@ export interface Layout {
   entryOfKey(path: string, key: string): EntryRef | undefined;
   /** Where the ids of the handled updates of a user's (or chat's) update are kept. */
   processedRef(owner: { userId?: number; chatId?: number }): EntryRef;
-  /** The objects this layout writes whatever the state holds, and the prefixes it keeps one object per entry under. */
+  /**
+   * The objects this layout uses whatever the state holds, and the prefixes it keeps one object
+   * per entry under: with the objects that listing {@link listingOf} finds, every object of the state.
+   */
   footprint(path: string): { objects: string[]; prefixes: string[] };
   /** Where a person would find the state, for messages: `prod/bot_user_data, prod/bot_chat_data, ...`. */
   describe(path: string): string;
-  /** The keys of every object that may hold the state at `path`, listing the bucket where the layout needs it. */
-  objectKeys(list: ListKeys, path: string): Promise<string[]>;
   /** The objects that hold `fields`: each key with the fields (sections, or entries of them) it holds. */
   split(path: string, fields: SnapshotFields): Map<string, SnapshotFields>;
   /** The fields of the objects together: {@link split} undone. */
@@ -156,7 +154,6 @@ function sectionLayout(name: 'single-file' | 'multi-file', sectionKey: (path: st
     processedRef: () => ({ section: 'processed_updates', id: 0 }),
     footprint: (path) => ({ objects: [...new Set(SECTION_NAMES.map((section) => sectionKey(path, section)))], prefixes: [] }),
     describe,
-    objectKeys: async (_list, path) => [...new Set(SECTION_NAMES.map((section) => sectionKey(path, section)))],
     split(path, fields) {
       const objects = new Map<string, SnapshotFields>();
       for (const [field, value] of fields) place(objects, keyOfField(path, field), field, value);
@@ -194,17 +191,6 @@ export function shardedPrefix(path: string, kind: ShardedKind, conversationName?
   return conversationName === undefined
     ? `${path}/conversations/`
     : `${path}/conversations/${encodeURIComponent(conversationName)}/`;
-}
-
-/**
- * Every entry key of the sharded layout at `path`, listed kind by kind: `<path>/user_data/` and so
- * on, never `<path>/` itself, which some servers (MinIO) answer without the keys under an object
- * stored at `<path>` (a single-file snapshot at the same path).
- */
-async function* listShardedKeys(list: ListKeys, path: string): AsyncIterable<string> {
-  for (const kind of SHARDED_KINDS) {
-    for await (const key of list(shardedPrefix(path, kind))) if (entryOfShardedKey(path, key) !== undefined) yield key;
-  }
 }
 
 /**
@@ -275,11 +261,6 @@ const SHARDED: Layout = {
     prefixes: (['user_data', 'chat_data', 'conversations'] as const).map((kind) => shardedPrefix(path, kind)),
   }),
   describe: (path) => `objects under ${path}/`,
-  async objectKeys(list, path) {
-    const keys = new Set([shardedKey(path, BOT_DATA), shardedKey(path, CALLBACK_DATA)]);
-    for await (const key of listShardedKeys(list, path)) keys.add(key);
-    return [...keys];
-  },
   split(path, fields) {
     const objects = new Map<string, SnapshotFields>();
     const entry = (ref: EntryRef, value: unknown) => {

@@ -25,8 +25,6 @@ export interface LayoutObjectsOptions {
   concurrency: number;
   newObject(key: string): TrackedObject;
   onProgress?: ((progress: LoadProgress) => void) | undefined;
-  /** True when a listing may come back empty beside the other layout's snapshot (a migration's target, before the copy). */
-  expectsOtherLayout(): boolean;
 }
 
 /** The entry that stands for a whole kind, for the layouts that keep a kind in one object. */
@@ -109,7 +107,7 @@ export class LayoutObjects {
     const keys = new Set<string>();
     for await (const key of store.list(prefix)) if (layout.entryOfKey(path, key) !== undefined) keys.add(key);
     // Nothing listed: a single-file snapshot at this path may hold what this layout cannot see.
-    if (keys.size === 0 && !this.options.expectsOtherLayout()) await refuseSnapshotBeside(store, path, kind, conversationName);
+    if (keys.size === 0) await refuseSnapshotBeside(store, path, kind, conversationName);
     this.listedPrefixes.add(prefix);
     for (const key of this.objects.keys()) if (key.startsWith(prefix)) keys.add(key); // written here, maybe not yet stored
     const objects = [...keys].map((key) => {

@@ -1,21 +1,23 @@
 /**
  * A persistence's whole stored state, read and written object by object under a layout: what the
- * command-line tool inspects, exports and imports, and what a PTB import writes.
+ * command-line tool exports, inspects and imports, what a PTB import writes, and what a migration
+ * reads, puts and verifies (`migrateLayout`, `src/migrate.ts`).
  *
- * A layout says which objects hold the state at a path and which object holds each entry (the
- * keys themselves are `snapshot/layout.ts`'s). Every object is a snapshot holding some sections,
- * or some entries of them; the state is all of them together. Moving a state between layouts with
- * verification is `migrateLayout` (`src/migrate.ts`), which the `migrate` command runs.
+ * The layout says which objects hold the state at a path and which object holds each entry
+ * (`snapshot/layout.ts`). Every object is a snapshot holding some sections, or some entries of
+ * them; the state is all of them together. Every write goes through the conditional-object engine.
  */
 import { SnapshotDecodeError, WriteConflictError } from '../errors.js';
 import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from '../import/errors.js';
 import { eachLimited } from '../limit.js';
 import { decodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
 import { invalidSection } from '../snapshot/entries.js';
-import { LAYOUT_NAMES, layoutFor, type LayoutName } from '../snapshot/layout.js';
+import { refuseSnapshotBeside } from '../layout-collision.js';
+import { LAYOUT_NAMES, layoutFor, SHARDED_KINDS, type Layout, type LayoutName, type ShardedKind } from '../snapshot/layout.js';
 import { SNAPSHOT_CODEC, WRITE_IDS_FIELD } from '../snapshot/tracked-object.js';
 import { writeOnce } from '../engine/write-once.js';
 import type { ObjectStore } from '../store/object-store.js';
+import type { LoadProgress } from './layout-objects.js';
 
 export type { LayoutName } from '../snapshot/layout.js';
 
@@ -50,6 +52,60 @@ export interface ProgressReport {
   concurrency?: number;
 }
 
+export interface ReadStateOptions extends ProgressReport {
+  /** The layout to read; default: the one stored (see {@link readStoredState}). */
+  layout?: LayoutName;
+  /** Told how far the objects of each listed kind (the sharded layout's users, chats, conversation keys) are read. */
+  onKindProgress?: (progress: LoadProgress) => void;
+  /**
+   * Throw `LayoutCollisionError` where a listing of a kind comes back empty beside a single-file
+   * snapshot at the path that holds entries of it, as `S3Persistence` does; default false.
+   */
+  refuseHiddenKeys?: boolean;
+}
+
+/** An object a layout may keep the state in; `kind` for one found by listing. */
+interface LayoutObject {
+  key: string;
+  kind?: ShardedKind;
+}
+
+/** The objects `layout` may keep the state at `path` in: those it always uses, and those it lists. */
+async function layoutObjects(store: ObjectStore, path: string, layout: Layout, refuseHiddenKeys = false): Promise<LayoutObject[]> {
+  const objects: LayoutObject[] = layout.footprint(path).objects.map((key) => ({ key }));
+  const unlisted = new Set<ShardedKind>();
+  for (const kind of SHARDED_KINDS) {
+    const prefix = layout.listingOf(path, kind);
+    if (prefix === undefined) continue;
+    const before = objects.length;
+    for await (const key of store.list(prefix)) if (layout.entryOfKey(path, key) !== undefined) objects.push({ key, kind });
+    if (objects.length === before) unlisted.add(kind);
+  }
+  // In the order S3Persistence reads the kinds, so that both name the same one first.
+  for (const kind of ['user_data', 'chat_data', 'conversations'] as const) {
+    if (refuseHiddenKeys && unlisted.has(kind)) await refuseSnapshotBeside(store, path, kind);
+  }
+  return objects;
+}
+
+/** The keys of every object `layout` keeps the state at `path` in (what deleting the state deletes). */
+export async function stateObjectKeys(store: ObjectStore, path: string, layout: LayoutName): Promise<string[]> {
+  return (await layoutObjects(store, path, layoutFor(layout))).map((object) => object.key);
+}
+
+/** Tells `report` how far each listed kind is read, kind by kind, each with its own total. */
+function kindProgress(objects: readonly LayoutObject[], report: ((progress: LoadProgress) => void) | undefined) {
+  const totals = new Map<ShardedKind, number>();
+  for (const { kind } of objects) if (kind !== undefined) totals.set(kind, (totals.get(kind) ?? 0) + 1);
+  const loaded = new Map<ShardedKind, number>();
+  for (const [kind, total] of totals) report?.({ kind, loaded: 0, total });
+  return (kind: ShardedKind | undefined) => {
+    if (kind === undefined) return;
+    loaded.set(kind, (loaded.get(kind) ?? 0) + 1);
+    report?.({ kind, loaded: loaded.get(kind)!, total: totals.get(kind)! });
+  };
+}
+
 /**
  * Reads the objects of `layout` at `path`. Without a layout, reads the objects of every layout and
  * keeps the one that has any; when none has, the state is empty in the single-file layout
@@ -62,26 +118,28 @@ export interface ProgressReport {
 export async function readStoredState(
   store: ObjectStore,
   path: string,
-  options: ProgressReport & { layout?: LayoutName } = {},
+  options: ReadStateOptions = {},
 ): Promise<StoredState> {
   const names = options.layout ? [options.layout] : LAYOUT_NAMES;
-  const keysOf = new Map<LayoutName, string[]>();
+  const objectsOf = new Map<LayoutName, LayoutObject[]>();
   const reading = `reading s3://${store.bucket}/${path}`;
   options.onProgress?.(`${reading}: listing its objects`);
-  for (const name of names) keysOf.set(name, await layoutFor(name).objectKeys((prefix) => store.list(prefix), path));
-  const keys = [...new Set([...keysOf.values()].flat())];
+  for (const name of names) objectsOf.set(name, await layoutObjects(store, path, layoutFor(name), options.refuseHiddenKeys));
+  const objects = [...new Map([...objectsOf.values()].flat().map((object) => [object.key, object])).values()];
   const read = new Map<string, StoredObject>();
   let done = 0;
-  options.onProgress?.(reading, { done, total: keys.length });
-  await eachLimited(keys, options.concurrency ?? 16, async (key) => {
+  options.onProgress?.(reading, { done, total: objects.length });
+  const readOne = kindProgress(objects, options.onKindProgress);
+  await eachLimited(objects, options.concurrency ?? 16, async ({ key, kind }) => {
     read.set(key, await readObject(store, key));
-    options.onProgress?.(reading, { done: ++done, total: keys.length });
+    options.onProgress?.(reading, { done: ++done, total: objects.length });
+    readOne(kind);
   });
   const stateOf = (layout: LayoutName): StoredState => ({
     bucket: store.bucket,
     path,
     layout,
-    objects: keysOf.get(layout)!.map((key) => read.get(key)!),
+    objects: objectsOf.get(layout)!.map(({ key }) => read.get(key)!),
   });
   const found = names.map(stateOf).filter((state) => stateExists(state));
   if (found.length > 1) {
@@ -159,14 +217,29 @@ export async function writeStoredState(
   const existing = existingKeys(current);
   if (existing.length > 0 && options.overwrite !== true) throw new SnapshotExistsError(store.bucket, existing);
   const contents = layoutFor(current.layout).split(current.path, fields);
+  for (const key of existing) if (!contents.has(key)) contents.set(key, new Map());
+  return putObjects(store, current, contents, options);
+}
+
+/**
+ * Writes each object of `contents` (key to its fields) in place of what `current` read of it, each
+ * PUT conditional on that read; throws {@link SnapshotChangedError} naming what was written when
+ * another writer changed an object meanwhile.
+ */
+export async function putObjects(
+  store: ObjectStore,
+  current: StoredState,
+  contents: ReadonlyMap<string, SnapshotFields>,
+  options: ProgressReport = {},
+): Promise<Array<{ key: string; etag: string }>> {
   const etags = new Map(current.objects.map((object) => [object.key, object.etag]));
-  const keys = [...new Set([...contents.keys(), ...existing])];
+  const keys = [...contents.keys()];
   const written: Array<{ key: string; etag: string }> = [];
   const writing = `writing s3://${store.bucket}/${current.path}`;
   options.onProgress?.(writing, { done: 0, total: keys.length });
   try {
     await eachLimited(keys, options.concurrency ?? 16, async (key) => {
-      const etag = await writeOnce({ store, key, codec: SNAPSHOT_CODEC, etag: etags.get(key) ?? null }, contents.get(key) ?? new Map());
+      const etag = await writeOnce({ store, key, codec: SNAPSHOT_CODEC, etag: etags.get(key) ?? null }, contents.get(key)!);
       written.push({ key, etag });
       options.onProgress?.(writing, { done: written.length, total: keys.length });
     });

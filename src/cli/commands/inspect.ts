@@ -6,6 +6,7 @@ import { Decoder } from '#cbor-x';
 import { SECTION_NAMES } from '../../snapshot/entries.js';
 import { WRITE_IDS_FIELD } from '../../snapshot/tracked-object.js';
 import { isPlainObject } from '../../snapshot/values.js';
+import { countState } from '../../state/state-summary.js';
 import { readableFields, readStoredState, stateExists, type StoredState } from '../../state/whole-state.js';
 import { count, formatSize, LAYOUT_OPTION, layoutOption, notFound, openTarget, write, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
@@ -81,12 +82,7 @@ function formatVersionOf(body: Uint8Array): number | null {
 
 export function inspectState(url: string, state: StoredState): InspectReport {
   const fields = readableFields(state);
-  const sizeOf = (name: string) => (fields.get(name) instanceof Map ? (fields.get(name) as Map<unknown, unknown>).size : 0);
-  const botData = fields.get('bot_data');
-  const [keyboards, queries] = Array.isArray(fields.get('callback_data')) ? (fields.get('callback_data') as unknown[]) : [];
-  const conversations: Record<string, number> = {};
-  const stored = fields.get('conversations');
-  if (stored instanceof Map) for (const [name, states] of stored) conversations[name] = (states as Map<string, unknown>).size;
+  const counted = countState(fields);
   return {
     url,
     layout: state.layout,
@@ -99,13 +95,13 @@ export function inspectState(url: string, state: StoredState): InspectReport {
       error: object.error?.message ?? null,
     })),
     counts: {
-      users: sizeOf('user_data'),
-      chats: sizeOf('chat_data'),
-      botDataKeys: isPlainObject(botData) ? Object.keys(botData).length : botData instanceof Map ? botData.size : 0,
-      callbackKeyboards: Array.isArray(keyboards) ? keyboards.length : 0,
-      callbackQueries: isPlainObject(queries) ? Object.keys(queries).length : 0,
-      conversations,
-      processedUpdates: sizeOf('processed_updates'),
+      users: counted.users,
+      chats: counted.chats,
+      botDataKeys: counted.botDataProperties,
+      callbackKeyboards: counted.callbackKeyboards,
+      callbackQueries: counted.callbackQueries,
+      conversations: counted.conversations,
+      processedUpdates: counted.processedUpdates,
     },
     otherFields: [...fields.keys()].filter(
       (name) => name !== WRITE_IDS_FIELD && !(SECTION_NAMES as readonly string[]).includes(name),
