@@ -5,6 +5,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ContextTypes, PersistenceInput } from './contract.js';
 import { DEFAULT_RETRY, type ConflictHook, type MergeFunction, type RetryPolicy } from './conflicts.js';
+import { mergeCallbackData } from './callback-data-merge.js';
 import { InvalidOptionsError } from './errors.js';
 import { environmentWith, type Environment } from './engine/environment.js';
 import { layoutOfOptions, parseFilepath, type Layout, type LayoutName } from './snapshot/layout.js';
@@ -82,7 +83,12 @@ export interface ResolvedOptions<UD, CD, BD> {
   store: ObjectStore;
   environment: Environment;
   maxSnapshotBytes: number | undefined;
+  merge: MergeFunction;
 }
+
+/** Without a `merge` option: the later write wins, except that callback data is merged per keyboard. */
+const mergeCallbackDataOnly: MergeFunction = ({ section, base, ours, theirs }) =>
+  section === 'callback_data' ? mergeCallbackData(base, ours, theirs) : ours;
 
 /** A fifth of a Lambda function's memory, or no limit off Lambda (see `maxSnapshotBytes`). */
 function defaultMaxSnapshotBytes(): number | undefined {
@@ -149,5 +155,6 @@ export function resolveOptions<UD, CD, BD>(options: S3PersistenceOptions<UD, CD,
     store,
     environment,
     maxSnapshotBytes,
+    merge: options.merge ?? mergeCallbackDataOnly,
   };
 }

@@ -11,17 +11,16 @@ import {
   type ConversationKey,
   type PersistenceInput,
 } from './contract.js';
-import type { MergeFunction } from './conflicts.js';
-import { mergeCallbackData } from './callback-data-merge.js';
 import { InvalidOptionsError, SerializationError } from './errors.js';
 import { ABSENT, type EntryRef, type EntryValue } from './snapshot/entries.js';
 import type { LayoutName } from './snapshot/layout.js';
 import { emptyMetrics, TrackedObject, type PersistenceMetrics } from './snapshot/tracked-object.js';
-import { copyIn, copyOut, deepEqual, defineEntry, isPlainObject } from './snapshot/values.js';
+import { copyIn, copyOut, deepEqual } from './snapshot/values.js';
 import { eachLimited } from './limit.js';
 import type { Environment } from './engine/environment.js';
 import { claimUpdate, releaseClaim, type HeldClaim } from './update-claim.js';
 import type { ObjectStore } from './store/object-store.js';
+import { botDataChanges, replaceInPlace } from './state/entry-changes.js';
 import { LayoutObjects } from './state/layout-objects.js';
 import { resolveOptions, type S3PersistenceOptions } from './s3-persistence-options.js';
 
@@ -80,7 +79,7 @@ export class S3Persistence<
   constructor(options: S3PersistenceOptions<UD, CD, BD>) {
     super();
     const resolved = resolveOptions(options);
-    const { store, environment, layout, retry, maxSnapshotBytes } = resolved;
+    const { store, environment, layout, retry, maxSnapshotBytes, merge } = resolved;
     this.bucket = resolved.bucket;
     this.path = resolved.path;
     this.storeData = resolved.storeData;
@@ -100,7 +99,7 @@ export class S3Persistence<
         key,
         retry,
         metrics: this.metrics,
-        merge: options.merge ?? mergeCallbackDataOnly,
+        merge,
         onConflict: options.onConflict,
         exportValue: (value) => copyOut(value, this.bot),
         importValue: (value, entry) => copyIn(value, entry, this.bot),
@@ -187,20 +186,7 @@ export class S3Persistence<
     // Absent bot data reads as the default: storing the default would change nothing a reader sees.
     if (current === ABSENT && deepEqual(value, copyIn(this.contextTypes.botData?.() ?? {}, 'bot_data', this.bot))) return;
     let changed = false;
-    if (isPlainObject(value) && (current === ABSENT || isPlainObject(current))) {
-      // Per top-level property, so that writers changing different properties merge.
-      const stored = current === ABSENT ? {} : current;
-      for (const property of Object.keys(value)) {
-        changed = object.set({ section: 'bot_data', property }, value[property], origin.updateId) || changed;
-      }
-      for (const property of Object.keys(stored)) {
-        if (!Object.prototype.hasOwnProperty.call(value, property)) {
-          changed = object.set({ section: 'bot_data', property }, ABSENT, origin.updateId) || changed;
-        }
-      }
-    } else {
-      changed = object.set({ section: 'bot_data', property: null }, value, origin.updateId);
-    }
+    for (const [ref, entry] of botDataChanges(current, value)) changed = object.set(ref, entry, origin.updateId) || changed;
     if (changed) await this.commitChanged(object, origin);
   }
 
@@ -410,20 +396,3 @@ export class S3Persistence<
     if (!deepEqual(source, target)) replaceInPlace(target, source);
   }
 }
-
-/** Makes `target` hold what `source` holds, keeping its identity (the caller's live object). */
-function replaceInPlace(target: unknown, source: unknown): void {
-  if (target instanceof Map && source instanceof Map) {
-    target.clear();
-    for (const [key, value] of source) target.set(key, value);
-  } else if (Array.isArray(target) && Array.isArray(source)) {
-    target.splice(0, target.length, ...(source as unknown[]));
-  } else if (isPlainObject(target) && isPlainObject(source)) {
-    for (const key of Object.keys(target)) delete target[key];
-    for (const key of Object.keys(source)) defineEntry(target, key, source[key]);
-  }
-}
-
-/** Without a `merge` option: the later write wins, except that callback data is merged per keyboard. */
-const mergeCallbackDataOnly: MergeFunction = ({ section, base, ours, theirs }) =>
-  section === 'callback_data' ? mergeCallbackData(base, ours, theirs) : ours;
