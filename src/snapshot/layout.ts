@@ -104,7 +104,7 @@ export interface Layout {
  * Adds `value` as field `name` of `fields`: the entries of a section spread over objects (the
  * sharded layout) are joined, the first of two values that are not maps is kept.
  */
-export function mergeField(fields: SnapshotFields, name: string, value: unknown): void {
+function mergeField(fields: SnapshotFields, name: string, value: unknown): void {
   const existing = fields.get(name);
   if (!(existing instanceof Map) || !(value instanceof Map)) {
     if (!fields.has(name)) fields.set(name, value);
@@ -141,11 +141,17 @@ const isSection = (field: string): field is SectionName => (SECTION_NAMES as rea
  * ids, which PTB does not have, travel with bot data, which every update refreshes anyway; so do
  * fields of a later release.
  */
-function sectionLayout(name: 'single-file' | 'multi-file', sectionKey: (path: string, section: SectionName) => string, describe: (path: string) => string): Layout {
+function sectionLayout(options: {
+  name: 'single-file' | 'multi-file';
+  singleFile: boolean;
+  sectionKey: (path: string, section: SectionName) => string;
+  describe: (path: string) => string;
+}): Layout {
+  const { name, singleFile, sectionKey, describe } = options;
   const keyOfField = (path: string, field: string) => sectionKey(path, isSection(field) ? field : 'bot_data');
   return {
     name,
-    singleFile: name === 'single-file',
+    singleFile,
     entryObjects: false,
     keyOf: (path, ref) => sectionKey(path, ref.section),
     listingOf: () => undefined,
@@ -163,13 +169,14 @@ function sectionLayout(name: 'single-file' | 'multi-file', sectionKey: (path: st
   };
 }
 
-const SINGLE_FILE = sectionLayout('single-file', (path) => path, (path) => path);
+const SINGLE_FILE = sectionLayout({ name: 'single-file', singleFile: true, sectionKey: (path) => path, describe: (path) => path });
 
-const MULTI_FILE = sectionLayout(
-  'multi-file',
-  (path, section) => `${path}_${section === 'processed_updates' ? 'bot_data' : section}`,
-  (path) => `${path}_user_data, ${path}_chat_data, ...`,
-);
+const MULTI_FILE = sectionLayout({
+  name: 'multi-file',
+  singleFile: false,
+  sectionKey: (path, section) => `${path}_${section === 'processed_updates' ? 'bot_data' : section}`,
+  describe: (path) => `${path}_user_data, ${path}_chat_data, ...`,
+});
 
 /**
  * Two hex digits from the start of the entry's MD5: 256 shards per kind, so that keys spread over
