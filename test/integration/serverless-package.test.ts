@@ -170,6 +170,7 @@ describe('serverless package', () => {
       WEBHOOK_SECRET: '{{resolve:ssm:/telegram-s3-persistence/test/webhook-secret}}',
       PERSISTENCE_URL: `s3://${BUCKET}/${PREFIX}`,
       PERSISTENCE_LAYOUT: 'single-file',
+      S3_CLIENT: 'fetch',
       UPDATE_CLAIMS: '25',
     });
   });
