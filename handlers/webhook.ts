@@ -12,7 +12,7 @@ export type { LambdaWebhookEvent as HttpApiEvent, LambdaWebhookResult as HttpApi
 
 let handle: ((event: LambdaWebhookEvent) => Promise<LambdaWebhookResult>) | undefined;
 
-/** Environment: BOT_TOKEN, WEBHOOK_SECRET, PERSISTENCE_URL, and optionally BOT_INFO, PERSISTENCE_LAYOUT, S3_ENDPOINT, TELEGRAM_API_ROOT. */
+/** Environment: BOT_TOKEN, WEBHOOK_SECRET, PERSISTENCE_URL, and optionally BOT_INFO, PERSISTENCE_LAYOUT, S3_CLIENT (fetch or sdk: handlers/setup.ts), S3_ENDPOINT, TELEGRAM_API_ROOT. */
 export async function handler(event: LambdaWebhookEvent): Promise<LambdaWebhookResult> {
   if (handle === undefined) {
     try {

@@ -236,6 +236,45 @@ export function renderMarkdown(results: BenchResults): string {
       ),
     );
   }
+  if (s.lambdaColdStart) {
+    const c = s.lambdaColdStart;
+    const builds = new Map(c.builds.map((b) => [b.name, b]));
+    const first = c.firstUpdate;
+    const of = (name: string) => first.rows.find((row) => row.name === name);
+    const ptb = of('PTB start + load');
+    const bare = of('bare handler')!;
+    out.push(
+      '',
+      '## Lambda cold start',
+      '',
+      `Each build of the handler bundle imported in a fresh process against a bare \`node\` start (an empty module), spawn to exit, ` +
+        `${c.imports[0]?.bareMs.n ?? 0} interleaved rounds per Node (load average ${c.loadAverage.start.toFixed(1)} at the start, ${c.loadAverage.end.toFixed(1)} at the end).`,
+      '',
+      table(
+        ['Node', 'build', 'bundle', 'process with import ms', 'import alone ms', 'vs bare node'],
+        c.imports.flatMap((comparison) => [
+          [comparison.node, 'bare node', '-', ms(comparison.bareMs), '-', '1.00x'],
+          ...comparison.rows.map((row) => [comparison.node, `${row.build}: ${builds.get(row.build)?.description ?? ''}`, bytes(builds.get(row.build)?.bundleBytes ?? 0), ms(row.wallMs), ms(row.importMs), `${row.ratio.toFixed(2)}x`]),
+        ]),
+      ),
+      '',
+      `The whole first update at ${users(first.users)} users on Node ${first.node} (a fresh process: import, load the single-file snapshot, \`/count\`, reply, write; spawn to exit), ` +
+        `against a bare handler and against python-telegram-bot's process start plus its load of the same users from a local pickle ` +
+        `(${'skipped' in first.ptb ? first.ptb.skipped : `PTB ${first.ptb.version}, Python ${first.ptb.python}`}).`,
+      '',
+      table(
+        ['process', 'spawn to exit ms', 'init ms', 'first invocation ms', 'vs bare handler', 'vs PTB start + load'],
+        first.rows.map((row) => [
+          row.name,
+          ms(row.wallMs),
+          row.initMs ? ms(row.initMs) : '-',
+          row.invokeMs ? ms(row.invokeMs) : '-',
+          `${(row.wallMs.median / bare.wallMs.median).toFixed(2)}x`,
+          ptb ? `${(row.wallMs.median / ptb.wallMs.median).toFixed(2)}x` : '-',
+        ]),
+      ),
+    );
+  }
   if (s.workers) {
     const w = s.workers;
     const bare = w.variants.find((variant) => variant.name === 'bare')!;
