@@ -40,7 +40,8 @@ export const handlerBuildOptions = {
     // store's bundle). Node 20 and later have `fetch` (undici, which keeps connections alive itself)
     // and `AbortController`. What the web build lacks: `InputFile` from a local path or a Node
     // stream (the sample bot sends text only).
-    grammy: 'grammy/web',
+    // (A path, as esbuild resolves an alias to a package from the working directory.)
+    grammy: fileURLToPath(import.meta.resolve('grammy/web')),
   },
   sourcemap: 'linked',
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.

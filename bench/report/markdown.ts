@@ -240,9 +240,8 @@ export function renderMarkdown(results: BenchResults): string {
     const c = s.lambdaColdStart;
     const builds = new Map(c.builds.map((b) => [b.name, b]));
     const first = c.firstUpdate;
-    const of = (name: string) => first.rows.find((row) => row.name === name);
-    const ptb = of('PTB start + load');
-    const bare = of('bare handler')!;
+    const ptb = first.rows.find((row) => row.name === 'PTB start + load');
+    const bareOn = (node: string | undefined) => first.rows.find((row) => row.name === 'bare handler' && row.node === node);
     out.push(
       '',
       '## Lambda cold start',
@@ -258,20 +257,24 @@ export function renderMarkdown(results: BenchResults): string {
         ]),
       ),
       '',
-      `The whole first update at ${users(first.users)} users on Node ${first.node} (a fresh process: import, load the single-file snapshot, \`/count\`, reply, write; spawn to exit), ` +
+      `The whole first update at ${users(first.users)} users (a fresh process: import, load the single-file snapshot, \`/count\`, reply, write; spawn to exit), ` +
         `against a bare handler and against python-telegram-bot's process start plus its load of the same users from a local pickle ` +
         `(${'skipped' in first.ptb ? first.ptb.skipped : `PTB ${first.ptb.version}, Python ${first.ptb.python}`}).`,
       '',
       table(
-        ['process', 'spawn to exit ms', 'init ms', 'first invocation ms', 'vs bare handler', 'vs PTB start + load'],
-        first.rows.map((row) => [
-          row.name,
-          ms(row.wallMs),
-          row.initMs ? ms(row.initMs) : '-',
-          row.invokeMs ? ms(row.invokeMs) : '-',
-          `${(row.wallMs.median / bare.wallMs.median).toFixed(2)}x`,
-          ptb ? `${(row.wallMs.median / ptb.wallMs.median).toFixed(2)}x` : '-',
-        ]),
+        ['process', 'Node', 'spawn to exit ms', 'init ms', 'first invocation ms', 'vs bare handler', 'vs PTB start + load'],
+        first.rows.map((row) => {
+          const bare = bareOn(row.node);
+          return [
+            row.name,
+            row.node ?? '-',
+            ms(row.wallMs),
+            row.initMs ? ms(row.initMs) : '-',
+            row.invokeMs ? ms(row.invokeMs) : '-',
+            bare ? `${(row.wallMs.median / bare.wallMs.median).toFixed(2)}x` : '-',
+            ptb ? `${(row.wallMs.median / ptb.wallMs.median).toFixed(2)}x` : '-',
+          ];
+        }),
       ),
     );
   }

@@ -8,8 +8,9 @@
  *   the former build (AWS SDK, grammY's Node build with node-fetch, `keepNames`), grammY's web build,
  *   then no `keepNames` (the SDK build as shipped), then the fetch store without the SDK (the default).
  * - **First update** at 1k users: a fresh process that imports the bundle, loads the single-file
- *   snapshot, handles `/count`, replies to a fake Bot API and writes (spawn to exit, Node 24),
- *   against a bare handler (answers at once: the platform table's baseline) and against
+ *   snapshot, handles `/count`, replies to a fake Bot API and writes (spawn to exit; Node 24 and
+ *   20; the former build on Node 24), against a bare handler on the same Node (answers at once: the
+ *   platform table's baseline) and against
  *   python-telegram-bot's process start plus its load of the same 1k users from a local pickle
  *   (`python3`, `import telegram.ext`, a new PicklePersistence and every `get_*`: what an
  *   `Application` does before its first update), spawn to exit.
@@ -22,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type BuildOptions } from 'esbuild';
 import { buildOptionsFor } from '../../infra/bundle.mjs';
-import { ensureRuntime, RUNTIMES } from '../../infra/runtimes.mjs';
+import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { messageUpdate, startFakeBotApi } from '../../test/support/fake-bot-api.js';
 import { invokeInFreshProcess, webhookEvent } from '../../test/support/lambda.js';
 import type { BenchContext } from '../lib/context.js';
@@ -86,6 +87,8 @@ export interface ImportComparison {
 
 export interface FirstUpdateRow {
   name: string;
+  /** The Node version of a Lambda process; absent for PTB. */
+  node?: string;
   /** Spawn to exit. */
   wallMs: Summary;
   /** Inside the process: importing the handler, and the first invocation. */
@@ -98,7 +101,6 @@ export interface LambdaColdStartResult {
   imports: ImportComparison[];
   firstUpdate: {
     users: number;
-    node: string;
     rows: FirstUpdateRow[];
     /** python-telegram-bot's version, or why it did not run. */
     ptb: { version: string; python: string } | { skipped: string };
@@ -212,25 +214,32 @@ export async function lambdaColdStart(context: BenchContext, options: LambdaCold
       TELEGRAM_API_ROOT: api.apiRoot,
     };
     const ptb = await preparePtb(population, work);
-    type Cell = { name: string; first: () => Promise<{ ms: number; initMs?: number; invokeMs?: number }> };
+    type Cell = { name: string; node?: string; first: () => Promise<{ ms: number; initMs?: number; invokeMs?: number }> };
     let updateId = 1;
-    const lambdaCell = (name: string, bundle: string, s3Client?: 'fetch' | 'sdk'): Cell => ({
+    const bundleOf = (name: string) => bundles.find((bundle) => bundle.name === name)!.path;
+    const lambdaCell = (name: string, node: { path: string; version: string }, bundle: string, s3Client?: 'fetch' | 'sdk'): Cell => ({
       name,
+      node: node.version,
       first: async () => {
         const userId = population.users[updateId % population.users.length]![0];
         const event = webhookEvent(messageUpdate({ updateId: updateId++, userId, text: '/count' }), { secret: WEBHOOK_SECRET });
         const started = performance.now();
-        const invocation = await invokeInFreshProcess(bundle, event, s3Client === undefined ? env : { ...env, S3_CLIENT: s3Client }, { node: node24 });
+        const invocation = await invokeInFreshProcess(bundle, event, s3Client === undefined ? env : { ...env, S3_CLIENT: s3Client }, { node: node.path });
         const ms = performance.now() - started;
         if (invocation.result.statusCode !== 200) throw new Error(`${name} answered ${invocation.result.statusCode}: ${invocation.stderr}`);
         return { ms, initMs: invocation.initMs, invokeMs: invocation.invokeMs };
       },
     });
-    const cells: Cell[] = [
-      lambdaCell('bare handler', bareHandler),
-      lambdaCell('fetch', bundles.find((bundle) => bundle.name === 'fetch')!.path, 'fetch'),
-      lambdaCell('sdk', bundles.find((bundle) => bundle.name === 'sdk')!.path, 'sdk'),
+    const nodes = [
+      { path: node24, version: imports[0]!.node },
+      { path: process.execPath, version: imports[1]!.node },
     ];
+    const cells: Cell[] = nodes.flatMap((node) => [
+      lambdaCell('bare handler', node, bareHandler),
+      lambdaCell('fetch', node, bundleOf('fetch'), 'fetch'),
+      lambdaCell('sdk', node, bundleOf('sdk'), 'sdk'),
+    ]);
+    cells.push(lambdaCell('former', nodes[0]!, bundleOf('former'), 'sdk'));
     if (!('skipped' in ptb)) {
       cells.push({
         name: 'PTB start + load',
@@ -240,24 +249,30 @@ export async function lambdaColdStart(context: BenchContext, options: LambdaCold
         },
       });
     }
-    const samples = new Map(cells.map((cell) => [cell.name, { wall: [] as number[], init: [] as number[], invoke: [] as number[] }]));
+    const keyOf = (cell: Cell) => `${cell.name} ${cell.node ?? ''}`;
+    const samples = new Map(cells.map((cell) => [keyOf(cell), { wall: [] as number[], init: [] as number[], invoke: [] as number[] }]));
     for (let round = 0; round < options.updateRounds; round++) {
       for (const cell of shuffled(cells)) {
         const { ms, initMs, invokeMs } = await cell.first();
-        const sample = samples.get(cell.name)!;
+        const sample = samples.get(keyOf(cell))!;
         sample.wall.push(ms);
         if (initMs !== undefined) sample.init.push(initMs);
         if (invokeMs !== undefined) sample.invoke.push(invokeMs);
       }
     }
-    const rows = cells.map(({ name }): FirstUpdateRow => {
-      const { wall, init, invoke } = samples.get(name)!;
-      return { name, wallMs: summarize(wall), ...(init.length > 0 ? { initMs: summarize(init), invokeMs: summarize(invoke) } : {}) };
+    const rows = cells.map((cell): FirstUpdateRow => {
+      const { wall, init, invoke } = samples.get(keyOf(cell))!;
+      return {
+        name: cell.name,
+        ...(cell.node === undefined ? {} : { node: cell.node }),
+        wallMs: summarize(wall),
+        ...(init.length > 0 ? { initMs: summarize(init), invokeMs: summarize(invoke) } : {}),
+      };
     });
     return {
       builds,
       imports,
-      firstUpdate: { users, node: `v${RUNTIMES.node24.version}`, rows, ptb: 'skipped' in ptb ? ptb : { version: ptb.version, python: ptb.python } },
+      firstUpdate: { users, rows, ptb: 'skipped' in ptb ? ptb : { version: ptb.version, python: ptb.python } },
       loadAverage: { start: loadStart, end: loadavg()[0]! },
     };
   } finally {
