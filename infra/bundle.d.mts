@@ -12,3 +12,6 @@ export function buildOptionsFor(s3Client?: S3ClientName): BuildOptions;
 
 /** Bundles handlers/webhook.ts for `s3Client` (default fetch) into OUTDIR/webhook.mjs (default .build/); resolves with that path. */
 export function bundleHandler(outdir?: string, s3Client?: S3ClientName): Promise<string>;
+
+/** The path of grammY's web build (`grammy/web`), which the fetch build puts in place of its Node build. */
+export const GRAMMY_WEB: string;

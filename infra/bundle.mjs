@@ -6,11 +6,12 @@
 //
 // Two builds, by the S3 client the sample bot stores through (`S3_CLIENT`, handlers/setup.ts):
 //   fetch (default)  the fetch store (aws4fetch SigV4 on Node's fetch): the AWS SDK is left out of the
-//                    bundle, 0.22 MB instead of 0.84 MB, and its import a third of the SDK build's
+//                    bundle, 0.22 MB instead of 1.2 MB, and its import a fifth of the SDK build's
 //   sdk              AWS SDK v3 (multipart uploads of snapshots from 16 MiB, the SDK's credential chain)
 //
 //   node infra/bundle.mjs [OUTDIR] [fetch|sdk]   -> OUTDIR/webhook.mjs (default .build/, fetch)
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -22,27 +23,31 @@ export const S3_CLIENTS = ['fetch', 'sdk'];
 /** Stands in for the AWS SDK's packages in a bundle on the fetch store (see buildOptionsFor). */
 const NO_AWS_SDK = join(root, 'infra/no-aws-sdk.mjs');
 
-/** esbuild options shared by every bundle of the handler, whatever its S3 client. */
+/**
+ * grammY's own build for platforms with `fetch` (Deno, browsers, Workers), instead of its Node build.
+ * The Node build requires node-fetch 2 with whatwg-url and tr46's Unicode tables (a quarter of the
+ * SDK bundle), abort-controller, and http and https for keep-alive agents that only node-fetch
+ * reads. Node 20 and later have `fetch` (undici, which keeps connections alive itself) and
+ * `AbortController`. What the web build lacks: `InputFile` from a local path or a Node stream (the
+ * sample bot sends text only). A path, as esbuild resolves an alias to a package from the working
+ * directory.
+ */
+export const GRAMMY_WEB = createRequire(import.meta.url).resolve('grammy/web');
+
+/**
+ * esbuild options shared by every bundle of the handler: the SDK build's, and the base of the fetch
+ * build's (buildOptionsFor). Also used for the Cloud Function and the test fixtures.
+ */
 export const handlerBuildOptions = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
   minify: true,
-  // No keepNames: nothing in the bundle reads the name of a class or function it bundles (cbor-x and
-  // the library compare the names of built-in classes only; every error class sets its `name`).
-  // It was needed for node-fetch, which grammY no longer brings (below).
-  alias: {
-    // grammY's own build for platforms with `fetch` (Deno, browsers, Workers), instead of its Node
-    // build: the Node build requires node-fetch 2 with whatwg-url and tr46's Unicode tables (a
-    // quarter of the former 1.17 MB bundle), abort-controller, and http and https for keep-alive
-    // agents that only node-fetch reads (importing those two cost as much as the rest of the fetch
-    // store's bundle). Node 20 and later have `fetch` (undici, which keeps connections alive itself)
-    // and `AbortController`. What the web build lacks: `InputFile` from a local path or a Node
-    // stream (the sample bot sends text only).
-    // (A path, as esbuild resolves an alias to a package from the working directory.)
-    grammy: fileURLToPath(import.meta.resolve('grammy/web')),
-  },
+  // Keep class and function names: node-fetch (grammY's HTTP client on Node) accepts an AbortSignal
+  // only if its constructor is named exactly 'AbortSignal', which esbuild otherwise renames when
+  // bundling, so that every Bot API call failed with "Network request for '<method>' failed!".
+  keepNames: true,
   sourcemap: 'linked',
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
@@ -52,17 +57,26 @@ export const handlerBuildOptions = {
 };
 
 /**
- * The esbuild options of a bundle whose sample bot stores through `s3Client`. On the fetch store the
- * AWS SDK's packages are aliased to infra/no-aws-sdk.mjs: `S3Persistence` imports the SDK store for
- * its default client, which this bot never builds (it gives a store), and any use of the stand-in
- * throws a message that names `S3_CLIENT`.
+ * The esbuild options of a bundle whose sample bot stores through `s3Client`.
+ *
+ * - sdk: handlerBuildOptions, grammY's Node build included. Its node-fetch goes through `http` and
+ *   `https`, which the SDK loads anyway; grammY's web build would save 0.35 MB and a third of the
+ *   import, but then the first Bot API call initialises undici (Node's `fetch`, about 40 ms of CPU),
+ *   which made the whole first update no shorter (bench/README.md, Lambda cold start).
+ * - fetch: the AWS SDK's packages aliased to infra/no-aws-sdk.mjs (`S3Persistence` imports the SDK
+ *   store for its default client, which this bot never builds: it gives a store; any use of the
+ *   stand-in throws a message naming `S3_CLIENT`), and grammY's web build: the fetch store runs on
+ *   undici already. No keepNames: without node-fetch nothing in the bundle reads the name of a class
+ *   or function it bundles (cbor-x and the library compare the names of built-in classes only;
+ *   every error class sets its `name`).
  */
 export function buildOptionsFor(s3Client = S3_CLIENTS[0]) {
   if (!S3_CLIENTS.includes(s3Client)) throw new Error(`unknown S3 client ${JSON.stringify(s3Client)}: one of ${S3_CLIENTS.join(', ')}`);
   if (s3Client === 'sdk') return handlerBuildOptions;
   return {
     ...handlerBuildOptions,
-    alias: { ...handlerBuildOptions.alias, '@aws-sdk/client-s3': NO_AWS_SDK, '@aws-sdk/lib-storage': NO_AWS_SDK },
+    keepNames: false,
+    alias: { grammy: GRAMMY_WEB, '@aws-sdk/client-s3': NO_AWS_SDK, '@aws-sdk/lib-storage': NO_AWS_SDK },
   };
 }
 
