@@ -127,7 +127,7 @@ function lambdaImportTarget(result: LambdaColdStartResult): TargetCheck {
   const [node24, ...others] = result.imports;
   const ratioOf = (comparison: ImportComparison, build: string) => comparison.rows.find((row) => row.build === build)?.ratio ?? Number.NaN;
   const line = (comparison: ImportComparison) =>
-    `${comparison.node}: ${comparison.rows.map((row) => `${row.build} ${fixed(row.ratio)}x`).join(', ')} (bare ${comparison.bareMs.median.toFixed(0)} ms)`;
+    `${comparison.node}: ${comparison.rows.map((row) => `${row.build} ${fixed(row.ratio)}x (CPU ${fixed(row.cpuRatio)}x)`).join(', ')} (bare ${comparison.bareMs.median.toFixed(0)} ms)`;
   return {
     target: 'Lambda import',
     goal: "<= 1.5x a bare node start, fresh process, on the function's Node 24 (the default bundle: fetch store)",

@@ -11,7 +11,8 @@
  * - `sdk`: AWS SDK v3 (`AWS_REGION`, `S3_ENDPOINT`, the SDK's credential chain: profiles, SSO,
  *   instance roles), with multipart uploads of snapshots from 16 MiB.
  *
- * Unset: `fetch` when the environment holds the keys (on Lambda it always does), `sdk` otherwise.
+ * Unset: the entry's default, `fetch` for the Lambda webhook (whose environment always holds the
+ * keys; serverless.yml sets `S3_CLIENT` anyway), `sdk` for Cloud Functions and long polling.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Bot } from 'grammy';
@@ -32,16 +33,16 @@ export interface SampleBot {
   close(): void;
 }
 
-/** `S3_CLIENT`, or its default for `env`. */
-export function s3ClientOf(env: NodeJS.ProcessEnv): S3ClientName {
+/** `S3_CLIENT`, or `fallback` when it is unset. */
+export function s3ClientOf(env: NodeJS.ProcessEnv, fallback: S3ClientName = 'sdk'): S3ClientName {
   const value = env.S3_CLIENT?.trim().toLowerCase();
-  if (value === undefined || value === '') return env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? 'fetch' : 'sdk';
+  if (value === undefined || value === '') return fallback;
   if (value !== 'fetch' && value !== 'sdk') throw new ConfigError('S3_CLIENT must be fetch or sdk');
   return value;
 }
 
-export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env): SampleBot {
-  const s3Client = s3ClientOf(env);
+export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env, defaultClient: S3ClientName = 'sdk'): SampleBot {
+  const s3Client = s3ClientOf(env, defaultClient);
   let storage: StateStorage;
   let close = () => {};
   if (s3Client === 'fetch') {

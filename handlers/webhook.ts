@@ -18,7 +18,8 @@ export async function handler(event: LambdaWebhookEvent): Promise<LambdaWebhookR
     try {
       const config = readConfig(process.env);
       if (config.webhookSecret === undefined) throw new ConfigError('WEBHOOK_SECRET is not set: refusing every update');
-      const { bot, persistence } = setUpBot(config);
+      // The fetch store unless S3_CLIENT says sdk: the default bundle has no AWS SDK (infra/bundle.mjs).
+      const { bot, persistence } = setUpBot(config, process.env, 'fetch');
       const secretToken = config.webhookSecret;
       handle = webhookHandler(bot, persistence, { platform: 'aws-lambda-async', secretToken, botInfo: config.botInfo });
     } catch (error) {

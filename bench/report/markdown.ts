@@ -247,13 +247,22 @@ export function renderMarkdown(results: BenchResults): string {
       '## Lambda cold start',
       '',
       `Each build of the handler bundle imported in a fresh process against a bare \`node\` start (an empty module), spawn to exit, ` +
-        `${c.imports[0]?.bareMs.n ?? 0} interleaved rounds per Node (load average ${c.loadAverage.start.toFixed(1)} at the start, ${c.loadAverage.end.toFixed(1)} at the end).`,
+        `${c.imports[0]?.bareMs.n ?? 0} interleaved rounds per Node; CPU: the process's user + system time when the import is done (load average ${c.loadAverage.start.toFixed(1)} at the start, ${c.loadAverage.end.toFixed(1)} at the end).`,
       '',
       table(
-        ['Node', 'build', 'bundle', 'process with import ms', 'import alone ms', 'vs bare node'],
+        ['Node', 'build', 'bundle', 'process with import ms', 'import alone ms', 'vs bare node', 'CPU ms', 'CPU vs bare node'],
         c.imports.flatMap((comparison) => [
-          [comparison.node, 'bare node', '-', ms(comparison.bareMs), '-', '1.00x'],
-          ...comparison.rows.map((row) => [comparison.node, `${row.build}: ${builds.get(row.build)?.description ?? ''}`, bytes(builds.get(row.build)?.bundleBytes ?? 0), ms(row.wallMs), ms(row.importMs), `${row.ratio.toFixed(2)}x`]),
+          [comparison.node, 'bare node', '-', ms(comparison.bareMs), '-', '1.00x', ms(comparison.bareCpuMs), '1.00x'],
+          ...comparison.rows.map((row) => [
+            comparison.node,
+            `${row.build}: ${builds.get(row.build)?.description ?? ''}`,
+            bytes(builds.get(row.build)?.bundleBytes ?? 0),
+            ms(row.wallMs),
+            ms(row.importMs),
+            `${row.ratio.toFixed(2)}x`,
+            ms(row.cpuMs),
+            `${row.cpuRatio.toFixed(2)}x`,
+          ]),
         ]),
       ),
       '',

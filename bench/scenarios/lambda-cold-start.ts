@@ -83,14 +83,19 @@ export interface ImportRow {
   wallMs: Summary;
   /** The import alone, timed inside the process. */
   importMs: Summary;
+  /** The process's CPU time when the import is done (user + system). */
+  cpuMs: Summary;
   /** wallMs.median / the bare start's median. */
   ratio: number;
+  /** cpuMs.median / the bare start's: less moved by other work on the machine than wall time. */
+  cpuRatio: number;
 }
 
 export interface ImportComparison {
   node: string;
   /** Spawn to exit of `node empty.mjs`. */
   bareMs: Summary;
+  bareCpuMs: Summary;
   rows: ImportRow[];
 }
 
@@ -145,35 +150,44 @@ function timedRun(command: string, args: string[], env: Record<string, string>):
   });
 }
 
+/** Prints the import's milliseconds and the process's CPU time so far (user + system, every thread). */
+const REPORT = 'const cpu = process.cpuUsage(); process.stdout.write(JSON.stringify({ importMs, cpuMs: (cpu.user + cpu.system) / 1000 }));\n';
 const IMPORTER = `const started = performance.now();
 await import(process.argv[2]);
-process.stdout.write(String(performance.now() - started));
-`;
+const importMs = performance.now() - started;
+${REPORT}`;
+const EMPTY = `const importMs = 0;\n${REPORT}`;
 
 async function compareImports(node: string, bundles: ReadonlyArray<{ name: string; path: string }>, work: string, rounds: number): Promise<ImportComparison> {
   const empty = join(work, 'empty.mjs');
   const importer = join(work, 'import.mjs');
-  await writeFile(empty, '');
+  await writeFile(empty, EMPTY);
   await writeFile(importer, IMPORTER);
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
   const cells = [{ name: 'bare', args: [empty] }, ...bundles.map((bundle) => ({ name: bundle.name, args: [importer, bundle.path] }))];
   const wall = new Map(cells.map((cell) => [cell.name, [] as number[]]));
   const inside = new Map(cells.map((cell) => [cell.name, [] as number[]]));
+  const cpu = new Map(cells.map((cell) => [cell.name, [] as number[]]));
   const { stdout: version } = await run(node, ['--version']);
   for (let round = 0; round < rounds; round++) {
     for (const cell of shuffled(cells)) {
       const { ms, stdout } = await timedRun(node, cell.args, env);
+      const reported = JSON.parse(stdout) as { importMs: number; cpuMs: number };
       wall.get(cell.name)!.push(ms);
-      if (cell.name !== 'bare') inside.get(cell.name)!.push(Number(stdout));
+      inside.get(cell.name)!.push(reported.importMs);
+      cpu.get(cell.name)!.push(reported.cpuMs);
     }
   }
   const bareMs = summarize(wall.get('bare')!);
+  const bareCpuMs = summarize(cpu.get('bare')!);
   return {
     node: version.trim(),
     bareMs,
+    bareCpuMs,
     rows: bundles.map(({ name }) => {
       const wallMs = summarize(wall.get(name)!);
-      return { build: name, wallMs, importMs: summarize(inside.get(name)!), ratio: wallMs.median / bareMs.median };
+      const cpuMs = summarize(cpu.get(name)!);
+      return { build: name, wallMs, importMs: summarize(inside.get(name)!), cpuMs, ratio: wallMs.median / bareMs.median, cpuRatio: cpuMs.median / bareCpuMs.median };
     }),
   };
 }

@@ -13,11 +13,11 @@ describe('s3ClientOf', () => {
     expect(s3ClientOf({ S3_CLIENT: ' Fetch ' })).toBe('fetch');
   });
 
-  it('defaults to fetch where the keys are in the environment (Lambda), to the SDK elsewhere', () => {
-    expect(s3ClientOf({ ...KEYS })).toBe('fetch');
-    expect(s3ClientOf({ S3_CLIENT: '', ...KEYS })).toBe('fetch');
-    expect(s3ClientOf({ AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE' })).toBe('sdk');
-    expect(s3ClientOf({ AWS_PROFILE: 'dev' })).toBe('sdk');
+  it("unset or blank, is the entry's default: the SDK unless it says fetch", () => {
+    expect(s3ClientOf({ ...KEYS })).toBe('sdk');
+    expect(s3ClientOf({ ...KEYS }, 'fetch')).toBe('fetch');
+    expect(s3ClientOf({ S3_CLIENT: '', ...KEYS }, 'fetch')).toBe('fetch');
+    expect(s3ClientOf({ S3_CLIENT: 'sdk' }, 'fetch')).toBe('sdk');
   });
 
   it('refuses another value with a ConfigError naming the variable', () => {
@@ -27,10 +27,10 @@ describe('s3ClientOf', () => {
 
 describe('setUpBot', () => {
   it('builds the bot on the client S3_CLIENT names', () => {
-    const onFetch = setUpBot(readConfig(BOT), { ...BOT, ...KEYS });
+    const onFetch = setUpBot(readConfig(BOT), { ...BOT, ...KEYS }, 'fetch');
     expect(onFetch.s3Client).toBe('fetch');
     onFetch.close();
-    const onSdk = setUpBot(readConfig(BOT), { ...BOT, ...KEYS, S3_CLIENT: 'sdk' });
+    const onSdk = setUpBot(readConfig(BOT), { ...BOT, ...KEYS, S3_CLIENT: 'sdk' }, 'fetch');
     expect(onSdk.s3Client).toBe('sdk');
     onSdk.close();
   });
