@@ -6,7 +6,7 @@
 //
 // Two builds, by the S3 client the sample bot stores through (`S3_CLIENT`, handlers/setup.ts):
 //   fetch (default)  the fetch store (aws4fetch SigV4 on Node's fetch): the AWS SDK is left out of the
-//                    bundle, 0.22 MB instead of 1.2 MB, and its import a fifth of the SDK build's
+//                    bundle, 0.22 MB instead of 0.82 MB, and its import a third of the SDK build's
 //   sdk              AWS SDK v3 (multipart uploads of snapshots from 16 MiB, the SDK's credential chain)
 //
 //   node infra/bundle.mjs [OUTDIR] [fetch|sdk]   -> OUTDIR/webhook.mjs (default .build/, fetch)
@@ -35,8 +35,9 @@ const NO_AWS_SDK = join(root, 'infra/no-aws-sdk.mjs');
 export const GRAMMY_WEB = createRequire(import.meta.url).resolve('grammy/web');
 
 /**
- * esbuild options shared by every bundle of the handler: the SDK build's, and the base of the fetch
- * build's (buildOptionsFor). Also used for the Cloud Function and the test fixtures.
+ * esbuild options shared by every bundle of the sample bot: the base of the Lambda builds
+ * (buildOptionsFor), and as they are for the Cloud Function, the test fixtures and the Bun and Deno
+ * bundles of the bench.
  */
 export const handlerBuildOptions = {
   bundle: true,
@@ -57,27 +58,24 @@ export const handlerBuildOptions = {
 };
 
 /**
- * The esbuild options of a bundle whose sample bot stores through `s3Client`.
- *
- * - sdk: handlerBuildOptions, grammY's Node build included. Its node-fetch goes through `http` and
- *   `https`, which the SDK loads anyway; grammY's web build would save 0.35 MB and a third of the
- *   import, but then the first Bot API call initialises undici (Node's `fetch`, about 40 ms of CPU),
- *   which made the whole first update no shorter (bench/README.md, Lambda cold start).
- * - fetch: the AWS SDK's packages aliased to infra/no-aws-sdk.mjs (`S3Persistence` imports the SDK
- *   store for its default client, which this bot never builds: it gives a store; any use of the
- *   stand-in throws a message naming `S3_CLIENT`), and grammY's web build: the fetch store runs on
- *   undici already. No keepNames: without node-fetch nothing in the bundle reads the name of a class
- *   or function it bundles (cbor-x and the library compare the names of built-in classes only;
- *   every error class sets its `name`).
+ * The Lambda builds: grammY's web build, and so no keepNames (without node-fetch nothing in the
+ * bundle reads the name of a class or function it bundles: cbor-x and the library compare the names
+ * of built-in classes only, and every error class sets its `name`). On the SDK build these cut the
+ * import by a fifth of its CPU time, and the whole first update with it: the first Bot API call
+ * then starts undici, which costs less than what they leave out (bench/README.md, Lambda cold start).
+ */
+const lambdaBuildOptions = { ...handlerBuildOptions, keepNames: false, alias: { grammy: GRAMMY_WEB } };
+
+/**
+ * The esbuild options of a Lambda bundle whose sample bot stores through `s3Client`. On the fetch
+ * store the AWS SDK's packages are aliased to infra/no-aws-sdk.mjs: `S3Persistence` imports the SDK
+ * store for its default client, which this bot never builds (it gives a store), and any use of the
+ * stand-in throws a message that names `S3_CLIENT`.
  */
 export function buildOptionsFor(s3Client = S3_CLIENTS[0]) {
   if (!S3_CLIENTS.includes(s3Client)) throw new Error(`unknown S3 client ${JSON.stringify(s3Client)}: one of ${S3_CLIENTS.join(', ')}`);
-  if (s3Client === 'sdk') return handlerBuildOptions;
-  return {
-    ...handlerBuildOptions,
-    keepNames: false,
-    alias: { grammy: GRAMMY_WEB, '@aws-sdk/client-s3': NO_AWS_SDK, '@aws-sdk/lib-storage': NO_AWS_SDK },
-  };
+  if (s3Client === 'sdk') return lambdaBuildOptions;
+  return { ...lambdaBuildOptions, alias: { ...lambdaBuildOptions.alias, '@aws-sdk/client-s3': NO_AWS_SDK, '@aws-sdk/lib-storage': NO_AWS_SDK } };
 }
 
 /** Bundles handlers/webhook.ts for `s3Client` into OUTDIR/webhook.mjs (default .build/); resolves with that path. */

@@ -5,12 +5,12 @@
  *   `node` start (a process that runs an empty module), on Node 24 (Lambda's nodejs24.x, the
  *   default) and on the machine's Node 20. Wall time from spawn to exit; every round runs every
  *   process once, in a new random order. The builds are the steps of the issue, each measured apart:
- *   the SDK build (grammY's Node build with node-fetch, `keepNames`: as before issue 16), with
- *   grammY's web build, then without `keepNames` (both left out of the SDK build as shipped: they
- *   move undici's start to the first update), then the fetch store without the SDK (the default).
+ *   the former build (AWS SDK, grammY's Node build with node-fetch, `keepNames`), with grammY's web
+ *   build, then without `keepNames` (the SDK build as shipped), then the fetch store without the SDK
+ *   (the default).
  * - **First update** at 1k users: a fresh process that imports the bundle, loads the single-file
  *   snapshot, handles `/count`, replies to a fake Bot API and writes (spawn to exit; Node 24 and
- *   20; the SDK build with grammY's web build on Node 24), against a bare handler on the same Node (answers at once: the
+ *   20; the former build on Node 24), against a bare handler on the same Node (answers at once: the
  *   platform table's baseline) and against
  *   python-telegram-bot's process start plus its load of the same 1k users from a local pickle
  *   (`python3`, `import telegram.ext`, a new PicklePersistence and every `get_*`: what an
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type BuildOptions } from 'esbuild';
-import { buildOptionsFor, GRAMMY_WEB } from '../../infra/bundle.mjs';
+import { buildOptionsFor, GRAMMY_WEB, handlerBuildOptions } from '../../infra/bundle.mjs';
 import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { messageUpdate, startFakeBotApi } from '../../test/support/fake-bot-api.js';
 import { invokeInFreshProcess, webhookEvent } from '../../test/support/lambda.js';
@@ -47,28 +47,20 @@ export interface LambdaColdStartOptions {
 
 export const LAMBDA_COLD_START_DEFAULTS: LambdaColdStartOptions = { importRounds: 21, updateRounds: 11, users: 1_000 };
 
-/**
- * The builds, each step of the issue measured apart: the SDK build as shipped (as before issue 16,
- * lib-storage now imported on first use), grammY's web build in it, then no keepNames (both tried
- * and left out of the SDK build: see infra/bundle.mjs), and the fetch store without the SDK.
- */
+/** The builds, each step of the issue measured apart; the last two are what infra/bundle.mjs ships. */
 const BUILDS: ReadonlyArray<{ name: string; description: string; options: () => BuildOptions }> = [
   {
-    name: 'sdk',
-    description: "AWS SDK, grammY's Node build (node-fetch, tr46, abort-controller), keepNames: S3_CLIENT=sdk, the build before issue 16",
-    options: () => buildOptionsFor('sdk'),
+    name: 'former',
+    description: "AWS SDK, grammY's Node build (node-fetch, tr46, abort-controller), keepNames: the build before issue 16 (lib-storage now imported on first use)",
+    options: () => handlerBuildOptions,
   },
   {
-    name: 'sdk + grammY web',
-    description: "grammY's web build (the platform's fetch) instead",
-    options: () => ({ ...buildOptionsFor('sdk'), alias: { grammy: GRAMMY_WEB } }),
+    name: 'former + grammY web',
+    description: "grammY's web build (the platform's fetch) instead of its Node build",
+    options: () => ({ ...handlerBuildOptions, alias: { grammy: GRAMMY_WEB } }),
   },
-  {
-    name: 'sdk + grammY web - keepNames',
-    description: 'and no keepNames',
-    options: () => ({ ...buildOptionsFor('sdk'), alias: { grammy: GRAMMY_WEB }, keepNames: false }),
-  },
-  { name: 'fetch', description: 'the fetch store, no AWS SDK, grammY web, no keepNames: S3_CLIENT=fetch, the default', options: () => buildOptionsFor('fetch') },
+  { name: 'sdk', description: 'and no keepNames: S3_CLIENT=sdk', options: () => buildOptionsFor('sdk') },
+  { name: 'fetch', description: 'the fetch store, no AWS SDK in the bundle: S3_CLIENT=fetch, the default', options: () => buildOptionsFor('fetch') },
 ];
 
 export interface ColdStartBuild {
@@ -262,7 +254,7 @@ export async function lambdaColdStart(context: BenchContext, options: LambdaCold
       lambdaCell('fetch', node, bundleOf('fetch'), 'fetch'),
       lambdaCell('sdk', node, bundleOf('sdk'), 'sdk'),
     ]);
-    cells.push(lambdaCell('sdk + grammY web - keepNames', nodes[0]!, bundleOf('sdk + grammY web - keepNames'), 'sdk'));
+    cells.push(lambdaCell('former', nodes[0]!, bundleOf('former'), 'sdk'));
     if (!('skipped' in ptb)) {
       cells.push({
         name: 'PTB start + load',
