@@ -1,5 +1,5 @@
 // Builds what the end-to-end tests run, once per run: the Lambda handler as deployed
-// (infra/bundle.mjs, into a temporary directory) and the long-polling bot with the very command
+// (infra/bundle.mjs, into a temporary directory; on the fetch store, and with the AWS SDK) and the long-polling bot with the very command
 // `npm run bot:polling` uses. MinIO comes from test/global-setup.ts, listed before this file.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -12,8 +12,10 @@ import { bundleHandler } from '../../infra/bundle.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The bundled webhook handler (`webhook.mjs`). */
+    /** The bundled webhook handler (`webhook.mjs`), as deployed by default: on the fetch store, no AWS SDK. */
     handlerBundle: string;
+    /** The same handler bundled with the AWS SDK (`s3Client` sdk). */
+    handlerBundleSdk: string;
     /** The bundled long-polling bot (`polling.mjs`). */
     pollingBundle: string;
   }
@@ -32,11 +34,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await rm(pollingDir, { recursive: true, force: true });
   };
   try {
-    const [handlerBundle] = await Promise.all([
-      bundleHandler(handlerDir),
+    const [handlerBundle, handlerBundleSdk] = await Promise.all([
+      bundleHandler(handlerDir, 'fetch'),
+      bundleHandler(join(handlerDir, 'sdk'), 'sdk'),
       promisify(execFile)('npm', ['run', '--silent', 'build:polling', '--', `--outfile=${pollingBundle}`], { cwd: root }),
     ]);
     project.provide('handlerBundle', handlerBundle);
+    project.provide('handlerBundleSdk', handlerBundleSdk);
     project.provide('pollingBundle', pollingBundle);
   } catch (error) {
     await removeBoth();
