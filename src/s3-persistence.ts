@@ -323,9 +323,6 @@ export class S3Persistence<
 
   /**
    * The names of the conversations stored (in the sharded layout: listed from the bucket).
-   *
-   * @example
-   * for (const name of await persistence.conversationNames()) console.log(name, (await persistence.getConversations(name)).size);
    */
   async conversationNames(): Promise<string[]> {
     return this.objects.conversationNames();

@@ -91,9 +91,6 @@ async function usageError(io: CliIo, message: string, hint: string): Promise<Exi
 
 /**
  * Runs the tool with `argv` (without `node` and the script) and resolves with its exit code.
- *
- * @example
- * process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const [name, ...rest] = argv;

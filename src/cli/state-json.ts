@@ -129,9 +129,6 @@ export function toJson(value: unknown): Json {
 /**
  * The fields a JSON export holds, checked as a write would check them. Throws
  * {@link ExportFormatError} naming the place of anything it cannot read.
- *
- * @example
- * const fields = stateFromJson(JSON.parse(await readFile('state.json', 'utf8')));
  */
 export function stateFromJson(json: unknown): SnapshotFields {
   if (!isPlainObject(json) || json.$format !== EXPORT_FORMAT) {

@@ -39,9 +39,6 @@ export interface ImportPtbResult {
  * when a snapshot exists, unless `force`; never overwrites a change made after it read the target
  * (`SnapshotChangedError`). A value without a stored counterpart is refused by path
  * (`SerializationError`), before anything is written.
- *
- * @example
- * await importPtbPersistence({ from: { filepath: './bot.pickle' }, to: { filepath: 's3://my-bot-state/prod/bot' } });
  */
 export async function importPtbPersistence(options: ImportPtbOptions): Promise<ImportPtbResult> {
   const { bucket, path } = parseFilepath(options.to.filepath, options.to.bucket);

@@ -132,9 +132,6 @@ function botMarkerReport(files: readonly PickleContents[], forced: BotMarkerRead
 /**
  * Reads PTB's files at `filepath` (PTB's `filepath` option): the single file when it exists (or
  * when `singleFile` is true), else the multi-file layout's files.
- *
- * @example
- * const data = await readPtbPersistence('./conversationbot'); // conversationbot_user_data, ...
  */
 export async function readPtbPersistence(
   filepath: string,

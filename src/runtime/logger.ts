@@ -47,10 +47,6 @@ function standardLogger(): Logger {
 /**
  * Each record as one JSON line, with `level` and `time` (ISO 8601) first: info to `sink.out`,
  * warnings and errors to `sink.err`.
- *
- * @example
- * const lines: string[] = [];
- * const logger = jsonLogger({ out: (line) => lines.push(line), err: (line) => lines.push(line) });
  */
 export function jsonLogger(sink: LineSink): Logger {
   const line = (level: string, record: LogRecord) => JSON.stringify({ level, time: new Date().toISOString(), ...record });

@@ -147,9 +147,6 @@ export class UpdateScope<UD, CD, BD> {
   /**
    * Reads the current state of conversation `name` for a key of one's own (not `[chatId, userId]`),
    * then gives access to it as {@link conversation} does.
-   *
-   * @example
-   * const game = await scope.loadConversation('game', ['room', roomId]);
    */
   async loadConversation(name: string, key: ConversationKey): Promise<ConversationStateAccess> {
     const states = this.live.conversationStates(name);

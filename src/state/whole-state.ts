@@ -110,10 +110,6 @@ function kindProgress(objects: readonly LayoutObject[], report: ((progress: Load
  * Reads the objects of `layout` at `path`. Without a layout, reads the objects of every layout and
  * keeps the one that has any; when none has, the state is empty in the single-file layout
  * (S3Persistence's default). Objects that do not decode are kept with their `error`.
- *
- * @example
- * const state = await readStoredState(new S3ObjectStore({ client, bucket: 'bot-state' }), 'prod/bot');
- * console.log(state.layout, stateFields(state).get('user_data'));
  */
 export async function readStoredState(
   store: ObjectStore,
@@ -203,10 +199,6 @@ export interface WriteStateOptions extends ProgressReport {
  * `If-None-Match: *` where nothing was, so a writer that changed an object meanwhile is never
  * overwritten ({@link SnapshotChangedError}). An existing object that holds none of `fields` is
  * replaced by an empty snapshot. The values must be in the value model (`copyIn`).
- *
- * @example
- * const current = await readStoredState(store, 'prod/bot');
- * await writeStoredState(store, current, new Map([['bot_data', { total: 0 }]]), { overwrite: true });
  */
 export async function writeStoredState(
   store: ObjectStore,

@@ -40,9 +40,6 @@ export interface FetchStoreEnvironment {
 /**
  * A fetch store from the same variables as the AWS SDK's client: `AWS_ACCESS_KEY_ID`,
  * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, and `S3_ENDPOINT` for MinIO or R2.
- *
- * @example
- * export default { fetch: (request, env) => handle(request, fetchStoreFromEnvironment('my-bot-state', env)) };
  */
 export function fetchStoreFromEnvironment(bucket: string, env: FetchStoreEnvironment): FetchObjectStore {
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
