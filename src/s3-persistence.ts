@@ -257,7 +257,8 @@ export class S3Persistence<
    * Remembers the update id with the time it was handled, and forgets ids older than
    * `PROCESSED_UPDATES_TTL_MS` or beyond the newest `PROCESSED_UPDATES_KEPT`.
    */
-  override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}, now = this.environment.now()): Promise<void> {
+  override async markUpdateProcessed(updateId: number, keys: UpdateOwner = {}): Promise<void> {
+    const now = this.environment.now();
     if (!Number.isSafeInteger(updateId)) throw new SerializationError(`processed_updates[${String(updateId)}]`, 'an update id must be an integer');
     const object = this.objects.processedObject(keys);
     await object.load();

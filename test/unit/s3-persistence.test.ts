@@ -512,16 +512,21 @@ describe('S3Persistence processed updates', () => {
 
   it('forgets ids older than a day and beyond the newest thousand', async () => {
     const store = new ControlledStore();
-    const p = persistence(store, { onFlush: true });
+    const clock = { now: 0 };
+    const p = persistence(store, { onFlush: true, environment: { now: () => clock.now } });
     const day = 24 * 60 * 60 * 1000;
-    await p.markUpdateProcessed(1, {}, 0);
-    await p.markUpdateProcessed(2, {}, day);
+    const markAt = async (id: number, at: number) => {
+      clock.now = at;
+      await p.markUpdateProcessed(id);
+    };
+    await markAt(1, 0);
+    await markAt(2, day);
     expect(await p.isUpdateProcessed(1)).toBe(true);
-    await p.markUpdateProcessed(3, {}, day + 1);
+    await markAt(3, day + 1);
     expect([await p.isUpdateProcessed(1), await p.isUpdateProcessed(2)]).toEqual([false, true]);
-    for (let id = 10; id < 1010; id++) await p.markUpdateProcessed(id, {}, day + id);
+    for (let id = 10; id < 1010; id++) await markAt(id, day + id);
     expect([await p.isUpdateProcessed(2), await p.isUpdateProcessed(10), await p.isUpdateProcessed(1009)]).toEqual([false, true, true]);
-    await p.markUpdateProcessed(2000, {}, day + 2000);
+    await markAt(2000, day + 2000);
     expect(await p.isUpdateProcessed(10)).toBe(false);
   });
 
