@@ -80,12 +80,6 @@ export type { LargeSnapshotOptions } from './runtime/update-log.js';
 // ---------------------------------------------------------------------------------------------
 export { migrateLayout, MigrationError } from './migrate.js';
 export type { MigrationEndpoint, MigrationOptions, MigrationPhase, MigrationProgress, MigrationReport, StateCounts } from './migrate.js';
-export {
-  importPtbPersistence,
-  readPtbPersistence,
-  readPtbPickle,
-  PickleDecodeError,
-  SnapshotExistsError,
-  SnapshotChangedError,
-} from './import/index.js';
+export { importPtbPersistence, readPtbPersistence, readPtbPickle, PickleDecodeError } from './import/index.js';
+export { SnapshotExistsError, SnapshotChangedError } from './state/errors.js';
 export type { BotMarkerReading, BotMarkerReport, ImportPtbOptions, ImportPtbResult, PtbPersistenceData, ReadPtbOptions } from './import/index.js';

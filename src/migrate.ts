@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { writeOnce } from './engine/write-once.js';
 import type { ObjectCodec } from './engine/conditional-object.js';
 import { LayoutCollisionError, PersistenceError, WriteConflictError } from './errors.js';
-import { SnapshotChangedError } from './import/errors.js';
+import { SnapshotChangedError } from './state/errors.js';
 import { collisionOf, probeNesting } from './layout-collision.js';
 import { guardedS3Store } from './s3-persistence-options.js';
 import { UndecodableSnapshot, type SnapshotFields } from './snapshot/codec.js';

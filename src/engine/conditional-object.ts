@@ -14,7 +14,6 @@
  * - the rule that an object it cannot decode is never written again.
  */
 import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
-import { UndecodableSnapshot } from '../snapshot/codec.js';
 import { PreconditionLostError, type ObjectStore, type WriteCondition } from '../store/object-store.js';
 import type { Environment } from './environment.js';
 
@@ -81,6 +80,11 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
 export type WriteRecord = readonly [id: string, writtenAt: number];
 
 /** How a value is stored. The engine hands the write records to store beside it. */
+/** What a codec throws for bytes that are not a value of its own; the engine adds bucket and key (`SnapshotDecodeError`). */
+export class UndecodableSnapshot extends Error {
+  override readonly name = 'UndecodableSnapshot';
+}
+
 export interface ObjectCodec<T> {
   /** The value of an object that does not exist. */
   empty(): T;

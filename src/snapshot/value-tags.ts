@@ -9,6 +9,7 @@
  */
 import { Decoder, Encoder, Tag } from '#cbor-x';
 import { BOT_PLACEHOLDER, defineEntry } from './values.js';
+import { UndecodableSnapshot } from '../engine/conditional-object.js';
 
 // Tags from CBOR's first-come-first-served range, meaningful only inside this format.
 export const TAG_BOT = 51_200;
@@ -16,10 +17,7 @@ export const TAG_DATE_MS = 51_201;
 export const TAG_NEGATIVE_ZERO = 51_202;
 export const TAG_OBJECT_ENTRIES = 51_203;
 
-/** Why bytes could not be decoded; the caller adds bucket and key. */
-export class UndecodableSnapshot extends Error {
-  override readonly name = 'UndecodableSnapshot';
-}
+export { UndecodableSnapshot };
 
 export const encoder = new Encoder({ useRecords: false, tagUint8Array: false, pack: false, structuredClone: false });
 export const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });

@@ -8,7 +8,7 @@
  * them; the state is all of them together. Every write goes through the conditional-object engine.
  */
 import { SnapshotDecodeError, WriteConflictError } from '../errors.js';
-import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from '../import/errors.js';
+import { AmbiguousLayoutError, SnapshotChangedError, SnapshotExistsError } from './errors.js';
 import { eachLimited } from '../limit.js';
 import { decodeSnapshot, UndecodableSnapshot, type SnapshotFields } from '../snapshot/codec.js';
 import { invalidSection } from '../snapshot/entries.js';

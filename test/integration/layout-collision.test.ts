@@ -4,7 +4,7 @@
 // deleting the sharded source leaves nothing behind.
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readStoredState } from '../../src/import/index.js';
+import { readStoredState } from '../../src/state/whole-state.js';
 import { LayoutCollisionError, migrateLayout, S3Persistence, type LayoutName } from '../../src/index.js';
 import { probeNesting } from '../../src/layout-collision.js';
 import { S3ObjectStore } from '../../src/store/s3-store.js';
