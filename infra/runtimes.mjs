@@ -1,5 +1,5 @@
 // The JavaScript runtimes the tests run the library and the sample bot in, besides the machine's
-// Node: each is an npm package (the Node binary, Bun, Deno, Netlify's local emulator), installed at a pinned version into
+// Node: each is an npm package (the Node binary, Bun, Deno, Netlify's and Vercel's local runners), installed at a pinned version into
 // ~/.cache/telegram-s3-persistence/runtimes/ the first time a test or `.ci/run` asks for it, and reused.
 // Not devDependencies: `node@24` would put its `node` into node_modules/.bin, where every npm script
 // would run it instead of the machine's Node, and a plain `npm ci` would download 380 MB it rarely needs.
@@ -24,6 +24,9 @@ export const RUNTIMES = {
   // deploy, each invocation in a new worker thread), run by infra/netlify/serve.mjs on Node 24
   // (it needs Node >= 22.12). Not a binary: the path is its module entry.
   netlifyDev: { package: '@netlify/dev', version: '5.1.3', bin: 'node_modules/@netlify/dev/dist/main.js' },
+  // Vercel's Node.js builder, the version vercel@58.10.0 depends on: its startDevServer is the server
+  // `vercel dev` runs each Node function in, used by infra/vercel/serve.mjs. Also a module entry.
+  vercelNode: { package: '@vercel/node', version: '5.9.9', bin: 'node_modules/@vercel/node/dist/index.js' },
 };
 
 /** The install's directory name: `@scope/name` becomes `@scope+name`, one level. */
