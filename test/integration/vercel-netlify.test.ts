@@ -6,6 +6,7 @@
 //   zip-it-and-ship-it as a deploy bundles it, every request run in a new worker thread.
 // - Vercel: @vercel/node's dev server, the one `vercel dev` runs each Node function in (no login).
 import { cp } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureRuntime } from '../../infra/runtimes.mjs';
@@ -20,8 +21,9 @@ beforeAll(async () => {
   node24 = await ensureRuntime('node24');
   await ensureRuntime('netlifyDev');
   await ensureRuntime('vercelNode');
-  project = await packedProject();
-  await project.link('grammy');
+  // Installed from npm, as a user's project has them: both platforms trace the function's files
+  // (node_modules included) into what they deploy, and a linked package would be traced as a link.
+  project = await packedProject({ fromRegistry: ['grammy', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'aws4fetch', 'cbor-x'] });
   // Each example is a project of its own beside the installed package.
   for (const example of ['netlify', 'vercel']) await cp(join(root, 'examples', example), join(project.dir, example), { recursive: true });
 }, 300_000);
@@ -31,13 +33,24 @@ afterAll(async () => {
 
 const platforms = {
   Netlify: { runner: 'netlify', args: (dir: string) => [dir], path: '/webhook' },
-  Vercel: { runner: 'vercel', args: (dir: string) => [dir, 'api/webhook.ts'], path: '/api/webhook' },
+  Vercel: { runner: 'vercel', args: (dir: string) => [dir, 'api/webhook.mjs'], path: '/api/webhook' },
 } as const;
 
-/** The settings: the S3 ones under S3_* names, as both platforms reserve AWS_* for their own. */
+/**
+ * The settings: the S3 ones under S3_* names, as both platforms reserve AWS_* for their own. The
+ * runners write their own settings under HOME (the project here); the runtimes' cache stays the
+ * user's (infra/runtimes.mjs), where the runner finds what beforeAll installed.
+ */
 function siteEnvironment(env: Record<string, string>): Record<string, string> {
   const { AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...rest } = env;
-  return { ...rest, S3_REGION: AWS_REGION!, S3_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!, S3_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY!, HOME: project.dir };
+  return {
+    ...rest,
+    S3_REGION: AWS_REGION!,
+    S3_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!,
+    S3_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY!,
+    HOME: project.dir,
+    XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+  };
 }
 
 describe.each(Object.keys(platforms) as Array<keyof typeof platforms>)('a %s function on the packed tarball, served by its local runner', (name) => {
