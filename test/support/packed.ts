@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Plugin } from 'esbuild';
 
 const run = promisify(execFile);
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -79,5 +80,35 @@ export async function packedProject(options: PackedProjectOptions = {}): Promise
     name: pkg.name,
     link,
     remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * An esbuild plugin that turns the imports of the repository's `src/` (from `handlers/` or
+ * `examples/`) into imports of the package installed in `project`: `src/webhook.js`,
+ * `src/grammy.js` and `src/fetch-store.js` become the subpaths of those names, any other module
+ * the root entry (which exports the rest: S3Persistence, END, mergeCallbackData, ...).
+ * `src/snapshot/layout.js` stays as it is: the sample bot's configuration checks layout names with
+ * helpers the package does not export (it is pure: no state, no I/O).
+ *
+ * `bundle: false` leaves the package's modules external, to be loaded from the project's
+ * node_modules at run time; `bundle: true` bundles them from there.
+ *
+ * @example
+ * await build({ entryPoints: ['handlers/gcf.ts'], bundle: true, plugins: [onThePackage(project, { bundle: true })] });
+ */
+export function onThePackage(project: Pick<PackedProject, 'dir' | 'name'>, { bundle = false } = {}): Plugin {
+  return {
+    name: 'on-the-package',
+    setup(context) {
+      context.onResolve({ filter: /\/src\/[\w/-]+\.js$/ }, async ({ path, kind }) => {
+        if (path.endsWith('/src/snapshot/layout.js')) return undefined;
+        const entry = ['webhook', 'grammy', 'fetch-store'].find((name) => path.endsWith(`/src/${name}.js`));
+        const specifier = entry === undefined ? project.name : `${project.name}/${entry}`;
+        if (!bundle) return { path: specifier, external: true };
+        const resolved = await context.resolve(specifier, { kind, resolveDir: project.dir });
+        return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
+      });
+    },
   };
 }
