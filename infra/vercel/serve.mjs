@@ -20,7 +20,18 @@ const vercelNode = await import(pathToFileURL(await ensureRuntime('vercelNode'))
 const { startDevServer } = vercelNode.default ?? vercelNode;
 // The function's settings from vercel.json, as the CLI hands them to the builder.
 const vercelJson = JSON.parse(await readFile(join(workPath, 'vercel.json'), 'utf8').catch(() => '{}'));
-const server = await startDevServer({
+// Stopped (SIGTERM, SIGINT) even while starting: the function's server is a child process of its own.
+let server;
+let stopping = false;
+const stop = async () => {
+  stopping = true;
+  if (server === undefined) return; // still starting: stopped as soon as it has started
+  await server?.shutdown();
+  process.exit(0);
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+server = await startDevServer({
   entrypoint,
   workPath,
   files: {},
@@ -28,10 +39,5 @@ const server = await startDevServer({
   meta: { isDev: true, env: {}, buildEnv: {} },
 });
 if (server === null) throw new Error(`@vercel/node does not serve ${entrypoint}`);
+if (stopping) await stop();
 console.log(`listening on http://127.0.0.1:${server.port}`);
-const stop = async () => {
-  await server.shutdown();
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);

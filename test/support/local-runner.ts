@@ -4,6 +4,9 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+/** Under the tests' 60 s: a runner not listening by then is killed and its start fails with what it printed. */
+const STARTUP_LIMIT_MS = 45_000;
+
 export interface LocalRunner {
   /** `http://127.0.0.1:<port>`, the site's origin. */
   readonly origin: string;
@@ -26,13 +29,17 @@ export function startLocalRunner(platform: 'netlify' | 'vercel', args: string[],
   let printed = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (printed += chunk));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // A runner that does not listen in time is stopped, not left behind by a test that gave up on it.
+  const timer = setTimeout(() => child.kill('SIGTERM'), STARTUP_LIMIT_MS);
+  void exited.then(() => clearTimeout(timer));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    void exited.then(() => reject(new Error(`infra/${platform}/serve.mjs exited before listening:\n${printed}`)));
+    void exited.then(() => reject(new Error(`infra/${platform}/serve.mjs exited before listening (or took over ${STARTUP_LIMIT_MS} ms):\n${printed}`)));
     createInterface({ input: child.stdout }).on('line', (line) => {
       printed += `${line}\n`;
       const origin = /^listening on (http:\/\/\S+)$/.exec(line)?.[1];
       if (origin === undefined) return;
+      clearTimeout(timer);
       resolve({
         origin,
         pid: child.pid!,
