@@ -30,9 +30,11 @@ export const handlerBuildOptions = {
   logLevel: 'warning',
 };
 
-export async function bundleHandler(outdir = join(root, '.build')) {
+/** `plugins`: esbuild plugins of the tests' (which bundle the library from the packed tarball instead of src/). */
+export async function bundleHandler(outdir = join(root, '.build'), { plugins = [] } = {}) {
   await build({
     ...handlerBuildOptions,
+    plugins,
     entryPoints: { webhook: join(root, 'handlers/webhook.ts') },
     outdir,
     outExtension: { '.js': '.mjs' },

@@ -3,8 +3,9 @@
 // default). Each update in a fresh process, state carried from one to the next, with the function's
 // environment as deployed: the AWS SDK's Node version notice is not silenced, so it shows where it
 // is true (Node 20) and nowhere else.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureRuntime } from '../../infra/runtimes.mjs';
+import { bundleOrigins } from '../support/packed.js';
 import { conversationState, deploy, text, userData } from './deployment.js';
 
 const ADA = 1001;
@@ -14,6 +15,12 @@ const runtimes = {
   'nodejs20.x: the machine Node': { major: 20, node: async () => process.execPath },
   'nodejs24.x: Node 24 from npm': { major: 24, node: () => ensureRuntime('node24') },
 };
+
+it('runs the library from the packed tarball: nothing of src/ in the bundle but the layout-name helpers', async () => {
+  const origins = await bundleOrigins(`${inject('handlerBundle')}.map`, 'telegram-s3-persistence');
+  expect(origins.dist).toEqual(expect.arrayContaining(['/dist/webhook.js', '/dist/s3-persistence.js', '/dist/grammy.js']));
+  expect(origins.src).toEqual(['src/snapshot/layout.ts']);
+});
 
 describe.each(Object.entries(runtimes))('%s', (_name, runtime) => {
   let node: string;

@@ -112,3 +112,18 @@ export function onThePackage(project: Pick<PackedProject, 'dir' | 'name'>, { bun
     },
   };
 }
+
+/**
+ * Where the modules of a bundle built with `onThePackage` came from, by its source map: the
+ * package's dist/ files (as `/dist/...`) and the repository's src/ files (as `src/...`).
+ *
+ * @example
+ * expect((await bundleOrigins('out/index.mjs.map', project.name)).src).toEqual(['src/snapshot/layout.ts']);
+ */
+export async function bundleOrigins(sourceMap: string, name: string): Promise<{ dist: string[]; src: string[] }> {
+  const { sources } = JSON.parse(await readFile(sourceMap, 'utf8')) as { sources: string[] };
+  return {
+    dist: sources.filter((file) => file.includes(`node_modules/${name}/dist/`)).map((file) => file.slice(file.indexOf('/dist/'))),
+    src: sources.filter((file) => !file.includes('node_modules/') && /(^|\/)src\//.test(file)).map((file) => file.slice(file.search(/(^|\/)src\//)).replace(/^\//, '')),
+  };
+}
