@@ -37,7 +37,7 @@ const platforms = {
 } as const;
 
 /**
- * The settings: the S3 ones under S3_* names, as both platforms reserve AWS_* for their own. The
+ * The settings: the S3 ones under S3_* names (Netlify reserves AWS_*, Vercel presets AWS_REGION). The
  * runners write their own settings under HOME (the project here); the runtimes' cache stays the
  * user's (infra/runtimes.mjs), where the runner finds what beforeAll installed.
  */

@@ -6,8 +6,8 @@
 //
 // Environment (the project's settings, the secret ones marked sensitive): BOT_TOKEN, WEBHOOK_SECRET,
 // PERSISTENCE_URL (s3://bucket/prefix), S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, and
-// optionally S3_ENDPOINT (MinIO, R2), BOT_INFO (getMe's JSON), TELEGRAM_API_ROOT. Not AWS_*: Vercel
-// reserves those names (and sets AWS_REGION to the function's own region).
+// optionally S3_ENDPOINT (MinIO, R2), BOT_INFO (getMe's JSON), TELEGRAM_API_ROOT. S3_* as on Netlify:
+// Vercel presets AWS_REGION to the function's own region, not the bucket's.
 import { S3Client } from '@aws-sdk/client-s3';
 import { Bot } from 'grammy';
 import { S3Persistence } from 'telegram-s3-persistence';
