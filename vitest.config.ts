@@ -1,4 +1,22 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// The package's own name, as the sample bot (handlers/) imports it, leads to the sources: the
+// `paths` of tsconfig.json, which vite does not read.
+const entryPoints: Record<string, string> = {
+  'telegram-s3-persistence': 'src/index.ts',
+  'telegram-s3-persistence/grammy': 'src/grammy.ts',
+  'telegram-s3-persistence/adapters': 'src/adapters/index.ts',
+  'telegram-s3-persistence/webhook': 'src/webhook.ts',
+  'telegram-s3-persistence/telegraf': 'src/adapters/telegraf.ts',
+  'telegram-s3-persistence/fetch-store': 'src/fetch-store.ts',
+};
+const resolve = {
+  alias: Object.entries(entryPoints).map(([name, file]) => ({
+    find: new RegExp(`^${name}$`),
+    replacement: fileURLToPath(new URL(file, import.meta.url)),
+  })),
+};
 
 // On the machine's Node 20 the AWS SDK rightly warns, once per process, that its 2027 releases need Node 22;
 // it is noise in test output. test/e2e/lambda-runtimes.test.ts runs the handler without this, and shows the
@@ -8,10 +26,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      { resolve, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       // Deterministic simulation: 100,000 seeded schedules in ten chunks (SIM_SCHEDULES to change).
-      { test: { name: 'simulation', include: ['test/sim/**/*.test.ts'], testTimeout: 600_000 } },
+      { resolve, test: { name: 'simulation', include: ['test/sim/**/*.test.ts'], testTimeout: 600_000 } },
       {
+        resolve,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -22,6 +41,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
@@ -33,6 +53,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: 'reliability',
           include: ['test/reliability/**/*.test.ts'],

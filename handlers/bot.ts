@@ -10,12 +10,8 @@
  */
 import { Bot, Context } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
-import { END } from '../src/runtime/conversation.js';
-import { persistence, type PersistenceFlavor } from '../src/grammy.js';
-import type { BasePersistence } from '../src/contract.js';
-import type { RuntimeOptions } from '../src/runtime/update-runtime.js';
-import type { MergeFunction } from '../src/conflicts.js';
-import { mergeCallbackData } from '../src/callback-data-merge.js';
+import { END, mergeCallbackData, type BasePersistence, type MergeFunction, type RuntimeOptions } from 'telegram-s3-persistence';
+import { persistence, type PersistenceFlavor } from 'telegram-s3-persistence/grammy';
 
 export interface UserData {
   count?: number;

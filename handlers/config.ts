@@ -3,7 +3,7 @@
  * variable, not its value.
  */
 import type { UserFromGetMe } from 'grammy/types';
-import { isLayoutName, LAYOUT_NAMES, type LayoutName } from '../src/snapshot/layout.js';
+import { isLayoutName, LAYOUT_NAMES, type LayoutName } from 'telegram-s3-persistence';
 
 export interface BotConfig {
   token: string;

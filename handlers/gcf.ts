@@ -6,8 +6,7 @@
  * Built by infra/gcf/build.mjs.
  */
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import type { NodeWebhookRequest, NodeWebhookResponse } from '../src/webhook.js';
-import { webhookHandler } from '../src/webhook.js';
+import { webhookHandler, type NodeWebhookRequest, type NodeWebhookResponse } from 'telegram-s3-persistence/webhook';
 import { ConfigError, readConfig } from './config.js';
 import { setUpBot } from './setup.js';
 

@@ -5,8 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Bot } from 'grammy';
-import { S3Persistence } from '../src/s3-persistence.js';
-import type { ObjectStore } from '../src/store/object-store.js';
+import { S3Persistence, type ObjectStore } from 'telegram-s3-persistence';
 import { createBot, mergeConcurrentChanges, type BotContext } from './bot.js';
 import type { BotConfig } from './config.js';
 

@@ -1,9 +1,11 @@
 /**
  * Builds the sample bot from its configuration, the same way for the Lambda webhook, Cloud
- * Functions and long polling: an AWS SDK client, then persistence and bot.
+ * Functions and long polling: the library's S3 client from the environment (`S3_ENDPOINT`,
+ * `AWS_REGION`), then persistence and bot.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Bot } from 'grammy';
+import { clientFromEnvironment } from 'telegram-s3-persistence';
 import type { BotContext } from './bot.js';
 import type { BotConfig } from './config.js';
 import { setUpBotOn, type SamplePersistence } from './setup-on-store.js';
@@ -15,9 +17,6 @@ export interface SampleBot {
 }
 
 export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env): SampleBot {
-  const client = new S3Client({
-    region: env.AWS_REGION ?? 'us-east-1',
-    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
-  });
+  const client = clientFromEnvironment(env);
   return { ...setUpBotOn(config, { client }), client };
 }

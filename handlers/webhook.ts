@@ -4,7 +4,7 @@
  * body are checked before any state is touched, and everything the bot writes is flushed before the
  * response returns, because Lambda freezes after it.
  */
-import { webhookHandler, type LambdaWebhookEvent, type LambdaWebhookResult } from '../src/webhook.js';
+import { webhookHandler, type LambdaWebhookEvent, type LambdaWebhookResult } from 'telegram-s3-persistence/webhook';
 import { ConfigError, readConfig } from './config.js';
 import { setUpBot } from './setup.js';
 

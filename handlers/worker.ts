@@ -6,11 +6,9 @@
  * credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, optional `AWS_SESSION_TOKEN`). A Worker
  * gets them with each request, so the bot is set up on the first one and kept by the isolate.
  */
-import { fetchStoreFromEnvironment, type FetchStoreEnvironment } from '../src/fetch-store.js';
-import { parseFilepath } from '../src/snapshot/layout.js';
-import { ConditionalWriteGuard } from '../src/store/conditional-write-guard.js';
-import type { ObjectStore } from '../src/store/object-store.js';
-import { webhookHandler } from '../src/webhook.js';
+import { ConditionalWriteGuard, parseFilepath, type ObjectStore } from 'telegram-s3-persistence';
+import { fetchStoreFromEnvironment, type FetchStoreEnvironment } from 'telegram-s3-persistence/fetch-store';
+import { webhookHandler } from 'telegram-s3-persistence/webhook';
 import { ConfigError, readConfig } from './config.js';
 import { setUpBotOn } from './setup-on-store.js';
 

@@ -5,7 +5,8 @@
  * other keyboard, whose buttons would then answer "expired". This merge keeps both.
  */
 import type { CallbackData } from './contract.js';
-import { deepEqual, isPlainObject } from './snapshot/values.js';
+import { CallbackDataShapeError, parseCallbackData } from './snapshot/callback-data.js';
+import { deepEqual } from './snapshot/values.js';
 
 type Keyboard = CallbackData[0][number];
 
@@ -44,19 +45,15 @@ interface Sets {
 
 /** Callback data (or none: `null`, `undefined`) as keyed sets; `undefined` when it is not PTB's shape. */
 function asSets(data: unknown): Sets | undefined {
-  if (data === null || data === undefined) return { keyboards: new Map(), queries: new Map() };
-  if (!Array.isArray(data) || data.length !== 2 || !Array.isArray(data[0]) || !isPlainObject(data[1])) return undefined;
-  const keyboards = new Map<string, Keyboard>();
-  for (const keyboard of data[0] as unknown[]) {
-    if (!Array.isArray(keyboard) || keyboard.length !== 3 || typeof keyboard[0] !== 'string' || typeof keyboard[1] !== 'number') return undefined;
-    keyboards.set(keyboard[0], keyboard as Keyboard);
+  let parsed: CallbackData | null;
+  try {
+    parsed = parseCallbackData(data);
+  } catch (error) {
+    if (error instanceof CallbackDataShapeError) return undefined;
+    throw error;
   }
-  const queries = new Map<string, string>();
-  for (const [id, keyboardUuid] of Object.entries(data[1])) {
-    if (typeof keyboardUuid !== 'string') return undefined;
-    queries.set(id, keyboardUuid);
-  }
-  return { keyboards, queries };
+  const [keyboards, queries] = parsed ?? [[], {}];
+  return { keyboards: new Map(keyboards.map((keyboard) => [keyboard[0], keyboard])), queries: new Map(Object.entries(queries)) };
 }
 
 /** A three-way merge of keyed sets: ours' additions, changes and removals since `base`, applied to `theirs`. */

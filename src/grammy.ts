@@ -82,9 +82,6 @@ export class GrammyPersistence<UD, CD, BD, C extends Flavored<UD, CD, BD> = Flav
   /**
    * A persistent conversation (PTB's `ConversationHandler` with `persistent=True`), keyed by
    * `[chatId, userId]`. Updates no step of it handles go on to the next middleware.
-   *
-   * @example
-   * bot.use(store.conversation({ name: 'survey', entryPoints: [...], states: { NAME: [...], AGE: [...] } }));
    */
   conversation(definition: ConversationDefinition<C>): MiddlewareFn<C> {
     checkConversation(definition);

@@ -151,6 +151,8 @@ function countsOf(state: State): StateCounts {
 }
 
 /** Sorted keys everywhere, so equal states give equal bytes whatever order entries were written in. */
+function canonical(value: Map<string, unknown>): Map<string, unknown>;
+function canonical(value: unknown): unknown;
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (value instanceof Map) {
@@ -173,7 +175,7 @@ function checksumOf(state: State): string {
     ['callback_data', state.callbackData ?? null],
     ['conversations', state.conversations],
   ]);
-  return createHash('sha256').update(encodeSnapshot(canonical(fields) as Map<string, unknown>)).digest('hex');
+  return createHash('sha256').update(encodeSnapshot(canonical(fields))).digest('hex');
 }
 
 /** Makes `target` hold what `source` holds; returns the number of entries written and left as they were. */

@@ -269,7 +269,7 @@ export class S3Persistence<
         : [await this.loaded({ section: 'conversations', name, key: '' })];
     for (const object of objects) {
       object.sawScope({ section: 'conversations', name, key: '' });
-      const stored = (object.view().get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(name);
+      const stored = object.view().get('conversations')?.get(name);
       for (const [key, state] of stored ?? []) states.set(key, copyOut(state, this.bot));
     }
     return states;
@@ -480,11 +480,11 @@ export class S3Persistence<
         if (ref?.section === 'conversations') names.add(ref.name);
       }
       for (const object of this.objects.values()) {
-        for (const name of (object.view().get('conversations') as Map<string, unknown> | undefined)?.keys() ?? []) names.add(name);
+        for (const name of object.view().get('conversations')?.keys() ?? []) names.add(name);
       }
     } else {
       const object = await this.loaded({ section: 'conversations', name: '', key: '' });
-      for (const name of (object.view().get('conversations') as Map<string, unknown> | undefined)?.keys() ?? []) names.add(name);
+      for (const name of object.view().get('conversations')?.keys() ?? []) names.add(name);
     }
     return [...names].sort();
   }

@@ -16,6 +16,7 @@ import { webhookCallback, type Bot, type Context } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import type { BasePersistence } from './contract.js';
 import { InvalidOptionsError } from './errors.js';
+import { loggerOf, type Logger } from './runtime/logger.js';
 import type { S3Persistence } from './s3-persistence.js';
 import type { ObjectStore } from './store/object-store.js';
 
@@ -84,8 +85,12 @@ export interface WebhookOptions<P extends WebhookPlatform> {
   maxBodyBytes?: number;
   /** grammY's `timeoutMilliseconds` for handling one update; default none (the platform's own limit applies). */
   timeoutMilliseconds?: number;
-  /** Where failures are reported; default `console.error`. Messages never hold the token or the secret. */
-  log?: (message: string) => void;
+  /**
+   * Where failures are reported: the runtime's {@link Logger}, by default one JSON line on stderr
+   * per record (`event`: `cold-start-failed`, `update-failed`, `bot-info-cache`), the same format as
+   * the runtime's line of each update; `false`: nowhere. Records never hold the token or the secret.
+   */
+  logger?: Logger | false;
 }
 
 /** Telegram's updates are far smaller; anything bigger is not an update. */
@@ -240,8 +245,9 @@ const botIdOf = (token: string) => Number(token.split(':')[0]);
  * The bot's identity from `cache`, or from getMe (then cached). A cache that belongs to another bot
  * is replaced, with a warning; a cache that cannot be written only costs the next cold start a getMe.
  */
-async function cachedBotInfo(bot: Bot<Context>, cache: BotInfoCache, log: (message: string) => void): Promise<UserFromGetMe> {
+async function cachedBotInfo(bot: Bot<Context>, cache: BotInfoCache, logger: Logger): Promise<UserFromGetMe> {
   const where = `s3://${cache.store.bucket}/${cache.key}`;
+  const log = (message: string) => logger.warn({ event: 'bot-info-cache', cache: where, message });
   const read = await cache.store.get(cache.key);
   if (read.status === 'found') {
     let cached: Partial<UserFromGetMe> | undefined;
@@ -312,7 +318,7 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
     throw new InvalidOptionsError('secretToken is required: the secret_token given to setWebhook (e.g. `openssl rand -hex 32`)');
   }
   const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
-  const log = options.log ?? ((message: string) => console.error(message));
+  const logger = loggerOf(options.logger);
   const secrets = [bot.token, bot.token.split(':')[1] ?? bot.token, options.secretToken];
   const redact = (text: string) => secrets.reduce((safe, secret) => safe.split(secret).join('[REDACTED]'), text);
   const cache = options.botInfoCache === false ? undefined : (options.botInfoCache ?? defaultCache(persistence));
@@ -326,7 +332,7 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
   let coldStart: Promise<void> | undefined;
   const start = async () => {
     if (options.botInfo !== undefined) bot.botInfo = options.botInfo;
-    else if (!bot.isInited()) bot.botInfo = cache === undefined ? await bot.api.getMe() : await cachedBotInfo(bot as unknown as Bot<Context>, cache, log);
+    else if (!bot.isInited()) bot.botInfo = cache === undefined ? await bot.api.getMe() : await cachedBotInfo(bot as unknown as Bot<Context>, cache, logger);
     persistence.setBot(bot);
   };
 
@@ -342,7 +348,7 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
       await (coldStart ??= start());
     } catch (error) {
       coldStart = undefined;
-      log(`cold start failed: ${redact(messageOf(error))}`);
+      logger.error({ event: 'cold-start-failed', error: redact(messageOf(error)) });
       return refuse(500, 'the bot could not start; see the log');
     }
     let reply: string | undefined;
@@ -355,7 +361,7 @@ export function webhookHandler<C extends Context, P extends WebhookPlatform, UD,
       if ((cause as { code?: unknown }).code === 'UPDATE_IN_PROGRESS') {
         return refuse(503, 'another delivery of this update is being handled; Telegram delivers it again');
       }
-      log(`update ${update.update_id} failed: ${redact(messageOf(error))}`);
+      logger.error({ event: 'update-failed', updateId: update.update_id, status: 500, error: redact(messageOf(error)) });
       return refuse(500, 'the update could not be handled');
     }
     if (unauthorized) return refuse(401, 'wrong or missing secret token');

@@ -30,7 +30,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createBucket, type MinioConnection } from '../../infra/minio.js';
-import { conversationKey, S3Persistence, SNAPSHOT_VERSION, type ObjectStore, type ReadResult } from '../../src/index.js';
+import { conversationKey, S3Persistence, type ObjectStore, type ReadResult } from '../../src/index.js';
+import { SNAPSHOT_VERSION } from '../../src/snapshot/codec.js';
 import { shardedKey } from '../../src/snapshot/layout.js';
 import { SNAPSHOT_CONTENT_TYPE } from '../../src/store/s3-store.js';
 import { generateCallbackData, seedPersistence, SURVEY, type Population, type UserRecord } from './population.js';
@@ -48,6 +49,9 @@ const SEED_CONCURRENCY = 64;
 /** Files whose content decides the seeded bytes; a change to any of them seeds afresh. */
 const FINGERPRINTED = [
   'src/snapshot/codec.ts',
+  'src/snapshot/envelope.ts',
+  'src/snapshot/lazy-entries.ts',
+  'src/snapshot/value-tags.ts',
   'src/snapshot/entries.ts',
   'src/snapshot/layout.ts',
   'src/snapshot/tracked-object.ts',

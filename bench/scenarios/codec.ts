@@ -12,7 +12,8 @@
 import { Decoder, Encoder, isNativeAccelerationEnabled } from 'cbor-x';
 import { isDeepStrictEqual } from 'node:util';
 import v8 from 'node:v8';
-import { decodeSnapshot, encodeSnapshot, MemoryObjectStore, S3Persistence, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from '../../src/index.js';
+import { MemoryObjectStore, S3Persistence } from '../../src/index.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from '../../src/snapshot/codec.js';
 import { decodeSnapshotLazily } from '../../src/snapshot/codec.js';
 import { runChild } from '../lib/child-process.js';
 import { generatePopulation, SURVEY, toJsonDocument, toSnapshotFields } from '../lib/population.js';

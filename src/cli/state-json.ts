@@ -75,12 +75,12 @@ const byKey = <K extends string | number>([a]: readonly [K, unknown], [b]: reado
 function sectionToJson(name: string, value: unknown): Json {
   if (ID_SECTIONS.has(name) && value instanceof Map && [...value.keys()].every(isPlainId)) {
     const object: Record<string, Json> = {};
-    for (const [id, entry] of [...(value as Map<number, unknown>)].sort(byKey)) object[String(id)] = toJson(entry);
+    for (const [id, entry] of [...value].sort(byKey)) object[String(id)] = toJson(entry);
     return object;
   }
   if (name === 'conversations' && value instanceof Map) {
     const object: Record<string, Json> = {};
-    for (const [conversation, states] of [...(value as Map<string, Map<string, unknown>>)].sort(byKey)) {
+    for (const [conversation, states] of [...value].sort(byKey)) {
       const keys: Record<string, Json> = {};
       for (const [key, state] of [...states].sort(byKey)) defineEntry(keys, key, toJson(state));
       defineEntry(object, conversation, keys);

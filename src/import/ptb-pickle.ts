@@ -17,11 +17,13 @@
  * {@link ReadPtbOptions.botMarker} for the one case the files cannot tell).
  */
 import { readFile, stat } from 'node:fs/promises';
-import type { CallbackData } from '../contract.js';
+import { conversationKey, type CallbackData } from '../contract.js';
 import { SerializationError } from '../errors.js';
+import { CallbackDataShapeError, parseCallbackData } from '../snapshot/callback-data.js';
 import type { SnapshotFields } from '../snapshot/codec.js';
 import { BOT_PLACEHOLDER, isPlainObject } from '../snapshot/values.js';
-import { describe, PyDict, PyObject, PyTuple, readPickleContents, type PickleContents, type PyValue } from './pickle.js';
+import { readPickleContents, type PickleContents } from './pickle.js';
+import { describe, PyDict, PyObject, PyTuple, type PyValue } from './python-objects.js';
 import { PythonValueMapper, type PythonMappingOptions } from './python-values.js';
 
 /** PTB's five kinds of data, as its single file and its multi-file suffixes name them. */
@@ -244,10 +246,10 @@ function readConversations(value: PyValue, mapper: PythonValueMapper): Map<strin
     const stored = new Map<string, unknown>();
     for (const [key, state] of entriesOf(states, path)) {
       const parts = key instanceof PyTuple ? key.items.map((part) => mapper.mapKey(part, path, 'dict key')) : undefined;
-      if (parts === undefined || !parts.every((part) => typeof part === 'string' || (typeof part === 'number' && Number.isSafeInteger(part)))) {
+      if (parts === undefined || !parts.every((part): part is number | string => typeof part === 'string' || (typeof part === 'number' && Number.isSafeInteger(part)))) {
         throw new SerializationError(`${path} key`, `a conversation key that is ${describe(key)}, not a tuple of ints and strs`);
       }
-      const id = JSON.stringify(parts);
+      const id = conversationKey(parts);
       const mapped = mapper.map(state, `${path}[${id}]`);
       // PTB keeps an ended conversation as None; this library removes the key. Both read as "no conversation".
       if (mapped !== null) stored.set(id, mapped);
@@ -266,21 +268,14 @@ function readCallbackData(value: PyValue, mapper: PythonValueMapper): CallbackDa
       "PTB's marker of the bot where callback data or None belongs: the file was written without set_bot, so its markers stand for None: read them so with botMarker: 'none'",
     );
   }
-  if (data === null || (isPlainObject(data) && Object.keys(data).length === 0)) return null;
-  const [keyboards, queries] = Array.isArray(data) && data.length === 2 ? (data as unknown[]) : [];
-  const validKeyboards =
-    Array.isArray(keyboards) &&
-    keyboards.every(
-      (keyboard) =>
-        Array.isArray(keyboard) &&
-        keyboard.length === 3 &&
-        typeof keyboard[0] === 'string' &&
-        typeof keyboard[1] === 'number' &&
-        isPlainObject(keyboard[2]),
+  if (isPlainObject(data) && Object.keys(data).length === 0) return null;
+  try {
+    return parseCallbackData(data);
+  } catch (error) {
+    if (!(error instanceof CallbackDataShapeError)) throw error;
+    throw new SerializationError(
+      'callback_data',
+      `${error.reason}: expected PTB's CallbackDataCache data: ([(keyboard uuid, access time, {button uuid: data})], {query id: keyboard uuid})`,
     );
-  const validQueries = isPlainObject(queries) && Object.values(queries).every((id) => typeof id === 'string');
-  if (!validKeyboards || !validQueries) {
-    throw new SerializationError('callback_data', "expected PTB's CallbackDataCache data: ([(keyboard uuid, access time, {button uuid: data})], {query id: keyboard uuid})");
   }
-  return data as CallbackData;
 }

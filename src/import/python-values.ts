@@ -30,7 +30,7 @@ import {
   PyTuple,
   PyUndecodableStr,
   type PyValue,
-} from './pickle.js';
+} from './python-objects.js';
 
 export interface PythonMappingOptions {
   /** Drop the microseconds a Date cannot hold instead of refusing the datetime. Default false. */

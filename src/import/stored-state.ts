@@ -69,9 +69,9 @@ const sharded: StateLayout = {
     };
     for (const [field, value] of fields) {
       if ((field === 'user_data' || field === 'chat_data') && value instanceof Map) {
-        for (const [id, data] of value as Map<number, unknown>) place(objects, shardedKey(path, { section: field, id }), field, new Map([[id, data]]));
+        for (const [id, data] of fields.get(field) ?? []) place(objects, shardedKey(path, { section: field, id }), field, new Map([[id, data]]));
       } else if (field === 'conversations' && value instanceof Map) {
-        for (const [name, states] of value as Map<string, Map<string, unknown>>) {
+        for (const [name, states] of fields.get(field) ?? []) {
           for (const [key, state] of states) entry({ section: 'conversations', name, key }, state);
         }
       } else if (field === 'callback_data') {

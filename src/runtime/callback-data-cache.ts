@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallbackData } from '../contract.js';
 import { InvalidOptionsError, PersistenceError } from '../errors.js';
-import { isPlainObject } from '../snapshot/values.js';
+import { parseCallbackData } from '../snapshot/callback-data.js';
 
 /**
  * A button given to {@link CallbackDataCache.processKeyboard}: `callbackData` is any storable value;
@@ -324,53 +324,14 @@ function setMostRecent<V>(lru: Map<string, V>, key: string, value: V, maxSize: n
   }
 }
 
-function unreadable(reason: string): PersistenceError {
-  return new PersistenceError(
-    'SNAPSHOT_UNREADABLE',
-    `cannot load callback data: ${reason}; expected PTB's [[[keyboardUuid, accessTime, {buttonUuid: value}], ...], {callbackQueryId: keyboardUuid}]`,
-  );
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value !== 'object') return `a ${typeof value}`;
-  const name = (value.constructor as { name?: unknown } | undefined)?.name;
-  return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object with a custom prototype';
-}
-
-/** Checks the whole persisted value before anything is replaced. */
+/** The persisted value as the cache's own LRU entries; throws before anything is replaced. */
 function parsePersisted(data: unknown): {
   keyboards: Array<[string, StoredKeyboard]>;
   callbackQueries: Array<[string, string]>;
 } {
-  if (data === null || data === undefined) return { keyboards: [], callbackQueries: [] };
-  if (!Array.isArray(data) || data.length !== 2) {
-    throw unreadable(`callback_data is ${describe(data)}, not a [keyboards, callbackQueries] pair`);
-  }
-  const [keyboardList, queryRecord] = data as [unknown, unknown];
-  if (!Array.isArray(keyboardList)) throw unreadable(`callback_data[0] is ${describe(keyboardList)}, not an array`);
-  const keyboards = keyboardList.map((entry: unknown, i): [string, StoredKeyboard] => {
-    const at = `callback_data[0][${i}]`;
-    if (!Array.isArray(entry) || entry.length !== 3) {
-      throw unreadable(`${at} is ${describe(entry)}, not a [keyboardUuid, accessTime, buttons] triple`);
-    }
-    const [keyboardUuid, accessTime, buttons] = entry as [unknown, unknown, unknown];
-    if (typeof keyboardUuid !== 'string') throw unreadable(`${at}[0] (keyboard uuid) is ${describe(keyboardUuid)}`);
-    if (typeof accessTime !== 'number' || !Number.isFinite(accessTime)) {
-      throw unreadable(`${at}[1] (access time) is ${describe(accessTime)}, not a number of seconds`);
-    }
-    if (!isPlainObject(buttons)) throw unreadable(`${at}[2] (buttons) is ${describe(buttons)}, not a plain object`);
-    return [keyboardUuid, { accessTime, buttons: new Map(Object.entries(buttons)) }];
-  });
-  if (!isPlainObject(queryRecord)) {
-    throw unreadable(`callback_data[1] (callback queries) is ${describe(queryRecord)}, not a plain object`);
-  }
-  const callbackQueries = Object.entries(queryRecord).map(([callbackQueryId, keyboardUuid]): [string, string] => {
-    if (typeof keyboardUuid !== 'string') {
-      throw unreadable(`callback_data[1]["${callbackQueryId}"] is ${describe(keyboardUuid)}, not a keyboard uuid`);
-    }
-    return [callbackQueryId, keyboardUuid];
-  });
-  return { keyboards, callbackQueries };
+  const [keyboards, callbackQueries] = parseCallbackData(data) ?? [[], {}];
+  return {
+    keyboards: keyboards.map(([keyboardUuid, accessTime, buttons]) => [keyboardUuid, { accessTime, buttons: new Map(Object.entries(buttons)) }]),
+    callbackQueries: Object.entries(callbackQueries),
+  };
 }

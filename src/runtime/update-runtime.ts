@@ -59,8 +59,8 @@ export type RunOutcome<T> = { status: 'handled'; result: T } | { status: 'duplic
  * place (or assign new ones); what changed is written after the handler.
  */
 export class UpdateScope<UD, CD, BD> {
-  /** Conversation states changed by this update, by name, then key. */
-  readonly conversationChanges = new Map<string, Map<string, string | null>>();
+  /** Conversation states changed by this update, by name, then `conversationKey(key)`; each with its key as given. */
+  readonly conversationChanges = new Map<string, Map<string, { key: ConversationKey; state: string | null }>>();
   userDropped = false;
   chatDropped = false;
   /** Conversation keys of one's own read for this update (`name\0key`). */
@@ -119,7 +119,10 @@ export class UpdateScope<UD, CD, BD> {
    */
   conversation(name: string, key?: ConversationKey): ConversationStateAccess {
     const states = this.runtime.conversationStates(name);
-    const id = conversationKey(key ?? [this.required('chatId', 'a conversation'), this.required('userId', 'a conversation')]);
+    // A copy: the key written after the handler is the one given now.
+    const given = key ?? [this.required('chatId', 'a conversation'), this.required('userId', 'a conversation')];
+    const parts: ConversationKey = Array.isArray(given) ? [...given] : given;
+    const id = conversationKey(parts);
     // Where keys are read one by one (the sharded layout), only the update's own key was read before the handler.
     const own = this.keys.chatId !== undefined && this.keys.userId !== undefined && id === conversationKey([this.keys.chatId, this.keys.userId]);
     if (this.runtime.persistence.loadsLazily && !own && !this.loadedKeys.has(`${name}\u0000${id}`)) {
@@ -137,7 +140,7 @@ export class UpdateScope<UD, CD, BD> {
         else states.set(id, state);
         let changes = this.conversationChanges.get(name);
         if (changes === undefined) this.conversationChanges.set(name, (changes = new Map()));
-        changes.set(id, state);
+        changes.set(id, { key: parts, state });
       },
     };
   }
@@ -396,7 +399,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
       writes.push(persistence.updateCallbackData(cache.persistenceData()).then(() => cache.markPersisted(version)));
     }
     for (const [name, changes] of scope.conversationChanges) {
-      for (const [key, state] of changes) writes.push(persistence.updateConversation(name, JSON.parse(key) as ConversationKey, state, origin));
+      for (const { key, state } of changes.values()) writes.push(persistence.updateConversation(name, key, state, origin));
     }
     // Every write is started before any is awaited, so they share one PUT per object; the update is
     // marked handled once they are stored (the store writes the mark's object last); flush before

@@ -236,7 +236,7 @@ export class ChangeSet {
    * on): drops the steps of updates another writer stored, and decides each conflict once.
    */
   reconcile(stored: SnapshotFields): void {
-    const handled = stored.get('processed_updates') as Map<number, unknown> | undefined;
+    const handled = stored.get('processed_updates');
     const storedElsewhere = (update: number) => handled?.has(update) === true && !this.ownUpdates.has(update);
     const storedAlready = (step: Step) => step.updates.size > 0 && [...step.updates].every(storedElsewhere);
     for (const [id, change] of this.pending) {

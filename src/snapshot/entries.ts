@@ -3,8 +3,11 @@
  * is a set of entries that writers change independently: a user id, a chat id, a top-level property
  * of bot data, a conversation key. Callback data is one entry as a whole.
  */
+import type { CallbackData } from '../contract.js';
+import { CallbackDataShapeError, parseCallbackData } from './callback-data.js';
+import { storedValue } from './lazy-entries.js';
+import { UndecodableSnapshot } from './value-tags.js';
 import { defineEntry, isPlainObject } from './values.js';
-import { storedValue, type SnapshotFields } from './codec.js';
 
 export type SectionName =
   | 'user_data'
@@ -23,6 +26,34 @@ export const SECTION_NAMES: readonly SectionName[] = [
   'conversations',
   'processed_updates',
 ];
+
+/**
+ * What each section holds once its shape is checked ({@link parseSections}). In `user_data` and
+ * `chat_data` a value read from format 2 may be an `EncodedEntry` until it is first read;
+ * `storedValue` gives the value either way.
+ */
+export interface SectionValues {
+  user_data: Map<number, unknown>;
+  chat_data: Map<number, unknown>;
+  bot_data: unknown;
+  callback_data: CallbackData | null;
+  /** Conversation name to `conversationKey(key)` to state. */
+  conversations: Map<string, Map<string, unknown>>;
+  /** Update id to the time it was handled (ms since the epoch). */
+  processed_updates: Map<number, number>;
+}
+
+/**
+ * The fields of a snapshot: section name (or a field this release does not know, kept as it is so
+ * that it survives a rewrite) to value. A section reads as its type in {@link SectionValues}: what
+ * a load decodes becomes fields through {@link parseSections}, and changes go through
+ * {@link applyChanges}. (TypeScript lets any `Map<string, unknown>` stand for one: code that builds
+ * fields of its own checks them with {@link invalidSection}.)
+ */
+export interface SnapshotFields extends Map<string, unknown> {
+  get<K extends SectionName>(name: K): SectionValues[K] | undefined;
+  get(name: string): unknown;
+}
 
 /** Sections stored as a map from a number (user id, chat id, update id) to a value. */
 type IdSection = 'user_data' | 'chat_data' | 'processed_updates';
@@ -71,10 +102,20 @@ export function entryLabel(ref: EntryRef): string {
 }
 
 /**
- * Checks that decoded fields have the shapes of their sections; returns a reason when not.
+ * `fields` as {@link SnapshotFields}, once each known section is checked to have its shape; throws
+ * {@link UndecodableSnapshot} with the reason when one does not.
+ */
+export function parseSections(fields: Map<string, unknown>): SnapshotFields {
+  const invalid = invalidSection(fields);
+  if (invalid !== undefined) throw new UndecodableSnapshot(invalid);
+  return fields;
+}
+
+/**
+ * Checks that fields have the shapes of their sections; returns a reason when not.
  * Fields this release does not know are kept as they are, so that they survive a rewrite.
  */
-export function invalidSection(fields: SnapshotFields): string | undefined {
+export function invalidSection(fields: ReadonlyMap<string, unknown>): string | undefined {
   for (const section of ['user_data', 'chat_data', 'processed_updates'] as const) {
     const value = fields.get(section);
     if (value === undefined) continue;
@@ -93,9 +134,11 @@ export function invalidSection(fields: SnapshotFields): string | undefined {
       for (const key of states.keys()) if (typeof key !== 'string') return `conversations[${name}] has a non-string key`;
     }
   }
-  const callbackData = fields.get('callback_data');
-  if (callbackData !== undefined && callbackData !== null && !Array.isArray(callbackData)) {
-    return 'callback_data is not a [keyboards, queries] pair';
+  try {
+    parseCallbackData(fields.get('callback_data'));
+  } catch (error) {
+    if (error instanceof CallbackDataShapeError) return error.reason;
+    throw error;
   }
   return undefined;
 }
@@ -109,7 +152,7 @@ export function readEntry(fields: SnapshotFields, ref: EntryRef): EntryValue {
     case 'user_data':
     case 'chat_data':
     case 'processed_updates': {
-      const entries = fields.get(ref.section) as Map<number, unknown> | undefined;
+      const entries = fields.get(ref.section);
       return entries?.has(ref.id) ? storedValue(entries.get(ref.id)) : ABSENT;
     }
     case 'bot_data': {
@@ -123,7 +166,7 @@ export function readEntry(fields: SnapshotFields, ref: EntryRef): EntryValue {
     case 'callback_data':
       return fields.has('callback_data') ? fields.get('callback_data') : ABSENT;
     case 'conversations': {
-      const states = (fields.get('conversations') as Map<string, Map<string, unknown>> | undefined)?.get(ref.name);
+      const states = fields.get('conversations')?.get(ref.name);
       return states?.has(ref.key) ? states.get(ref.key) : ABSENT;
     }
   }
@@ -137,7 +180,7 @@ export function applyChanges(
   fields: SnapshotFields,
   changes: Iterable<readonly [EntryRef, EntryValue]>,
 ): SnapshotFields {
-  const next = new Map(fields);
+  const next: SnapshotFields = new Map(fields);
   const copied = new Set<unknown>();
   const writable = <T>(container: T, copy: (value: T) => T): T => {
     if (copied.has(container)) return container;
@@ -150,7 +193,7 @@ export function applyChanges(
       case 'user_data':
       case 'chat_data':
       case 'processed_updates': {
-        const entries = writable(next.get(ref.section) as Map<number, unknown> | undefined, (m) => new Map(m))!;
+        const entries = writable<Map<number, unknown> | undefined>(next.get(ref.section), (m) => new Map(m))!;
         if (value === ABSENT) entries.delete(ref.id);
         else entries.set(ref.id, value);
         next.set(ref.section, entries);
@@ -174,8 +217,7 @@ export function applyChanges(
         else next.set('callback_data', value);
         break;
       case 'conversations': {
-        type States = Map<string, unknown>;
-        const conversations = writable(next.get('conversations') as Map<string, States> | undefined, (m) => new Map(m))!;
+        const conversations = writable(next.get('conversations'), (m) => new Map(m))!;
         const states = writable(conversations.get(ref.name), (m) => new Map(m))!;
         if (value === ABSENT) states.delete(ref.key);
         else states.set(ref.key, value);

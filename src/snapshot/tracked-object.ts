@@ -19,7 +19,7 @@ import {
   type EntryEncodings,
   type SnapshotFields,
 } from './codec.js';
-import { ABSENT, applyChanges, invalidSection, readEntry, type EntryRef, type EntryValue } from './entries.js';
+import { ABSENT, applyChanges, parseSections, readEntry, type EntryRef, type EntryValue } from './entries.js';
 
 export { emptyMetrics, type PersistenceMetrics } from '../engine/conditional-object.js';
 export { PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS } from './change-set.js';
@@ -52,9 +52,7 @@ export function snapshotCodec(encodings: EntryEncodings): ObjectCodec<SnapshotFi
   return {
     empty: () => new Map(),
     decode(body) {
-      const fields = decodeSnapshotLazily(body);
-      const invalid = invalidSection(fields);
-      if (invalid !== undefined) throw new UndecodableSnapshot(invalid);
+      const fields = parseSections(decodeSnapshotLazily(body));
       const stored: unknown = fields.get(WRITE_IDS_FIELD);
       fields.delete(WRITE_IDS_FIELD);
       const writes = (Array.isArray(stored) ? stored : []).filter(
@@ -155,7 +153,7 @@ export class TrackedObject {
    * be copied before it is handed out).
    */
   idEntries(section: 'user_data' | 'chat_data'): Array<[id: number, value: unknown, own: boolean]> {
-    const stored = this.view().get(section) as Map<number, unknown> | undefined;
+    const stored = this.view().get(section);
     return this.decoding(() => {
       const entries = [...(stored ?? [])];
       // Entries nobody read yet are decoded together, each a value of the caller's own.
@@ -205,7 +203,7 @@ export class TrackedObject {
     // Each change of one update records it: once it waits to be written, the rest need not sort the ids again.
     if (this.changes.get({ section: 'processed_updates', id: updateId })?.updates.has(updateId) === true) return false;
     let changed = this.set({ section: 'processed_updates', id: updateId }, now, updateId);
-    const remembered = (this.view().get('processed_updates') as Map<number, number> | undefined) ?? new Map<number, number>();
+    const remembered = this.view().get('processed_updates') ?? new Map<number, number>();
     const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
     for (const [index, [id, handledAt]] of newestFirst.entries()) {
       if (index >= PROCESSED_UPDATES_KEPT || now - handledAt > PROCESSED_UPDATES_TTL_MS) {

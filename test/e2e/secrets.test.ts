@@ -60,7 +60,7 @@ describe('the bot token and the webhook secret never appear in the output', () =
     const redelivered = await bot.send(update);
 
     expect(failed.result.statusCode).toBe(500);
-    expect(failed.stderr).toMatch(/update 601 failed: .*sendMessage.*500/);
+    expect(failed.stderr).toMatch(/"event":"update-failed","updateId":601,"status":500,"error":"[^"]*sendMessage[^"]*500/);
     expect(redelivered.result.statusCode).toBe(200);
     expect(bot.take('sendMessage').map(text)).toEqual(['1', '1']); // the failed reply was attempted, then sent
     expect(userData(await bot.snapshot()).get(USER)).toMatchObject({ count: 1 });

@@ -1,7 +1,8 @@
 // The objects S3Persistence keeps in the bucket, in both of PTB's layouts, and what a second
 // instance (another cold start) reads back from them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { conversationKey, decodeSnapshot, type CallbackData } from '../../src/index.js';
+import { conversationKey, type CallbackData } from '../../src/index.js';
+import { decodeSnapshot } from '../../src/snapshot/codec.js';
 import { openBucket, type TestBucket } from '../support/persistence.js';
 
 const SECTIONS = ['user_data', 'chat_data', 'bot_data', 'callback_data', 'conversations'] as const;

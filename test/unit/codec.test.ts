@@ -13,6 +13,7 @@ import {
   encodeSnapshot,
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
+  snapshotVersion,
   UndecodableSnapshot,
   type SnapshotFields,
 } from '../../src/snapshot/codec.js';
@@ -900,5 +901,24 @@ describe('a fuzz of decodeSnapshot', () => {
       }),
       { numRuns: 1500 },
     );
+  });
+});
+
+describe('the format version an object declares', () => {
+  it('is the version this release writes for an object it encoded', () => {
+    expect(snapshotVersion(encodeSnapshot(new Map([['bot_data', { a: 1 }]])))).toBe(SNAPSHOT_VERSION);
+  });
+
+  it('is read from an object of a newer version, which decodeSnapshot refuses', () => {
+    const newer = encode({ $format: SNAPSHOT_FORMAT, $version: SNAPSHOT_VERSION + 1 });
+    expect(snapshotVersion(newer)).toBe(SNAPSHOT_VERSION + 1);
+    expect(() => decodeSnapshot(newer)).toThrow(UndecodableSnapshot);
+  });
+
+  it('is null for empty bytes, bytes that are not CBOR, a CBOR value that is not a map, and a map without a numeric $version', () => {
+    expect(snapshotVersion(new Uint8Array())).toBeNull();
+    expect(snapshotVersion(Uint8Array.of(0xff, 0x00))).toBeNull();
+    expect(snapshotVersion(encode([1, 2]))).toBeNull();
+    expect(snapshotVersion(encode({ $format: SNAPSHOT_FORMAT, $version: '2' }))).toBeNull();
   });
 });

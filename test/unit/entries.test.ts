@@ -3,13 +3,14 @@
  * and which decoded fields have the wrong shape.
  */
 import { describe, expect, it } from 'vitest';
-import type { SnapshotFields } from '../../src/snapshot/codec.js';
+import { UndecodableSnapshot, type SnapshotFields } from '../../src/snapshot/codec.js';
 import {
   ABSENT,
   applyChanges,
   entryId,
   entryLabel,
   invalidSection,
+  parseSections,
   readEntry,
   type EntryRef,
   type EntryValue,
@@ -311,10 +312,38 @@ describe('invalidSection', () => {
     );
   });
 
-  it('rejects callback data that is not an array', () => {
-    for (const value of [{ keyboards: [] }, 'data', 1, new Map()]) {
-      expect(invalidSection(new Map([['callback_data', value]]))).toBe('callback_data is not a [keyboards, queries] pair');
+  it('rejects callback data that is not a pair', () => {
+    for (const value of [{ keyboards: [] }, 'data', 1, new Map(), [[]]]) {
+      expect(invalidSection(new Map([['callback_data', value]]))).toMatch(/^callback_data is .*, not a \[keyboards, callbackQueries\] pair$/);
     }
+  });
+
+  it('rejects callback data whose parts are not in PTB\'s shape, naming the part', () => {
+    expect(invalidSection(new Map([['callback_data', [[['k', 'yesterday', {}]], {}]]]))).toBe(
+      'callback_data[0][0][1] (access time) is a string, not a number of seconds',
+    );
+  });
+
+  it('accepts callback data in PTB\'s shape, and none', () => {
+    for (const value of [null, [[], {}], [[['k', 1.5, { b: 1 }]], { q: 'k' }]]) {
+      expect(invalidSection(new Map([['callback_data', value]]))).toBeUndefined();
+    }
+  });
+});
+
+describe('parseSections', () => {
+  it('gives back the fields themselves, typed, when every section has its shape', () => {
+    const users = new Map([[42, { n: 1 }]]);
+    const fields = new Map<string, unknown>([['user_data', users], ['later_field', 'kept']]);
+    const parsed = parseSections(fields);
+    expect(parsed).toBe(fields);
+    expect(parsed.get('user_data')?.get(42)).toEqual({ n: 1 });
+  });
+
+  it('throws UndecodableSnapshot with the reason invalidSection gives', () => {
+    const fields = new Map<string, unknown>([['chat_data', new Map([['7', {}]])]]);
+    expect(() => parseSections(fields)).toThrow(UndecodableSnapshot);
+    expect(() => parseSections(fields)).toThrow('chat_data has an id that is a string, not a number');
   });
 });
 

@@ -5,7 +5,8 @@
  */
 import { decode, encode, Tag } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore, S3Persistence, SnapshotDecodeError, SNAPSHOT_FORMAT } from '../../src/index.js';
+import { MemoryObjectStore, S3Persistence, SnapshotDecodeError } from '../../src/index.js';
+import { SNAPSHOT_FORMAT } from '../../src/snapshot/codec.js';
 
 const KEY = 'bot/state';
 const open = (store: MemoryObjectStore, options: { onFlush?: boolean } = {}) =>

@@ -17,10 +17,9 @@ import {
   PySet,
   PyTuple,
   PyUndecodableStr,
-  readPickle,
-  SUPPORTED_OPCODES,
   type PyValue,
-} from '../../src/import/pickle.js';
+} from '../../src/import/python-objects.js';
+import { readPickle, SUPPORTED_OPCODES } from '../../src/import/pickle.js';
 import { readPtbPickle } from '../../src/import/ptb-pickle.js';
 import { BOT_PLACEHOLDER } from '../../src/snapshot/values.js';
 

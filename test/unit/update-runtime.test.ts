@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { END, PersistenceRuntime, S3Persistence, runConversation, type ConversationDefinition } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { conversationKey, END, PersistenceRuntime, S3Persistence, runConversation, type ConversationDefinition } from '../../src/index.js';
 import { ControlledStore } from '../support/stores.js';
 
 type Data = Record<string, unknown>;
@@ -147,6 +147,19 @@ describe('PersistenceRuntime', () => {
       expect(states).toEqual(['NAME', 'AGE', undefined]);
       expect(await setup(store, singleFile).persistence.getConversations('survey')).toEqual(new Map());
     }
+  });
+
+  it('writes a conversation under the key it was given when its state was set, even if that array changes later', async () => {
+    const { persistence, runtime } = setup();
+    runtime.registerConversation('game');
+    const writes = vi.spyOn(persistence, 'updateConversation');
+    await runtime.run({ updateId: 1, userId: 7, chatId: 7 }, (scope) => {
+      const key: Array<number | string> = ['room', 7];
+      scope.conversation('game', key).set('PLAYING');
+      key[1] = 8;
+    });
+    expect(writes.mock.calls.map(([name, key, state]) => [name, key, state])).toEqual([['game', ['room', 7], 'PLAYING']]);
+    expect(await persistence.getConversations('game')).toEqual(new Map([[conversationKey(['room', 7]), 'PLAYING']]));
   });
 
   it('refuses two conversations with one name', () => {

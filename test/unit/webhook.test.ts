@@ -6,7 +6,7 @@ import { Bot, type Context } from 'grammy';
 import type { Update } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
 import { persistence, type PersistenceFlavor } from '../../src/grammy.js';
-import { MemoryObjectStore, S3Persistence, UpdateInProgressError } from '../../src/index.js';
+import { MemoryObjectStore, S3Persistence, UpdateInProgressError, type Logger, type LogRecord } from '../../src/index.js';
 import { webhookHandler, type NodeWebhookResponse, type WebhookOptions, type WebhookPlatform } from '../../src/webhook.js';
 import { botInfo, textUpdate } from '../support/adapter-bots.js';
 
@@ -74,6 +74,13 @@ function sender<P extends WebhookPlatform>(
     const response = (await handler(...([request] as never[]))) as Response;
     return { status: response.status, body: await response.json() };
   };
+}
+
+/** A logger that keeps each record with its level. */
+function recorder(): { logger: Logger; logged: Array<LogRecord & { level: string }> } {
+  const logged: Array<LogRecord & { level: string }> = [];
+  const keep = (level: string) => (record: LogRecord) => void logged.push({ level, ...record });
+  return { logger: { info: keep('info'), warn: keep('warn'), error: keep('error') }, logged };
 }
 
 const update = (id: number, text = '/count'): Update => textUpdate(id, 42, text) as Update;
@@ -156,15 +163,22 @@ describe('webhookHandler', () => {
   it('asks getMe once and caches the answer beside the state; a cache for another bot is replaced with a warning', async () => {
     const store = new MemoryObjectStore('bucket');
     await store.put('bot.bot-info.json', new TextEncoder().encode(JSON.stringify({ ...botInfo, id: 5 })), { ifNoneMatch: '*' });
-    const logged: string[] = [];
+    const { logger, logged } = recorder();
     const first = countingBot(store);
-    await sender('bun', first.bot, first.s3, { log: (message) => logged.push(message) })(JSON.stringify(update(1)), withSecret);
+    await sender('bun', first.bot, first.s3, { logger })(JSON.stringify(update(1)), withSecret);
     const second = countingBot(store);
-    await sender('bun', second.bot, second.s3, { log: (message) => logged.push(message) })(JSON.stringify(update(2)), withSecret);
+    await sender('bun', second.bot, second.s3, { logger })(JSON.stringify(update(2)), withSecret);
 
     expect(first.calls.map((call) => call.method)).toEqual(['getMe', 'sendMessage']);
     expect(second.calls.map((call) => call.method)).toEqual(['sendMessage']);
-    expect(logged).toEqual([`the cached bot info in s3://bucket/bot.bot-info.json is for bot 5, not for the token's bot ${botInfo.id}: asking getMe and replacing it`]);
+    expect(logged).toEqual([
+      {
+        level: 'warn',
+        event: 'bot-info-cache',
+        cache: 's3://bucket/bot.bot-info.json',
+        message: `the cached bot info in s3://bucket/bot.bot-info.json is for bot 5, not for the token's bot ${botInfo.id}: asking getMe and replacing it`,
+      },
+    ]);
     const cached = await store.get('bot.bot-info.json');
     expect(cached.status === 'found' && JSON.parse(new TextDecoder().decode(cached.body))).toMatchObject({ id: botInfo.id });
   });
@@ -181,13 +195,30 @@ describe('webhookHandler', () => {
     bot.command('fail', () => {
       throw new Error(`failed with ${TOKEN} and ${SECRET}`);
     });
-    const logged: string[] = [];
-    const answer = await sender('express', bot, s3, { log: (message) => logged.push(message) })(JSON.stringify(update(4, '/fail')), withSecret);
+    const { logger, logged } = recorder();
+    const answer = await sender('express', bot, s3, { logger })(JSON.stringify(update(4, '/fail')), withSecret);
     expect(answer).toEqual({ status: 500, body: { ok: false, error: 'the update could not be handled' } });
-    expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatch(/^update 4 failed: /);
-    expect(logged[0]).not.toContain(TOKEN.split(':')[1]);
-    expect(logged[0]).not.toContain(SECRET);
+    expect(logged).toEqual([{ level: 'error', event: 'update-failed', updateId: 4, status: 500, error: expect.stringMatching(/failed with/) }]);
+    expect(JSON.stringify(logged)).not.toContain(TOKEN.split(':')[1]);
+    expect(JSON.stringify(logged)).not.toContain(SECRET);
+  });
+
+  it('answers 500 when the cold start fails, logs it as one record without the token, and starts again on the next request', async () => {
+    const { bot, s3, store } = countingBot();
+    let failures = 1;
+    const flaky = Object.assign(Object.create(store) as MemoryObjectStore, {
+      get: (key: string) => (failures-- > 0 ? Promise.reject(new Error(`no route to the bucket with ${TOKEN}`)) : store.get(key)),
+    });
+    const { logger, logged } = recorder();
+    const send = sender('aws-lambda-async', bot, s3, { logger, botInfoCache: { store: flaky, key: 'bot.bot-info.json' } });
+
+    const failed = await send(JSON.stringify(update(6)), withSecret);
+    const next = await send(JSON.stringify(update(7)), withSecret);
+
+    expect(failed).toEqual({ status: 500, body: { ok: false, error: 'the bot could not start; see the log' } });
+    expect(next).toEqual({ status: 200, body: { ok: true } });
+    expect(logged).toEqual([{ level: 'error', event: 'cold-start-failed', error: expect.stringMatching(/no route to the bucket/) }]);
+    expect(JSON.stringify(logged)).not.toContain(TOKEN.split(':')[1]);
   });
 
   it('answers 503, unlogged, while another delivery of the update holds its claim', async () => {
@@ -195,8 +226,8 @@ describe('webhookHandler', () => {
     bot.command('busy', () => {
       throw new UpdateInProgressError(5);
     });
-    const logged: string[] = [];
-    const answer = await sender('std/http', bot, s3, { log: (message) => logged.push(message) })(JSON.stringify(update(5, '/busy')), withSecret);
+    const { logger, logged } = recorder();
+    const answer = await sender('std/http', bot, s3, { logger })(JSON.stringify(update(5, '/busy')), withSecret);
     expect(answer).toEqual({ status: 503, body: { ok: false, error: expect.stringMatching(/another delivery/) } });
     expect(logged).toEqual([]);
   });

@@ -2,7 +2,7 @@
  * `inspect URL`: what is stored, without printing the data: each object with its size, ETag and
  * format version, and how many entries each section holds.
  */
-import { Decoder } from '#cbor-x';
+import { snapshotVersion } from '../../snapshot/codec.js';
 import { SECTION_NAMES } from '../../snapshot/entries.js';
 import { WRITE_IDS_FIELD } from '../../snapshot/tracked-object.js';
 import { isPlainObject } from '../../snapshot/values.js';
@@ -67,26 +67,14 @@ an object cannot be decoded (the summary still lists it).`,
 const OBJECTS_LISTED = 10;
 
 
-const peek = new Decoder({ useRecords: false, mapsAsObjects: true });
-
-/** The `$version` an object declares, even one this release cannot read (a newer version). */
-function formatVersionOf(body: Uint8Array): number | null {
-  try {
-    const envelope: unknown = peek.decode(body);
-    return isPlainObject(envelope) && typeof envelope.$version === 'number' ? envelope.$version : null;
-  } catch {
-    return null;
-  }
-}
-
 export function inspectState(url: string, state: StoredState): InspectReport {
   const fields = readableFields(state);
-  const sizeOf = (name: string) => (fields.get(name) instanceof Map ? (fields.get(name) as Map<unknown, unknown>).size : 0);
+  const sizeOf = (name: 'user_data' | 'chat_data' | 'processed_updates') => fields.get(name)?.size ?? 0;
   const botData = fields.get('bot_data');
   const [keyboards, queries] = Array.isArray(fields.get('callback_data')) ? (fields.get('callback_data') as unknown[]) : [];
   const conversations: Record<string, number> = {};
   const stored = fields.get('conversations');
-  if (stored instanceof Map) for (const [name, states] of stored) conversations[name] = (states as Map<string, unknown>).size;
+  if (stored instanceof Map) for (const [name, states] of stored) conversations[name] = states.size;
   return {
     url,
     layout: state.layout,
@@ -95,7 +83,7 @@ export function inspectState(url: string, state: StoredState): InspectReport {
       exists: object.etag !== null,
       size: object.body?.length ?? null,
       etag: object.etag,
-      formatVersion: object.body === null ? null : formatVersionOf(object.body),
+      formatVersion: object.body === null ? null : snapshotVersion(object.body),
       error: object.error?.message ?? null,
     })),
     counts: {

@@ -1,0 +1,97 @@
+/**
+ * The snapshot envelope: a CBOR (cbor-x) map `{ $format, $version, ...sections }`, and its versions.
+ *
+ * Format 2 (this release writes it; it reads 1 and 2) stores each entry of `user_data` and
+ * `chat_data` as an encoded item of its own, decoded on first read (see `lazy-entries.ts`). Format 1
+ * held the entries inline; it is read as before. Values inside go through the walk of
+ * `value-tags.ts` each way.
+ */
+import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, toWireLazySection, type EntryEncodings } from './lazy-entries.js';
+import { decoder, encoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
+import { defineEntry, isPlainObject } from './values.js';
+
+/** The format marker of every snapshot object. */
+export const SNAPSHOT_FORMAT = 'telegram-s3-persistence';
+/** The format version this release writes; it reads every version from 1 up to this one. */
+export const SNAPSHOT_VERSION = 2;
+
+/**
+ * Encodes snapshot fields in the newest format. The values must already be in the value model
+ * (see `copyIn`); `EncodedEntry` values are written as the bytes they were read as.
+ */
+export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?: EntryEncodings): Uint8Array {
+  const envelope: Record<string, unknown> = { $format: SNAPSHOT_FORMAT, $version: SNAPSHOT_VERSION };
+  for (const [name, value] of fields) {
+    const wire = LAZY_SECTIONS.has(name) && value instanceof Map ? toWireLazySection(value, encodings) : toWire(value);
+    defineEntry(envelope, name, wire);
+  }
+  return encoder.encode(envelope);
+}
+
+/**
+ * Decodes a snapshot object, every entry included: field name to value, each field's shape still
+ * to be checked (`parseSections` makes them `SnapshotFields`). Throws {@link UndecodableSnapshot}
+ * for anything that is not a snapshot of a version this release reads, or that holds a value
+ * outside the value model.
+ */
+export function decodeSnapshot(bytes: Uint8Array): Map<string, unknown> {
+  const fields = decodeSnapshotLazily(bytes);
+  for (const name of LAZY_SECTIONS) {
+    const entries = fields.get(name);
+    if (entries instanceof Map) decodeLazySection(entries);
+  }
+  return fields;
+}
+
+/**
+ * Decodes a snapshot object's envelope and checks it as {@link decodeSnapshot} does, but leaves the
+ * entries of format 2's lazy sections encoded (`EncodedEntry`): each is decoded, and checked, when
+ * first read. This is what a load does.
+ */
+export function decodeSnapshotLazily(bytes: Uint8Array): Map<string, unknown> {
+  const envelope = decodeEnvelope(bytes);
+  if (envelope.$format !== SNAPSHOT_FORMAT) throw new UndecodableSnapshot(`not a ${SNAPSHOT_FORMAT} snapshot (no "$format" marker)`);
+  const version = envelope.$version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new UndecodableSnapshot(`invalid format version ${String(version)}`);
+  }
+  if (version > SNAPSHOT_VERSION) {
+    throw new UndecodableSnapshot(
+      `written in format version ${version} by a newer release; this release reads up to version ${SNAPSHOT_VERSION}: upgrade telegram-s3-persistence`,
+    );
+  }
+  const fields = new Map<string, unknown>();
+  const seen = visitedSetFor(bytes);
+  for (const name of Object.keys(envelope)) {
+    if (name === '$format' || name === '$version') continue;
+    const value = envelope[name];
+    fields.set(name, version >= 2 && LAZY_SECTIONS.has(name) ? fromWireLazySection(name, value, seen) : walk(value, [name], seen));
+  }
+  return fields;
+}
+
+/**
+ * The format version an object declares, even one this release cannot read (a newer one), or
+ * `null` when its bytes are not a CBOR map with a numeric `$version`. Nothing else is checked.
+ */
+export function snapshotVersion(bytes: Uint8Array): number | null {
+  try {
+    const { $version: version } = decodeEnvelope(bytes);
+    return typeof version === 'number' ? version : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The envelope's CBOR map, undecoded inside; throws {@link UndecodableSnapshot} when the bytes are not one. */
+function decodeEnvelope(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.length === 0) throw new UndecodableSnapshot('the object is empty');
+  let envelope: unknown;
+  try {
+    envelope = decoder.decode(bytes);
+  } catch (error) {
+    throw new UndecodableSnapshot(`not valid CBOR (${(error as Error).message})`);
+  }
+  if (!isPlainObject(envelope)) throw new UndecodableSnapshot(`not a ${SNAPSHOT_FORMAT} snapshot (no "$format" marker)`);
+  return envelope;
+}
