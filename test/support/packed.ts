@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { Plugin } from 'esbuild';
+import type { ImportKind, Plugin } from 'esbuild';
 
 const run = promisify(execFile);
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -83,13 +83,14 @@ export async function packedProject(options: PackedProjectOptions = {}): Promise
   };
 }
 
+const ON_THE_PACKAGE = Symbol('on the package');
+
 /**
- * An esbuild plugin that turns the imports of the repository's `src/` (from `handlers/` or
- * `examples/`) into imports of the package installed in `project`: `src/webhook.js`,
- * `src/grammy.js` and `src/fetch-store.js` become the subpaths of those names, any other module
- * the root entry (which exports the rest: S3Persistence, END, mergeCallbackData, ...).
- * `src/snapshot/layout.js` stays as it is: the sample bot's configuration checks layout names with
- * helpers the package does not export (it is pure: no state, no I/O).
+ * An esbuild plugin that makes a bundle of the sample bot (`handlers/`) or an example use the
+ * package installed in `project` instead of the repository's sources: the package's name and its
+ * subpaths (which tsconfig.json's `paths` lead to `src/`), and imports of `src/` itself
+ * (`src/webhook.js`, `src/grammy.js` and `src/fetch-store.js` become those subpaths, any other
+ * module the root entry, which exports the rest).
  *
  * `bundle: false` leaves the package's modules external, to be loaded from the project's
  * node_modules at run time; `bundle: true` bundles them from there.
@@ -100,14 +101,21 @@ export async function packedProject(options: PackedProjectOptions = {}): Promise
 export function onThePackage(project: Pick<PackedProject, 'dir' | 'name'>, { bundle = false } = {}): Plugin {
   return {
     name: 'on-the-package',
-    setup(context) {
-      context.onResolve({ filter: /\/src\/[\w/-]+\.js$/ }, async ({ path, kind }) => {
-        if (path.endsWith('/src/snapshot/layout.js')) return undefined;
-        const entry = ['webhook', 'grammy', 'fetch-store'].find((name) => path.endsWith(`/src/${name}.js`));
-        const specifier = entry === undefined ? project.name : `${project.name}/${entry}`;
+    setup(build) {
+      const onPackage = async (specifier: string, kind: ImportKind) => {
         if (!bundle) return { path: specifier, external: true };
-        const resolved = await context.resolve(specifier, { kind, resolveDir: project.dir });
+        // Resolved from the project, where no tsconfig leads the name back to src/; marked, so that
+        // this plugin lets that resolution through.
+        const resolved = await build.resolve(specifier, { kind, resolveDir: project.dir, pluginData: ON_THE_PACKAGE });
         return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
+      };
+      build.onResolve({ filter: new RegExp(`^${project.name}(/[\\w-]+)?$`) }, ({ path, kind, pluginData }) =>
+        pluginData === ON_THE_PACKAGE ? undefined : onPackage(path, kind),
+      );
+      build.onResolve({ filter: /\/src\/[\w/-]+\.js$/ }, ({ path, kind, importer }) => {
+        if (importer.includes('/node_modules/')) return undefined; // a dependency's own src/
+        const entry = ['webhook', 'grammy', 'fetch-store'].find((name) => path.endsWith(`/src/${name}.js`));
+        return onPackage(entry === undefined ? project.name : `${project.name}/${entry}`, kind);
       });
     },
   };
@@ -118,7 +126,7 @@ export function onThePackage(project: Pick<PackedProject, 'dir' | 'name'>, { bun
  * package's dist/ files (as `/dist/...`) and the repository's src/ files (as `src/...`).
  *
  * @example
- * expect((await bundleOrigins('out/index.mjs.map', project.name)).src).toEqual(['src/snapshot/layout.ts']);
+ * expect((await bundleOrigins('out/index.mjs.map', project.name)).src).toEqual([]);
  */
 export async function bundleOrigins(sourceMap: string, name: string): Promise<{ dist: string[]; src: string[] }> {
   const { sources } = JSON.parse(await readFile(sourceMap, 'utf8')) as { sources: string[] };
