@@ -26,7 +26,7 @@ try {
   cpSync(join(root, 'examples/vercel'), dir, { recursive: true });
 
   const zisi = await import(pathToFileURL(join(dirname(await ensureRuntime('netlifyDev')), '../../zip-it-and-ship-it/dist/main.js')).href);
-  const zipped = await zisi.zipFunction(join(dir, 'netlify/functions/webhook.mjs'), join(dir, 'out'), {
+  const zipped = await zisi.zipFunction(join(dir, 'netlify/functions/webhook.mts'), join(dir, 'out'), {
     archiveFormat: 'zip',
     basePath: dir,
     featureFlags: { zisi_functions_api_v2: true, zisi_pure_esm: true, zisi_pure_esm_mjs: true },
@@ -46,7 +46,7 @@ try {
   const { build } = require('@vercel/node');
   const { glob } = require(require.resolve('@vercel/build-utils', { paths: [dirname(require.resolve('@vercel/node'))] }));
   const sources = await glob('**', { cwd: dir, ignore: ['node_modules/**', 'out/**', '*.tgz'] });
-  const { output } = await build({ files: sources, entrypoint: 'api/webhook.mjs', workPath: dir, repoRootPath: dir, config: {}, meta: { skipDownload: true } });
+  const { output } = await build({ files: sources, entrypoint: 'api/webhook.ts', workPath: dir, repoRootPath: dir, config: {}, meta: { skipDownload: true } });
   // Traced files are references to the project's (fsPath); generated ones are blobs (data).
   const sizes = Object.values(output.files).map((file) => (file.fsPath ? statSync(file.fsPath).size : (file.data?.length ?? 0)));
   console.log(`vercel: ${sizes.length} files, ${Math.round(sizes.reduce((a, b) => a + b, 0) / 1024)} KiB (${output.runtime}, not bundled)`);

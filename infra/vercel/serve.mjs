@@ -4,7 +4,7 @@
 // No network beyond loopback.
 //
 //   node infra/vercel/serve.mjs PROJECT_DIR ENTRYPOINT   -> prints "listening on http://127.0.0.1:PORT"
-//   e.g. node infra/vercel/serve.mjs examples/vercel api/webhook.mjs  (then POST to that address)
+//   e.g. node infra/vercel/serve.mjs examples/vercel api/webhook.ts  (then POST to that address)
 //
 // @vercel/node is installed on demand at a pinned version (infra/runtimes.mjs, `vercelNode`).
 import { readFile } from 'node:fs/promises';

@@ -33,7 +33,7 @@ afterAll(async () => {
 
 const platforms = {
   Netlify: { runner: 'netlify', args: (dir: string) => [dir], path: '/webhook' },
-  Vercel: { runner: 'vercel', args: (dir: string) => [dir, 'api/webhook.mjs'], path: '/api/webhook' },
+  Vercel: { runner: 'vercel', args: (dir: string) => [dir, 'api/webhook.ts'], path: '/api/webhook' },
 } as const;
 
 /**

@@ -10,27 +10,29 @@
 // optionally S3_ENDPOINT (MinIO, R2), BOT_INFO (getMe's JSON), TELEGRAM_API_ROOT. Not AWS_*: Netlify
 // reserves those names for the Lambda its functions run on.
 import { S3Client } from '@aws-sdk/client-s3';
-import { Bot } from 'grammy';
+import { Bot, type Context } from 'grammy';
 import { S3Persistence } from 'telegram-s3-persistence';
-import { persistence } from 'telegram-s3-persistence/grammy';
+import { persistence, type PersistenceFlavor } from 'telegram-s3-persistence/grammy';
 import { webhookHandler } from 'telegram-s3-persistence/webhook';
+
+type MyContext = Context & PersistenceFlavor<{ count?: number }>;
 
 const env = process.env;
 const client = new S3Client({
   region: env.S3_REGION ?? 'us-east-1',
-  credentials: { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY },
+  credentials: { accessKeyId: env.S3_ACCESS_KEY_ID!, secretAccessKey: env.S3_SECRET_ACCESS_KEY! },
   ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT, forcePathStyle: true } : {}),
 });
 // Module scope: a warm instance keeps the bot and its loaded state between requests.
-const store = new S3Persistence({ filepath: env.PERSISTENCE_URL, client, onFlush: true });
-const bot = new Bot(env.BOT_TOKEN, env.TELEGRAM_API_ROOT ? { client: { apiRoot: env.TELEGRAM_API_ROOT } } : {});
+const store = new S3Persistence({ filepath: env.PERSISTENCE_URL!, client, onFlush: true });
+const bot = new Bot<MyContext>(env.BOT_TOKEN!, env.TELEGRAM_API_ROOT ? { client: { apiRoot: env.TELEGRAM_API_ROOT } } : {});
 bot.use(persistence(store));
 bot.command('count', (ctx) => ctx.reply(String((ctx.userData.count = (ctx.userData.count ?? 0) + 1))));
 
 // Everything an update changed is written before the Response is returned.
 export default webhookHandler(bot, store, {
   platform: 'std/http',
-  secretToken: env.WEBHOOK_SECRET,
+  secretToken: env.WEBHOOK_SECRET!,
   botInfo: env.BOT_INFO ? JSON.parse(env.BOT_INFO) : undefined,
 });
 
