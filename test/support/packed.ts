@@ -135,3 +135,26 @@ export async function bundleOrigins(sourceMap: string, name: string): Promise<{ 
     src: sources.filter((file) => !file.includes('node_modules/') && /(^|\/)src\//.test(file)).map((file) => file.slice(file.search(/(^|\/)src\//)).replace(/^\//, '')),
   };
 }
+
+/**
+ * Writes a tsconfig.json into the project whose `paths` lead the package's name and subpaths to its
+ * installed files, for a bundler that takes a tsconfig but no plugin (wrangler's `--tsconfig`);
+ * resolves with its path.
+ *
+ * @example
+ * await buildWorker('wrangler.jsonc', outdir, { tsconfig: await tsconfigOnThePackage(project) });
+ */
+export async function tsconfigOnThePackage(project: Pick<PackedProject, 'dir' | 'name'>): Promise<string> {
+  const installed = join('node_modules', project.name);
+  const { exports } = JSON.parse(await readFile(join(project.dir, installed, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { default?: string }>;
+  };
+  const paths: Record<string, string[]> = {};
+  for (const [subpath, target] of Object.entries(exports)) {
+    const file = typeof target === 'string' ? target : target.default;
+    if (file !== undefined && file.endsWith('.js')) paths[join(project.name, subpath)] = [`./${join(installed, file)}`];
+  }
+  const tsconfig = join(project.dir, 'tsconfig.on-the-package.json');
+  await writeFile(tsconfig, JSON.stringify({ compilerOptions: { paths } }, null, 2));
+  return tsconfig;
+}
