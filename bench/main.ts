@@ -23,6 +23,7 @@ import { codec } from './scenarios/codec.js';
 import { coldStart } from './scenarios/cold-start.js';
 import { contention } from './scenarios/contention.js';
 import { lambda } from './scenarios/lambda.js';
+import { lambdaColdStart } from './scenarios/lambda-cold-start.js';
 import { picklePersistence } from './scenarios/pickle-persistence.js';
 import { scale } from './scenarios/scale.js';
 import { steadyState } from './scenarios/steady-state.js';
@@ -45,6 +46,7 @@ const SCENARIOS: Record<ScenarioName, Runner> = {
   writeAmplification: (context) => writeAmplification(context),
   picklePersistence: (context) => picklePersistence(context),
   lambda: (context) => lambda(context),
+  lambdaColdStart: (context) => lambdaColdStart(context),
   scale: (context, childScript) => scale(context, childScript),
   workers: (context) => workers(context),
   cloudFunctions: (context) => cloudFunctions(context),

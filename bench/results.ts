@@ -7,6 +7,7 @@ import type { CodecResult } from './scenarios/codec.js';
 import type { ColdStartResult } from './scenarios/cold-start.js';
 import type { ContentionResult } from './scenarios/contention.js';
 import type { LambdaResult } from './scenarios/lambda.js';
+import type { LambdaColdStartResult } from './scenarios/lambda-cold-start.js';
 import type { PicklePersistenceResult } from './scenarios/pickle-persistence.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SteadyStateResult } from './scenarios/steady-state.js';
@@ -22,6 +23,7 @@ export interface Scenarios {
   contention?: ContentionResult;
   writeAmplification?: WriteAmplificationResult;
   lambda?: LambdaResult;
+  lambdaColdStart?: LambdaColdStartResult;
   picklePersistence?: PicklePersistenceResult;
   scale?: ScaleResult;
   workers?: WorkersResult;

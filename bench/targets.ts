@@ -3,6 +3,7 @@
  */
 import { isLibrary } from './peers/peer.js';
 import type { BenchResults } from './results.js';
+import type { ImportComparison, LambdaColdStartResult } from './scenarios/lambda-cold-start.js';
 import type { ScaleChange, ScaleContention, ScaleLayout, ScaleResult } from './scenarios/scale.js';
 
 export interface TargetCheck {
@@ -18,7 +19,7 @@ const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const users = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1000 ? `${n / 1000}k` : String(n));
 
 export function checkTargets(results: BenchResults): TargetCheck[] {
-  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence, scale } = results.scenarios;
+  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence, scale, lambdaColdStart } = results.scenarios;
   const checks: TargetCheck[] = [];
 
   if (contention) {
@@ -117,7 +118,22 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     }
   }
   if (scale) checks.push(...scaleTargets(scale));
+  if (lambdaColdStart) checks.push(lambdaImportTarget(lambdaColdStart));
   return checks;
+}
+
+/** Issue 16: the Lambda bundle's import in a fresh process within 1.5x a bare `node` start, on the function's Node (24). */
+function lambdaImportTarget(result: LambdaColdStartResult): TargetCheck {
+  const [node24, ...others] = result.imports;
+  const ratioOf = (comparison: ImportComparison, build: string) => comparison.rows.find((row) => row.build === build)?.ratio ?? Number.NaN;
+  const line = (comparison: ImportComparison) =>
+    `${comparison.node}: ${comparison.rows.map((row) => `${row.build} ${fixed(row.ratio)}x (CPU ${fixed(row.cpuRatio)}x)`).join(', ')} (bare ${comparison.bareMs.median.toFixed(0)} ms)`;
+  return {
+    target: 'Lambda import',
+    goal: "<= 1.5x a bare node start, fresh process, on the function's Node 24 (the default bundle: fetch store)",
+    measured: [node24!, ...others].map(line).join('; '),
+    holds: node24 === undefined ? null : ratioOf(node24, 'fetch') <= 1.5,
+  };
 }
 
 const percent = (ratio: number) => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(1)}%`;

@@ -18,7 +18,7 @@ function explain(error: unknown, config: BotConfig): string {
 async function main(): Promise<void> {
   const config = readConfig();
   // One process takes the updates one by one: no delivery overlaps another, so no claims.
-  const { bot, persistence, client } = setUpBot({ ...config, claimLeaseSeconds: false });
+  const { bot, persistence, close } = setUpBot({ ...config, claimLeaseSeconds: false });
   // grammY's default stops polling at the first failed update; log it (redacted) and go on instead.
   bot.catch((error) => console.error(`update ${error.ctx.update.update_id} failed: ${explain(error.error, config)}`));
 
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   });
   // Every update was flushed before the next getUpdates; this is for changes a failed update left pending.
   await persistence.flush();
-  client.destroy();
+  close();
   console.log('stopped');
 }
 

@@ -12,13 +12,14 @@ export type { LambdaWebhookEvent as HttpApiEvent, LambdaWebhookResult as HttpApi
 
 let handle: ((event: LambdaWebhookEvent) => Promise<LambdaWebhookResult>) | undefined;
 
-/** Environment: BOT_TOKEN, WEBHOOK_SECRET, PERSISTENCE_URL, and optionally BOT_INFO, PERSISTENCE_LAYOUT, S3_ENDPOINT, TELEGRAM_API_ROOT. */
+/** Environment: BOT_TOKEN, WEBHOOK_SECRET, PERSISTENCE_URL, and optionally BOT_INFO, PERSISTENCE_LAYOUT, S3_CLIENT (fetch or sdk: handlers/setup.ts), S3_ENDPOINT, TELEGRAM_API_ROOT. */
 export async function handler(event: LambdaWebhookEvent): Promise<LambdaWebhookResult> {
   if (handle === undefined) {
     try {
       const config = readConfig(process.env);
       if (config.webhookSecret === undefined) throw new ConfigError('WEBHOOK_SECRET is not set: refusing every update');
-      const { bot, persistence } = setUpBot(config);
+      // The fetch store unless S3_CLIENT says sdk: the default bundle has no AWS SDK (infra/bundle.mjs).
+      const { bot, persistence } = setUpBot(config, process.env, 'fetch');
       const secretToken = config.webhookSecret;
       handle = webhookHandler(bot, persistence, { platform: 'aws-lambda-async', secretToken, botInfo: config.botInfo });
     } catch (error) {

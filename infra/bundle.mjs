@@ -4,14 +4,41 @@
 // `serverless package` uses the same options through serverless-esbuild; the end-to-end tests and
 // the demo use this script directly.
 //
-//   node infra/bundle.mjs [OUTDIR]   -> OUTDIR/webhook.mjs (default .build/)
+// Two builds, by the S3 client the sample bot stores through (`S3_CLIENT`, handlers/setup.ts):
+//   fetch (default)  the fetch store (aws4fetch SigV4 on Node's fetch): the AWS SDK is left out of the
+//                    bundle, 0.22 MB instead of 0.82 MB, and its import a third of the SDK build's
+//   sdk              AWS SDK v3 (multipart uploads of snapshots from 16 MiB, the SDK's credential chain)
+//
+//   node infra/bundle.mjs [OUTDIR] [fetch|sdk]   -> OUTDIR/webhook.mjs (default .build/, fetch)
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** esbuild options shared by every bundle of the handler. */
+/** The S3 clients the sample bot can store through; the first is the default. */
+export const S3_CLIENTS = ['fetch', 'sdk'];
+
+/** Stands in for the AWS SDK's packages in a bundle on the fetch store (see buildOptionsFor). */
+const NO_AWS_SDK = join(root, 'infra/no-aws-sdk.mjs');
+
+/**
+ * grammY's own build for platforms with `fetch` (Deno, browsers, Workers), instead of its Node build.
+ * The Node build requires node-fetch 2 with whatwg-url and tr46's Unicode tables (a quarter of the
+ * SDK bundle), abort-controller, and http and https for keep-alive agents that only node-fetch
+ * reads. Node 20 and later have `fetch` (undici, which keeps connections alive itself) and
+ * `AbortController`. What the web build lacks: `InputFile` from a local path or a Node stream (the
+ * sample bot sends text only). A path, as esbuild resolves an alias to a package from the working
+ * directory.
+ */
+export const GRAMMY_WEB = createRequire(import.meta.url).resolve('grammy/web');
+
+/**
+ * esbuild options shared by every bundle of the sample bot: the base of the Lambda builds
+ * (buildOptionsFor), and as they are for the Cloud Function, the test fixtures and the Bun and Deno
+ * bundles of the bench.
+ */
 export const handlerBuildOptions = {
   bundle: true,
   platform: 'node',
@@ -30,10 +57,35 @@ export const handlerBuildOptions = {
   logLevel: 'warning',
 };
 
-/** `plugins`: esbuild plugins of the tests' (which bundle the library from the packed tarball instead of src/). */
-export async function bundleHandler(outdir = join(root, '.build'), { plugins = [] } = {}) {
+/**
+ * The Lambda builds: grammY's web build, and so no keepNames (without node-fetch nothing in the
+ * bundle reads the name of a class or function it bundles: cbor-x and the library compare the names
+ * of built-in classes only, and every error class sets its `name`). On the SDK build these cut the
+ * import by a fifth of its CPU time, and the whole first update with it: the first Bot API call
+ * then starts undici, which costs less than what they leave out (bench/README.md, Lambda cold start).
+ */
+const lambdaBuildOptions = { ...handlerBuildOptions, keepNames: false, alias: { grammy: GRAMMY_WEB } };
+
+/**
+ * The esbuild options of a Lambda bundle whose sample bot stores through `s3Client`. On the fetch
+ * store the AWS SDK's packages are aliased to infra/no-aws-sdk.mjs: `S3Persistence` imports the SDK
+ * store for its default client, which this bot never builds (it gives a store), and any use of the
+ * stand-in throws a message that names `S3_CLIENT`.
+ */
+export function buildOptionsFor(s3Client = S3_CLIENTS[0]) {
+  if (!S3_CLIENTS.includes(s3Client)) throw new Error(`unknown S3 client ${JSON.stringify(s3Client)}: one of ${S3_CLIENTS.join(', ')}`);
+  if (s3Client === 'sdk') return lambdaBuildOptions;
+  return { ...lambdaBuildOptions, alias: { ...lambdaBuildOptions.alias, '@aws-sdk/client-s3': NO_AWS_SDK, '@aws-sdk/lib-storage': NO_AWS_SDK } };
+}
+
+/**
+ * Bundles handlers/webhook.ts for `s3Client` into OUTDIR/webhook.mjs (default .build/); resolves with
+ * that path. `plugins`: esbuild plugins of the tests' (which bundle the library from the packed
+ * tarball instead of src/).
+ */
+export async function bundleHandler(outdir = join(root, '.build'), s3Client = S3_CLIENTS[0], { plugins = [] } = {}) {
   await build({
-    ...handlerBuildOptions,
+    ...buildOptionsFor(s3Client),
     plugins,
     entryPoints: { webhook: join(root, 'handlers/webhook.ts') },
     outdir,
@@ -43,6 +95,6 @@ export async function bundleHandler(outdir = join(root, '.build'), { plugins = [
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const file = await bundleHandler(process.argv[2]);
+  const file = await bundleHandler(process.argv[2], process.argv[3]);
   console.log(file);
 }

@@ -112,14 +112,6 @@ export abstract class BasePersistence<
     return (await this.refreshConversations(name)).get(conversationKey(key));
   }
 
-  /**
-   * True when the store is meant to be read entry by entry (`refresh*` per update) rather than
-   * loaded whole with `getUserData()`/`getChatData()`: drivers then skip those on a cold start.
-   */
-  get loadsLazily(): boolean {
-    return false;
-  }
-
   /** Callback data, brought up to date with storage first where the store can. Default: {@link getCallbackData}. */
   refreshCallbackData(): Promise<CallbackData | null> {
     return this.getCallbackData();

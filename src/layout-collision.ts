@@ -9,26 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { KeyInTheWayError, LayoutCollisionError } from './errors.js';
 import { decodeSnapshot } from './snapshot/codec.js';
-import { SECTION_NAMES } from './snapshot/entries.js';
-import { parseFilepath, sectionKey, shardedKey, shardedPrefix, type LayoutName, type ShardedKind } from './snapshot/layout.js';
+import { layoutFor, parseFilepath, shardedPrefix, type LayoutName, type ShardedKind } from './snapshot/layout.js';
 import { PreconditionLostError, type ObjectStore } from './store/object-store.js';
-
-/**
- * Instances whose sharded listings may be empty beside a single-file snapshot at their path: a
- * migration's target, read before anything is copied into it.
- */
-export const OTHER_LAYOUT_EXPECTED = new WeakSet<object>();
-
-/** The objects a layout writes at `path`, and the prefixes under which it keeps one object per entry. */
-function footprint(path: string, layout: LayoutName): { objects: string[]; prefixes: string[] } {
-  if (layout === 'sharded') {
-    return {
-      objects: [shardedKey(path, { section: 'bot_data', property: null }), shardedKey(path, { section: 'callback_data' })],
-      prefixes: (['user_data', 'chat_data', 'conversations'] as const).map((kind) => shardedPrefix(path, kind)),
-    };
-  }
-  return { objects: [...new Set(SECTION_NAMES.map((section) => sectionKey(path, layout === 'single-file', section)))], prefixes: [] };
-}
 
 export interface LayoutSide {
   filepath: string;
@@ -55,8 +37,8 @@ export function collisionOf(a: LayoutSide, b: LayoutSide): Collision | undefined
   const [one, two] = [parseFilepath(a.filepath), parseFilepath(b.filepath)];
   if (one.bucket !== two.bucket) return undefined;
   const sides = [
-    [a, footprint(one.path, a.layout), b, footprint(two.path, b.layout)],
-    [b, footprint(two.path, b.layout), a, footprint(one.path, a.layout)],
+    [a, layoutFor(a.layout).footprint(one.path), b, layoutFor(b.layout).footprint(two.path)],
+    [b, layoutFor(b.layout).footprint(two.path), a, layoutFor(a.layout).footprint(one.path)],
   ] as const;
   for (const [objectSide, objects, otherSide, others] of sides) {
     for (const key of objects.objects) {

@@ -1,21 +1,33 @@
 /**
- * Migration between layouts (single-file, multi-file, sharded), in either direction: copy, verify
- * counts and checksums, record the verified result beside the target, and only then, if asked,
- * delete the source. Re-running an interrupted migration skips what was already copied.
+ * Migration between layouts (single-file, multi-file, sharded), in either direction: read the
+ * source whole, split it into the target layout's objects, put those that differ, then verify
+ * counts and checksums from fresh reads of both sides, record the verified result beside the
+ * target, and only then, if asked, delete the source. Re-running an interrupted migration puts
+ * only what is missing or different.
  */
-import { createHash } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { writeOnce } from './engine/write-once.js';
 import type { ObjectCodec } from './engine/conditional-object.js';
 import { LayoutCollisionError, PersistenceError, WriteConflictError } from './errors.js';
-import { collisionOf, OTHER_LAYOUT_EXPECTED, probeNesting } from './layout-collision.js';
-import { eachLimited } from './limit.js';
-import { S3Persistence, type LoadProgress } from './s3-persistence.js';
-import { encodeSnapshot, UndecodableSnapshot } from './snapshot/codec.js';
-import { listShardedKeys, parseFilepath, sectionKey, type LayoutName } from './snapshot/layout.js';
-import { deepEqual, isPlainObject } from './snapshot/values.js';
+import { SnapshotChangedError } from './import/errors.js';
+import { collisionOf, probeNesting } from './layout-collision.js';
+import { guardedS3Store } from './s3-persistence-options.js';
+import { UndecodableSnapshot, type SnapshotFields } from './snapshot/codec.js';
+import { layoutFor, parseFilepath, type LayoutName } from './snapshot/layout.js';
+import { WRITE_IDS_FIELD } from './snapshot/tracked-object.js';
+import { deepEqual } from './snapshot/values.js';
+import type { LoadProgress } from './state/layout-objects.js';
+import { countState, STATE_SECTIONS, stateChecksum, stateSections, type StateCounts } from './state/state-summary.js';
+import { putObjects, readStoredState, stateFields, stateObjectKeys, type StoredState } from './state/whole-state.js';
 import type { ObjectStore } from './store/object-store.js';
-import { S3ObjectStore } from './store/s3-store.js';
+
+export type { StateCounts } from './state/state-summary.js';
+
+/** The counts a migration reports and verifies. */
+function countsOf(state: SnapshotFields): StateCounts {
+  const { users, chats, conversationKeys, botDataProperties, callbackKeyboards } = countState(state);
+  return { users, chats, conversationKeys, botDataProperties, callbackKeyboards };
+}
 
 /** One side of a migration. */
 export interface MigrationEndpoint {
@@ -74,25 +86,6 @@ export interface MigrationReport {
   deleted: number;
 }
 
-export interface StateCounts {
-  users: number;
-  chats: number;
-  conversationKeys: number;
-  botDataProperties: number;
-  callbackKeyboards: number;
-}
-
-/** The state a layout holds, read whole. Handled-update marks are not state and are not moved. */
-interface State {
-  users: Map<number, unknown>;
-  chats: Map<number, unknown>;
-  botData: unknown;
-  callbackData: unknown;
-  conversations: Map<string, Map<string, unknown>>;
-}
-
-type AnyPersistence = S3Persistence<unknown, unknown, unknown>;
-
 export class MigrationError extends PersistenceError {
   override readonly name = 'MigrationError';
   /** `INVALID_OPTIONS` for a migration asked wrongly; `STORAGE_FAILURE` for one the storage kept from completing. */
@@ -114,146 +107,72 @@ const MANIFEST_CODEC: ObjectCodec<unknown> = {
   encode: (manifest) => new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
 };
 
-function open(endpoint: MigrationEndpoint, concurrency: number, onProgress?: (progress: LoadProgress) => void): AnyPersistence {
-  return new S3Persistence<unknown, unknown, unknown>({
-    filepath: endpoint.filepath,
-    layout: endpoint.layout,
-    client: endpoint.client,
-    store: endpoint.store,
-    onFlush: true,
-    loadConcurrency: concurrency,
-    onProgress,
-    contextTypes: { botData: () => undefined },
-  });
+/** One side of a migration, opened. */
+interface Side {
+  endpoint: MigrationEndpoint;
+  store: ObjectStore;
+  path: string;
 }
 
-async function readState(persistence: AnyPersistence): Promise<State> {
-  const conversations = new Map<string, Map<string, unknown>>();
-  for (const name of await persistence.conversationNames()) conversations.set(name, await persistence.getConversations(name));
-  return {
-    users: await persistence.getUserData(),
-    chats: await persistence.getChatData(),
-    botData: await persistence.getBotData(),
-    callbackData: await persistence.getCallbackData(),
-    conversations,
-  };
+/** The state of one side, read whole; a listing that comes back empty beside a single-file snapshot is refused unless `expectOther`. */
+function readSide(side: Side, concurrency: number, onKindProgress?: (progress: LoadProgress) => void, expectOther = false): Promise<StoredState> {
+  return readStoredState(side.store, side.path, { layout: side.endpoint.layout, concurrency, onKindProgress, refuseHiddenKeys: !expectOther });
 }
 
-function countsOf(state: State): StateCounts {
-  const callback = state.callbackData as [unknown[], unknown] | null;
-  return {
-    users: state.users.size,
-    chats: state.chats.size,
-    conversationKeys: [...state.conversations.values()].reduce((sum, states) => sum + states.size, 0),
-    botDataProperties: isPlainObject(state.botData) ? Object.keys(state.botData).length : state.botData === undefined ? 0 : 1,
-    callbackKeyboards: Array.isArray(callback?.[0]) ? callback[0].length : 0,
-  };
-}
+/** The state a side holds: handled-update marks are not state and are not moved. */
+const stateOf = (stored: StoredState) => stateSections(stateFields(stored));
 
-/** Sorted keys everywhere, so equal states give equal bytes whatever order entries were written in. */
-function canonical(value: Map<string, unknown>): Map<string, unknown>;
-function canonical(value: unknown): unknown;
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value instanceof Map) {
-    const entries = [...value].map(([key, entry]) => [key, canonical(entry)] as const);
-    return new Map(entries.sort(([a], [b]) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0)));
-  }
-  if (isPlainObject(value)) {
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) Object.defineProperty(sorted, key, { value: canonical(value[key]), enumerable: true, writable: true, configurable: true });
-    return sorted;
-  }
-  return value;
-}
-
-function checksumOf(state: State): string {
-  const fields = new Map<string, unknown>([
-    ['user_data', state.users],
-    ['chat_data', state.chats],
-    ['bot_data', state.botData ?? null],
-    ['callback_data', state.callbackData ?? null],
-    ['conversations', state.conversations],
-  ]);
-  return createHash('sha256').update(encodeSnapshot(canonical(fields))).digest('hex');
-}
-
-/** Makes `target` hold what `source` holds; returns the number of entries written and left as they were. */
-async function copyState(
-  source: State,
-  target: State,
-  persistence: AnyPersistence,
-  concurrency: number,
-  report: (done: number, total: number) => void,
-) {
+/** How many of the source's entries the target lacks or holds otherwise, and how many it holds already. */
+function compareEntries(source: SnapshotFields, target: SnapshotFields, report: (done: number, total: number) => void) {
   let copied = 0;
   let unchanged = 0;
-  const total = source.users.size + source.chats.size + countsOf(source).conversationKeys + 2;
-  const step = (changed: boolean) => {
+  const step = (changed: boolean, total: number) => {
     if (changed) copied++;
     else unchanged++;
     report(copied + unchanged, total);
   };
-  const writes: Array<() => Promise<void>> = [];
-  for (const [kind, from, to] of [
-    ['user', source.users, target.users],
-    ['chat', source.chats, target.chats],
-  ] as const) {
-    for (const [id, value] of from) {
-      const changed = !to.has(id) || !deepEqual(to.get(id), value);
-      if (changed) writes.push(() => kind === 'user' ? persistence.updateUserData(id, value) : persistence.updateChatData(id, value));
-      step(changed);
-    }
-    for (const id of to.keys()) {
-      if (!from.has(id)) writes.push(() => kind === 'user' ? persistence.dropUserData(id) : persistence.dropChatData(id));
-    }
+  const counts = countState(source);
+  const total = counts.users + counts.chats + counts.conversationKeys + 2;
+  for (const section of ['user_data', 'chat_data'] as const) {
+    const [from, to] = [source.get(section), target.get(section)] as Array<Map<number, unknown> | undefined>;
+    for (const [id, value] of from ?? []) step(!to?.has(id) || !deepEqual(to.get(id), value), total);
   }
-  for (const [name, states] of source.conversations) {
-    const existing = target.conversations.get(name);
-    for (const [key, state] of states) {
-      const changed = !deepEqual(existing?.get(key), state);
-      if (changed) writes.push(() => persistence.updateConversation(name, JSON.parse(key) as Array<number | string>, state));
-      step(changed);
-    }
+  const [from, to] = [source.get('conversations'), target.get('conversations')] as Array<Map<string, Map<string, unknown>> | undefined>;
+  for (const [name, states] of from ?? []) {
+    for (const [key, state] of states) step(!deepEqual(to?.get(name)?.get(key), state), total);
   }
-  for (const [name, states] of target.conversations) {
-    for (const key of states.keys()) {
-      if (!source.conversations.get(name)?.has(key)) writes.push(() => persistence.updateConversation(name, JSON.parse(key) as Array<number | string>, null));
-    }
-  }
-  const botChanged = !deepEqual(source.botData, target.botData);
-  if (botChanged && source.botData !== undefined) writes.push(() => persistence.updateBotData(source.botData));
-  step(botChanged);
-  const callbackChanged = !deepEqual(source.callbackData, target.callbackData);
-  if (callbackChanged && source.callbackData !== null) writes.push(() => persistence.updateCallbackData(source.callbackData as never));
-  step(callbackChanged);
-  // Each write of a sharded target reads its object first: bounded, like the reads.
-  await eachLimited(writes, concurrency, (write) => write());
-  await persistence.flush();
+  step(!deepEqual(source.get('bot_data'), target.get('bot_data')), total);
+  step(!deepEqual(source.get('callback_data'), target.get('callback_data')), total);
   return { copied, unchanged };
 }
 
-/** Every object key the source layout uses. */
-async function sourceKeys(endpoint: MigrationEndpoint, store: ObjectStore): Promise<string[]> {
-  const { path } = parseFilepath(endpoint.filepath);
-  if (endpoint.layout !== 'sharded') {
-    const keys = new Set(
-      (['user_data', 'chat_data', 'bot_data', 'callback_data', 'conversations'] as const).map((section) =>
-        sectionKey(path, endpoint.layout === 'single-file', section),
-      ),
-    );
-    return [...keys];
+/**
+ * Makes the target hold the source's state: the state split into the target layout's objects,
+ * each put only where it differs from what the target object holds. What a target object holds
+ * besides the state (handled-update marks, fields of a later release) stays.
+ */
+async function copyState(source: SnapshotFields, target: StoredState, side: Side, concurrency: number, report: (done: number, total: number) => void) {
+  const counted = compareEntries(source, stateOf(target), report);
+  const wanted = layoutFor(target.layout).split(target.path, source);
+  const stored = new Map(target.objects.map((object) => [object.key, object]));
+  for (const object of target.objects) if (object.etag !== null && !wanted.has(object.key)) wanted.set(object.key, new Map());
+  const changed = new Map<string, SnapshotFields>();
+  for (const [key, fields] of wanted) {
+    const current = stored.get(key)?.fields ?? new Map<string, unknown>();
+    if (deepEqual(stateSections(current), stateSections(fields))) continue;
+    const kept = [...current].filter(([name]) => name !== WRITE_IDS_FIELD && !(STATE_SECTIONS as readonly string[]).includes(name));
+    changed.set(key, new Map([...kept, ...fields]));
   }
-  const keys = [`${path}/bot_data`, `${path}/callback_data`];
-  for await (const key of listShardedKeys((prefix) => store.list(prefix), path)) keys.push(key);
-  return keys;
+  await putObjects(side.store, target, changed, { concurrency });
+  return counted;
 }
 
-function storeOf(endpoint: MigrationEndpoint): ObjectStore {
-  if (endpoint.store !== undefined) return endpoint.store;
-  const { bucket } = parseFilepath(endpoint.filepath);
+/** The store of a side: the one given, or S3 through `client`, checked for conditional writes as `S3Persistence` checks it. */
+function open(endpoint: MigrationEndpoint): Side {
+  const { bucket, path } = parseFilepath(endpoint.filepath);
+  if (endpoint.store !== undefined) return { endpoint, store: endpoint.store, path };
   if (endpoint.client === undefined) throw new MigrationError(`give a client or a store for ${endpoint.filepath}`, { code: 'INVALID_OPTIONS' });
-  return new S3ObjectStore({ client: endpoint.client, bucket });
+  return { endpoint, store: guardedS3Store(bucket, path, { client: endpoint.client }), path };
 }
 
 const describe = (endpoint: MigrationEndpoint) => `${endpoint.filepath} (${endpoint.layout})`;
@@ -264,7 +183,7 @@ const describe = (endpoint: MigrationEndpoint) => `${endpoint.filepath} (${endpo
  * one filepath). Deleting the source afterwards would not help: the target is written and
  * verified while the source is still there. Where the server holds both (S3, MinIO), resolves.
  */
-async function refuseCollision(from: MigrationEndpoint, to: MigrationEndpoint): Promise<void> {
+async function refuseCollision(from: MigrationEndpoint, to: MigrationEndpoint, target: Side): Promise<void> {
   const collision = collisionOf(from, to);
   if (collision === undefined) return;
   const { object, other } = collision;
@@ -275,7 +194,7 @@ async function refuseCollision(from: MigrationEndpoint, to: MigrationEndpoint): 
     `Nothing was written. Migrate to another filepath (to.filepath), then switch the bot's PERSISTENCE_URL to it; ` +
     'or, with the bot stopped, migrate to a temporary filepath with deleteSource: true, then from there back to this one';
   if (collision.same) throw new LayoutCollisionError(`cannot migrate: both layouts write the object ${between}. ${instead}`, keys, location);
-  const failed = await probeNesting(storeOf(to), parseFilepath(to.filepath).path);
+  const failed = await probeNesting(target.store, target.path);
   if (failed === undefined) return;
   throw new LayoutCollisionError(
     `cannot migrate in place: ${between} share a path (an object, and keys under it), and the server ${failed}. ${instead}`,
@@ -299,7 +218,7 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
   const { from, to } = options;
   const concurrency = options.concurrency ?? 16;
   const maxRounds = options.maxRounds ?? 3;
-  if (from.filepath === to.filepath && from.layout === to.layout) {
+  if (describe(from) === describe(to)) {
     throw new MigrationError(`source and target are the same: ${describe(from)}`, { code: 'INVALID_OPTIONS' });
   }
   const progress = (phase: MigrationPhase, round: number, unit?: string) => (done: number, total: number) =>
@@ -309,11 +228,12 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     if (step.total > 0) progress(phase, round, LOAD_UNITS[step.kind])(step.loaded, step.total);
   };
 
-  await refuseCollision(from, to);
+  const [source, target] = [open(from), open(to)];
+  await refuseCollision(from, to, target);
 
   let copied = 0;
   let unchanged = 0;
-  // Every phase reports at least its start and its end; sharded reads report entry by entry.
+  // Every phase reports at least its start and its end; sharded reads report kind by kind.
   const phase = async <T>(name: MigrationPhase, round: number, work: (onLoad: (step: LoadProgress) => void) => Promise<T>) => {
     progress(name, round)(0, 1);
     const result = await work(loading(name, round));
@@ -321,30 +241,32 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
     return result;
   };
   for (let round = 1; round <= maxRounds; round++) {
-    const source = await phase('read source', round, (onLoad) => readState(open(from, concurrency, onLoad)));
-    const targetPersistence = open(to, concurrency, loading('read target', round));
+    const sourceState = stateOf(await phase('read source', round, (onLoad) => readSide(source, concurrency, onLoad)));
     // Before the copy, a sharded target at the source's path lists nothing beside the source's snapshot.
-    OTHER_LAYOUT_EXPECTED.add(targetPersistence);
-    const target = await phase('read target', round, () => readState(targetPersistence));
-    const result = await copyState(source, target, targetPersistence, concurrency, progress('copy', round, 'entries'));
-    copied += result.copied;
-    unchanged += round === 1 ? result.unchanged : 0;
+    const targetState = await phase('read target', round, (onLoad) => readSide(target, concurrency, onLoad, true));
+    try {
+      const result = await copyState(sourceState, targetState, target, concurrency, progress('copy', round, 'entries'));
+      copied += result.copied;
+      unchanged += round === 1 ? result.unchanged : 0;
+    } catch (error) {
+      if (!(error instanceof SnapshotChangedError)) throw error;
+      continue; // another writer changed the target meanwhile: read both again
+    }
 
     // Verify from scratch: fresh reads of both sides, nothing taken from memory.
     const [sourceNow, targetNow] = await phase('verify', round, async (onLoad) => [
-      await readState(open(from, concurrency, onLoad)),
-      await readState(open(to, concurrency, onLoad)),
+      stateOf(await readSide(source, concurrency, onLoad)),
+      stateOf(await readSide(target, concurrency, onLoad)),
     ]);
     const counts = countsOf(sourceNow);
-    const checksum = checksumOf(sourceNow);
-    if (!deepEqual(counts, countsOf(targetNow)) || checksum !== checksumOf(targetNow)) continue; // the source changed meanwhile
+    const checksum = stateChecksum(sourceNow);
+    if (!deepEqual(counts, countsOf(targetNow)) || checksum !== stateChecksum(targetNow)) continue; // the source changed meanwhile
 
-    const targetStore = storeOf(to);
-    const manifestKey = `${parseFilepath(to.filepath).path}.migration.json`;
+    const manifestKey = `${target.path}.migration.json`;
     const manifest = { from: describe(from), to: describe(to), counts, checksum, verifiedAt: new Date().toISOString() };
-    const existing = await targetStore.get(manifestKey);
+    const existing = await target.store.get(manifestKey);
     try {
-      await writeOnce({ store: targetStore, key: manifestKey, codec: MANIFEST_CODEC, etag: existing.status === 'found' ? existing.etag : null }, manifest);
+      await writeOnce({ store: target.store, key: manifestKey, codec: MANIFEST_CODEC, etag: existing.status === 'found' ? existing.etag : null }, manifest);
     } catch (error) {
       if (!(error instanceof WriteConflictError)) throw error;
       throw new MigrationError(`another migration wrote ${manifestKey} at the same time: run the migration again once it is done`, { cause: error });
@@ -352,11 +274,10 @@ export async function migrateLayout(options: MigrationOptions): Promise<Migratio
 
     let deleted = 0;
     if (options.deleteSource === true) {
-      const sourceStore = storeOf(from);
-      const keys = await sourceKeys(from, sourceStore);
+      const keys = await stateObjectKeys(source.store, source.path, from.layout);
       const report = progress('delete source', round, 'objects');
       for (let i = 0; i < keys.length; i += concurrency) {
-        await Promise.all(keys.slice(i, i + concurrency).map((key) => sourceStore.delete(key)));
+        await Promise.all(keys.slice(i, i + concurrency).map((key) => source.store.delete(key)));
         deleted = Math.min(i + concurrency, keys.length);
         report(deleted, keys.length);
       }

@@ -1,6 +1,7 @@
 """python-telegram-bot's PicklePersistence on local disk, as a peer of the benchmark.
 
     python3 bench/peers/pickle_persistence.py SPEC.json
+    python3 bench/peers/pickle_persistence.py --cold FILE
 
 SPEC names the population (JSON written by bench/scenarios/pickle-persistence.ts: the same users,
 chats, bot data and survey states as every other peer), a working directory, how many loads and
@@ -10,6 +11,10 @@ milliseconds, for the single-file and the multi-file layout, and the sizes of th
 A load is what the Application does at start: a new PicklePersistence, then get_user_data,
 get_chat_data, get_bot_data and get_conversations (the file is read once; each get_* returns a
 deep copy). A write is update_user_data with on_flush=False: PTB pickles the whole file again.
+
+With --cold, one load of the single-file pickle FILE (written by a SPEC run) and nothing else: the
+process start and load of a PTB bot before its first update (bench/scenarios/lambda-cold-start.ts
+times the process from spawn to exit).
 """
 import asyncio
 import json
@@ -90,4 +95,16 @@ async def main() -> None:
     print(json.dumps(results))
 
 
-asyncio.run(main())
+async def cold_load(filepath: str) -> None:
+    persistence = PicklePersistence(filepath=filepath, single_file=True, on_flush=False)
+    persistence.set_bot(ExtBot("123456:BENCHMARK"))
+    await persistence.get_user_data()
+    await persistence.get_chat_data()
+    await persistence.get_bot_data()
+    await persistence.get_conversations(SURVEY)
+
+
+if len(sys.argv) == 3 and sys.argv[1] == "--cold":
+    asyncio.run(cold_load(sys.argv[2]))
+else:
+    asyncio.run(main())

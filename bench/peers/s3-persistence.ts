@@ -44,7 +44,7 @@ export class LibraryPeer implements Peer {
       await this.runtime.run({}, () => undefined);
       return;
     }
-    if (this.persistence.loadsLazily) {
+    if ((this.options.layout ?? 'single-file') === 'sharded') {
       await this.persistence.getBotData();
       return;
     }

@@ -236,6 +236,57 @@ export function renderMarkdown(results: BenchResults): string {
       ),
     );
   }
+  if (s.lambdaColdStart) {
+    const c = s.lambdaColdStart;
+    const builds = new Map(c.builds.map((b) => [b.name, b]));
+    const first = c.firstUpdate;
+    const ptb = first.rows.find((row) => row.name === 'PTB start + load');
+    const bareOn = (node: string | undefined) => first.rows.find((row) => row.name === 'bare handler' && row.node === node);
+    out.push(
+      '',
+      '## Lambda cold start',
+      '',
+      `Each build of the handler bundle imported in a fresh process against a bare \`node\` start (an empty module), spawn to exit, ` +
+        `${c.imports[0]?.bareMs.n ?? 0} interleaved rounds per Node; CPU: the process's user + system time when the import is done (load average ${c.loadAverage.start.toFixed(1)} at the start, ${c.loadAverage.end.toFixed(1)} at the end).`,
+      '',
+      table(
+        ['Node', 'build', 'bundle', 'process with import ms', 'import alone ms', 'vs bare node', 'CPU ms', 'CPU vs bare node'],
+        c.imports.flatMap((comparison) => [
+          [comparison.node, 'bare node', '-', ms(comparison.bareMs), '-', '1.00x', ms(comparison.bareCpuMs), '1.00x'],
+          ...comparison.rows.map((row) => [
+            comparison.node,
+            `${row.build}: ${builds.get(row.build)?.description ?? ''}`,
+            bytes(builds.get(row.build)?.bundleBytes ?? 0),
+            ms(row.wallMs),
+            ms(row.importMs),
+            `${row.ratio.toFixed(2)}x`,
+            ms(row.cpuMs),
+            `${row.cpuRatio.toFixed(2)}x`,
+          ]),
+        ]),
+      ),
+      '',
+      `The whole first update at ${users(first.users)} users (a fresh process: import, load the single-file snapshot, \`/count\`, reply, write; spawn to exit), ` +
+        `against a bare handler and against python-telegram-bot's process start plus its load of the same users from a local pickle ` +
+        `(${'skipped' in first.ptb ? first.ptb.skipped : `PTB ${first.ptb.version}, Python ${first.ptb.python}`}).`,
+      '',
+      table(
+        ['process', 'Node', 'spawn to exit ms', 'init ms', 'first invocation ms', 'vs bare handler', 'vs PTB start + load'],
+        first.rows.map((row) => {
+          const bare = bareOn(row.node);
+          return [
+            row.name,
+            row.node ?? '-',
+            ms(row.wallMs),
+            row.initMs ? ms(row.initMs) : '-',
+            row.invokeMs ? ms(row.invokeMs) : '-',
+            bare ? `${(row.wallMs.median / bare.wallMs.median).toFixed(2)}x` : '-',
+            ptb ? `${(row.wallMs.median / ptb.wallMs.median).toFixed(2)}x` : '-',
+          ];
+        }),
+      ),
+    );
+  }
   if (s.workers) {
     const w = s.workers;
     const bare = w.variants.find((variant) => variant.name === 'bare')!;

@@ -4,8 +4,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { InvalidOptionsError } from '../errors.js';
-import { isLayoutName, LAYOUT_NAMES, type LayoutName } from '../snapshot/layout.js';
-import { parseFilepath } from '../snapshot/layout.js';
+import { isLayoutName, LAYOUT_NAMES, layoutFor, parseFilepath, type LayoutName } from '../snapshot/layout.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { Progress } from './progress.js';
@@ -86,12 +85,7 @@ export function openTarget(url: string, context: CommandContext): Target {
 
 /** Nothing at `url`, saying where each layout would keep it. */
 export function notFound(url: string, bucket: string, path: string, layout: LayoutName | undefined): CliError {
-  const places: Record<LayoutName, string> = {
-    'single-file': path,
-    'multi-file': `${path}_user_data, ${path}_chat_data, ...`,
-    sharded: `objects under ${path}/`,
-  };
-  const looked = layout === undefined ? Object.values(places).join('; ') : places[layout];
+  const looked = (layout ? [layout] : LAYOUT_NAMES).map((name) => layoutFor(name).describe(path)).join('; ');
   return new CliError(`nothing is stored at ${url} (looked in bucket ${bucket} for ${looked})`, ExitCode.NOT_FOUND);
 }
 

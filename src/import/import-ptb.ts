@@ -9,7 +9,7 @@ import { copyIn } from '../snapshot/values.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { clientFromEnvironment, S3ObjectStore } from '../store/s3-store.js';
 import { ptbDataToFields, readPtbPersistence, type BotMarkerReport, type ReadPtbOptions } from './ptb-pickle.js';
-import { readStoredState, writeStoredState, type LayoutName, type ProgressReport } from './stored-state.js';
+import { readStoredState, writeStoredState, type LayoutName, type ProgressReport } from '../state/whole-state.js';
 
 export interface ImportPtbOptions extends ReadPtbOptions, ProgressReport {
   /** The PTB side: its `filepath`, and its `single_file` (default: the single file when it exists). */

@@ -11,9 +11,6 @@ import { parseCallbackData } from '../snapshot/callback-data.js';
  * A button given to {@link CallbackDataCache.processKeyboard}: `callbackData` is any storable value;
  * every other field of Telegram's `InlineKeyboardButton` (`url`, `login_url`, `pay`, ...) is copied
  * through as it is.
- *
- * @example
- * const button: CallbackButton = { text: 'Delete', callbackData: { action: 'delete', id: 17 } };
  */
 export interface CallbackButton {
   text: string;
@@ -25,10 +22,6 @@ export interface CallbackButton {
 /**
  * A button as sent to Telegram: `callbackData` replaced by `callback_data`, the keyboard id and the
  * button id (64 lowercase hex characters, within Telegram's 64-byte limit).
- *
- * @example
- * const rows: InlineButton[][] = cache.processKeyboard([[{ text: 'Yes', callbackData: true }]]);
- * await api.sendMessage(chatId, 'Sure?', { reply_markup: { inline_keyboard: rows } });
  */
 export interface InlineButton {
   text: string;
@@ -41,10 +34,6 @@ export interface InlineButton {
  * What {@link CallbackDataCache.resolve} found: the stored value, or why there is none:
  * `'unknown'` (the keyboard or button was evicted, dropped or never stored here) or `'malformed'`
  * (not 64 hex characters: not ours, or tampered with). PTB raises `InvalidCallbackData` for both.
- *
- * @example
- * const result = cache.resolve(query.id, query.data);
- * if (!result.ok) return answer('This button has expired, send /start again');
  */
 export type CallbackDataOutcome =
   | { ok: true; value: unknown }
@@ -52,9 +41,6 @@ export type CallbackDataOutcome =
 
 /**
  * Options of {@link CallbackDataCache}.
- *
- * @example
- * const cache = new CallbackDataCache({ maxSize: 256, persistentData: await persistence.getCallbackData() });
  */
 export interface CallbackDataCacheOptions {
   /** Keyboards kept (and, separately, callback queries remembered) at most; default 1024, as PTB. */
@@ -118,11 +104,6 @@ export class CallbackDataCache {
   /**
    * Increases with every change of the state; pass it to {@link markPersisted} to acknowledge
    * exactly what was written, even if more changed during the write.
-   *
-   * @example
-   * const { version } = cache;
-   * await persistence.updateCallbackData(cache.persistenceData());
-   * cache.markPersisted(version);
    */
   get version(): number {
     return this.currentVersion;
@@ -130,9 +111,6 @@ export class CallbackDataCache {
 
   /**
    * Whether the state changed since it was loaded or last marked persisted.
-   *
-   * @example
-   * if (cache.changed) await persistence.updateCallbackData(cache.persistenceData());
    */
   get changed(): boolean {
     return this.currentVersion !== this.persistedVersion;
@@ -140,10 +118,6 @@ export class CallbackDataCache {
 
   /**
    * Records that the state up to `version` (default: the current one) is persisted.
-   *
-   * @example
-   * await persistence.updateCallbackData(cache.persistenceData());
-   * cache.markPersisted();
    */
   markPersisted(version: number = this.currentVersion): void {
     this.persistedVersion = Math.min(this.currentVersion, Math.max(this.persistedVersion, version));
@@ -153,13 +127,6 @@ export class CallbackDataCache {
    * Stores the `callbackData` of each button and returns the rows to send to Telegram, with
    * `callback_data` = keyboard id + button id (PTB's `process_keyboard`). A keyboard with no
    * `callbackData` at all is not stored.
-   *
-   * @example
-   * const rows = cache.processKeyboard([
-   *   [{ text: 'Page 2', callbackData: { page: 2, query } }],
-   *   [{ text: 'Docs', url: 'https://example.org' }],
-   * ]);
-   * await api.sendMessage(chatId, 'Results', { reply_markup: { inline_keyboard: rows } });
    */
   processKeyboard(rows: readonly (readonly CallbackButton[])[]): InlineButton[][] {
     const keyboardUuid = this.freshId();
@@ -209,10 +176,6 @@ export class CallbackDataCache {
    * Forgets the keyboard the callback query belonged to, and the query (PTB's `drop_data`), once
    * its buttons are no longer needed. Returns whether the query was known; PTB raises `KeyError`
    * when it is not.
-   *
-   * @example
-   * const result = cache.resolve(query.id, query.data);
-   * if (result.ok && (await confirmOrder(result.value))) cache.dropCallbackQuery(query.id);
    */
   dropCallbackQuery(callbackQueryId: string): boolean {
     const keyboardUuid = this.callbackQueries.get(callbackQueryId);
@@ -226,9 +189,6 @@ export class CallbackDataCache {
   /**
    * Forgets every keyboard, or only those not accessed within the last `olderThanSeconds`
    * (PTB's `clear_callback_data(time.time() - olderThanSeconds)`).
-   *
-   * @example
-   * cache.clearCallbackData(7 * 24 * 60 * 60); // keyboards untouched for a week
    */
   clearCallbackData(olderThanSeconds?: number): void {
     if (olderThanSeconds === undefined) {
@@ -253,9 +213,6 @@ export class CallbackDataCache {
 
   /**
    * Forgets which keyboard each callback query belonged to (PTB's `clear_callback_queries`).
-   *
-   * @example
-   * cache.clearCallbackQueries();
    */
   clearCallbackQueries(): void {
     if (this.callbackQueries.size > 0) this.currentVersion++;
@@ -266,9 +223,6 @@ export class CallbackDataCache {
    * The state in PTB's persisted shape: `[[keyboardUuid, accessTime, {buttonUuid: value}], ...]`,
    * least recently used first, and `{callbackQueryId: keyboardUuid}`. Fresh arrays and records;
    * the values are the stored ones, not copies.
-   *
-   * @example
-   * await persistence.updateCallbackData(cache.persistenceData());
    */
   persistenceData(): CallbackData {
     const keyboards = [...this.keyboards].map(
@@ -287,9 +241,6 @@ export class CallbackDataCache {
    * false afterwards. Beyond `maxSize`, the least recent entries are dropped, as PTB does. Throws a
    * `PersistenceError` with code `SNAPSHOT_UNREADABLE`, naming the bad part, and keeps the state,
    * when the data is not in that shape.
-   *
-   * @example
-   * cache.load(await persistence.refreshCallbackData());
    */
   load(data: CallbackData | null): void {
     const { keyboards, callbackQueries } = parsePersisted(data);

@@ -7,7 +7,7 @@
 import { conversationKey, type BasePersistence, type ContextTypes, type ConversationKey } from '../contract.js';
 import { CallbackDataCache } from './callback-data-cache.js';
 import type { ConversationStateAccess } from './conversation.js';
-import { deepEqual } from '../snapshot/values.js';
+import { LiveState } from './live-state.js';
 import type { PersistenceMetrics } from '../engine/conditional-object.js';
 import { loggerOf, type Logger } from './logger.js';
 import { UpdateLog, type LargeSnapshotOptions } from './update-log.js';
@@ -66,9 +66,11 @@ export class UpdateScope<UD, CD, BD> {
   /** Conversation keys of one's own read for this update (`name\0key`). */
   private readonly loadedKeys = new Set<string>();
 
+  /** Made by {@link PersistenceRuntime.run} for each update. */
   constructor(
     readonly keys: UpdateKeys,
-    private readonly runtime: PersistenceRuntime<UD, CD, BD>,
+    private readonly live: LiveState<UD, CD, BD>,
+    private readonly persistence: BasePersistence<UD, CD, BD>,
     /** The callback data cache, when arbitrary callback data is enabled. */
     readonly callbackData: CallbackDataCache | undefined,
     /** With `claimUpdates`: when this delivery's claim of the update expires (milliseconds since the epoch). */
@@ -77,58 +79,55 @@ export class UpdateScope<UD, CD, BD> {
 
   /** The data of the effective user; throws when the update has none. */
   get userData(): UD {
-    return this.runtime.userEntry(this.required('userId', 'user data'));
+    return this.live.userEntry(this.required('userId', 'user data'));
   }
   set userData(value: UD) {
-    this.runtime.setUserEntry(this.required('userId', 'user data'), value);
+    this.live.userData.set(this.required('userId', 'user data'), value);
   }
 
   /** The data of the effective chat; throws when the update has none. */
   get chatData(): CD {
-    return this.runtime.chatEntry(this.required('chatId', 'chat data'));
+    return this.live.chatEntry(this.required('chatId', 'chat data'));
   }
   set chatData(value: CD) {
-    this.runtime.setChatEntry(this.required('chatId', 'chat data'), value);
+    this.live.chatData.set(this.required('chatId', 'chat data'), value);
   }
 
   get botData(): BD {
-    return this.runtime.botData;
+    return this.live.botData;
   }
   set botData(value: BD) {
-    this.runtime.botData = value;
+    this.live.botData = value;
   }
 
   /** Removes the effective user's data from storage (PTB's `drop_user_data`). */
   dropUserData(): void {
-    this.runtime.userData.delete(this.required('userId', 'user data'));
+    this.live.userData.delete(this.required('userId', 'user data'));
     this.userDropped = true;
   }
 
   /** Removes the effective chat's data from storage (PTB's `drop_chat_data`). */
   dropChatData(): void {
-    this.runtime.chatData.delete(this.required('chatId', 'chat data'));
+    this.live.chatData.delete(this.required('chatId', 'chat data'));
     this.chatDropped = true;
   }
 
   /**
-   * The state of conversation `name` for `key` (default `[chatId, userId]`).
-   *
-   * @example
-   * const survey = scope.conversation('survey');
-   * if (survey.state === 'AGE') survey.set(null);
+   * The state of conversation `name` for `key` (default `[chatId, userId]`, read before the
+   * handler). A key of one's own is read with {@link loadConversation} first, in every layout.
    */
   conversation(name: string, key?: ConversationKey): ConversationStateAccess {
-    const states = this.runtime.conversationStates(name);
+    const states = this.live.conversationStates(name);
     // A copy: the key written after the handler is the one given now.
     const given = key ?? [this.required('chatId', 'a conversation'), this.required('userId', 'a conversation')];
     const parts: ConversationKey = Array.isArray(given) ? [...given] : given;
     const id = conversationKey(parts);
-    // Where keys are read one by one (the sharded layout), only the update's own key was read before the handler.
+    // Only the update's own key is read before the handler: any other would be read empty or stale.
     const own = this.keys.chatId !== undefined && this.keys.userId !== undefined && id === conversationKey([this.keys.chatId, this.keys.userId]);
-    if (this.runtime.persistence.loadsLazily && !own && !this.loadedKeys.has(`${name}\u0000${id}`)) {
-      throw new InvalidOptionsError(
-        `conversation "${name}" with key ${id} was not read for this update: in the sharded layout only the update's own ` +
-          `[chatId, userId] key is read before the handler; call \`await scope.loadConversation(name, key)\` first`,
+    if (!own && !this.loadedKeys.has(`${name}\u0000${id}`)) {
+      throw new InvalidUseError(
+        `conversation "${name}" with key ${id} was not read for this update: only the update's own [chatId, userId] key ` +
+          `is read before the handler; call \`await scope.loadConversation(name, key)\` first`,
       );
     }
     return {
@@ -147,15 +146,14 @@ export class UpdateScope<UD, CD, BD> {
 
   /**
    * Reads the current state of conversation `name` for a key of one's own (not `[chatId, userId]`),
-   * then gives access to it as {@link conversation} does. Needed in the sharded layout, where only
-   * the update's own key is read before the handler; elsewhere it refreshes the state once more.
+   * then gives access to it as {@link conversation} does.
    *
    * @example
    * const game = await scope.loadConversation('game', ['room', roomId]);
    */
   async loadConversation(name: string, key: ConversationKey): Promise<ConversationStateAccess> {
-    const states = this.runtime.conversationStates(name);
-    const state = await this.runtime.persistence.refreshConversation(name, key);
+    const states = this.live.conversationStates(name);
+    const state = await this.persistence.refreshConversation(name, key);
     const id = conversationKey(key);
     if (!this.conversationChanges.get(name)?.has(id)) {
       if (state === undefined) states.delete(id);
@@ -185,26 +183,18 @@ export class UpdateScope<UD, CD, BD> {
  */
 export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string, unknown>, BD = Record<string, unknown>> {
   readonly persistence: BasePersistence<UD, CD, BD>;
-  readonly userData = new Map<number, UD>();
-  readonly chatData = new Map<number, CD>();
-  botData!: BD;
   private readonly options: RuntimeOptions<UD, CD, BD>;
-  private readonly conversations = new Map<string, Map<string, unknown>>();
+  private readonly live: LiveState<UD, CD, BD>;
   private readonly conversationNames = new Set<string>();
   private callbackCache: CallbackDataCache | undefined;
   private loaded: Promise<void> | null = null;
   private previous: Promise<void> = Promise.resolve();
-  /**
-   * Users and chats whose live data was created from `contextTypes` and has not been stored since:
-   * left as created, it reads back the same, so it is not written (on any later update either).
-   */
-  private readonly createdUsers = new Set<number>();
-  private readonly createdChats = new Set<number>();
   private readonly log: UpdateLog;
 
   constructor(persistence: BasePersistence<UD, CD, BD>, options: RuntimeOptions<UD, CD, BD> = {}) {
     this.persistence = persistence;
     this.options = options;
+    this.live = new LiveState(options.contextTypes);
     const { claimUpdates } = options;
     if (claimUpdates && !(Number.isFinite(claimUpdates.leaseSeconds) && claimUpdates.leaseSeconds > 0)) {
       throw new InvalidOptionsError('claimUpdates.leaseSeconds must be a positive number of seconds, no longer than the function timeout');
@@ -272,7 +262,7 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
       claimExpiresAt = await persistence.claimUpdate(keys.updateId, claimUpdates.leaseSeconds * 1000);
       if (claimExpiresAt === undefined) return { status: 'in-progress' };
     }
-    const scope = new UpdateScope(keys, this, this.callbackCache, claimExpiresAt);
+    const scope = new UpdateScope(keys, this.live, persistence, this.callbackCache, claimExpiresAt);
     try {
       const result = await handler(scope);
       await this.persist(scope, skipRedelivered);
@@ -286,84 +276,35 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
     }
   }
 
-  /** The live data of a user, created from `contextTypes` when new. */
-  userEntry(userId: number): UD {
-    let data = this.userData.get(userId);
-    if (data === undefined) {
-      this.userData.set(userId, (data = this.fresh('userData') as UD));
-      this.createdUsers.add(userId);
-    }
-    return data;
-  }
-
-  setUserEntry(userId: number, data: UD): void {
-    this.userData.set(userId, data);
-  }
-
-  /** The live data of a chat, created from `contextTypes` when new. */
-  chatEntry(chatId: number): CD {
-    let data = this.chatData.get(chatId);
-    if (data === undefined) {
-      this.chatData.set(chatId, (data = this.fresh('chatData') as CD));
-      this.createdChats.add(chatId);
-    }
-    return data;
-  }
-
-  setChatEntry(chatId: number, data: CD): void {
-    this.chatData.set(chatId, data);
-  }
-
-  /** The live states of conversation `name`, by conversation key. */
-  conversationStates(name: string): Map<string, unknown> {
-    const states = this.conversations.get(name);
-    if (states === undefined) {
-      throw new InvalidUseError(`conversation "${name}" is not registered with the runtime: register it before the first update`);
-    }
-    return states;
-  }
-
-  private fresh(kind: 'userData' | 'chatData' | 'botData'): unknown {
-    return this.options.contextTypes?.[kind]?.() ?? {};
-  }
-
   /**
    * The cold start, without a request: fresh live state. The first update's refresh then reads what
    * it needs (on one snapshot object, one GET shared by all), and copies out only the update's own
    * user, chat and conversation states, not every entry as PTB's Application does.
    */
   private async load(): Promise<void> {
-    this.botData = this.fresh('botData') as BD;
-    this.userData.clear();
-    this.chatData.clear();
-    this.createdUsers.clear();
-    this.createdChats.clear();
-    this.conversations.clear();
-    for (const name of this.conversationNames) this.conversations.set(name, new Map());
+    this.live.reset(this.conversationNames);
     const { callbackData: cacheOptions = {} } = this.options;
     this.callbackCache = cacheOptions === false ? undefined : new CallbackDataCache({ maxSize: cacheOptions.maxSize });
   }
 
   /**
-   * Revalidates what this update reads; on one snapshot object the requests share one conditional
-   * GET (or, on a cold start, one GET). Callback data is read on a cold start and for callback queries.
+   * Revalidates what this update reads, in every layout the same: its user, its chat, bot data, and
+   * its own `[chatId, userId]` state of each conversation; on one snapshot object the requests share
+   * one conditional GET (or, on a cold start, one GET). Callback data is read on a cold start and
+   * for callback queries.
    */
   private async refresh(keys: UpdateKeys, cold: boolean): Promise<void> {
-    const { persistence } = this;
+    const { persistence, live } = this;
     const cache = cold || keys.callbackQuery === true ? this.callbackCache : undefined;
     await Promise.all([
-      persistence.refreshBotData(this.botData),
-      keys.userId === undefined ? undefined : persistence.refreshUserData(keys.userId, this.userEntry(keys.userId)),
-      keys.chatId === undefined ? undefined : persistence.refreshChatData(keys.chatId, this.chatEntry(keys.chatId)),
+      persistence.refreshBotData(live.botData),
+      keys.userId === undefined ? undefined : persistence.refreshUserData(keys.userId, live.userEntry(keys.userId)),
+      keys.chatId === undefined ? undefined : persistence.refreshChatData(keys.chatId, live.chatEntry(keys.chatId)),
       ...[...this.conversationNames].map(async (name) => {
-        if (!persistence.loadsLazily) {
-          this.conversations.set(name, await persistence.refreshConversations(name));
-          return;
-        }
         if (keys.chatId === undefined || keys.userId === undefined) return;
         const key = [keys.chatId, keys.userId];
         const state = await persistence.refreshConversation(name, key);
-        const states = this.conversationStates(name);
+        const states = live.conversationStates(name);
         if (state === undefined) states.delete(conversationKey(key));
         else states.set(conversationKey(key), state);
       }),
@@ -372,27 +313,21 @@ export class PersistenceRuntime<UD = Record<string, unknown>, CD = Record<string
   }
 
   private async persist(scope: UpdateScope<UD, CD, BD>, skipRedelivered: boolean): Promise<void> {
-    const { persistence } = this;
+    const { persistence, live } = this;
     const { userId, chatId, updateId } = scope.keys;
     const writes: Array<Promise<void>> = [];
     // Each change carries its update: a store drops it when another delivery of the update stored first.
     const origin = { updateId: skipRedelivered ? updateId : undefined, owner: { userId, chatId } };
     // Data created from the defaults and left as it was is not stored: it reads back the same.
-    const untouched = (created: Set<number>, id: number, data: unknown, kind: 'userData' | 'chatData') =>
-      created.has(id) && deepEqual(data, this.fresh(kind));
-    if (userId !== undefined && !untouched(this.createdUsers, userId, this.userData.get(userId), 'userData')) {
-      writes.push(
-        scope.userDropped ? persistence.dropUserData(userId, origin) : persistence.updateUserData(userId, this.userEntry(userId), origin),
-      );
-      this.createdUsers.delete(userId);
+    if (userId !== undefined && !live.untouchedUser(userId)) {
+      writes.push(scope.userDropped ? persistence.dropUserData(userId, origin) : persistence.updateUserData(userId, live.userEntry(userId), origin));
+      live.stored('user', userId);
     }
-    if (chatId !== undefined && !untouched(this.createdChats, chatId, this.chatData.get(chatId), 'chatData')) {
-      writes.push(
-        scope.chatDropped ? persistence.dropChatData(chatId, origin) : persistence.updateChatData(chatId, this.chatEntry(chatId), origin),
-      );
-      this.createdChats.delete(chatId);
+    if (chatId !== undefined && !live.untouchedChat(chatId)) {
+      writes.push(scope.chatDropped ? persistence.dropChatData(chatId, origin) : persistence.updateChatData(chatId, live.chatEntry(chatId), origin));
+      live.stored('chat', chatId);
     }
-    writes.push(persistence.updateBotData(this.botData, origin));
+    writes.push(persistence.updateBotData(live.botData, origin));
     const cache = this.callbackCache;
     if (cache?.changed) {
       const { version } = cache;

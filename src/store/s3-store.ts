@@ -12,7 +12,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { Upload as MultipartUpload } from '@aws-sdk/lib-storage';
 import { KeyInTheWayError, SnapshotTooLargeError, StorageError } from '../errors.js';
 import { endpointOf as endpointInfoOf, type EndpointInfo } from './failure-hints.js';
 import type { ObjectStore, ReadOptions, ReadResult, WriteCondition } from './object-store.js';
@@ -40,6 +40,14 @@ export interface S3ObjectStoreOptions {
   bucket: string;
   /** Bytes from which a snapshot is written with a multipart upload; default 16 MiB, at least 5 MiB. */
   multipartThreshold?: number;
+}
+
+/**
+ * lib-storage's `Upload`, imported on the first snapshot of 16 MiB or more: most bots never write
+ * one, and a cold start need not evaluate it (in a bundle it is then a module initialised on first use).
+ */
+async function multipartUpload(): Promise<typeof MultipartUpload> {
+  return (await import('@aws-sdk/lib-storage')).Upload;
 }
 
 /** The parent paths of `key`, nearest first: `a/b/c` has `a/b` and `a`. */
@@ -107,6 +115,7 @@ export class S3ObjectStore implements ObjectStore {
     let etag: string | undefined;
     try {
       if (body.length >= this.multipartThreshold) {
+        const Upload = await multipartUpload();
         const upload = new Upload({ client: this.client, params, partSize: this.multipartThreshold, leavePartsOnError: false });
         etag = (await upload.done()).ETag;
       } else {

@@ -31,6 +31,8 @@ export interface DeploymentOptions {
   s3Endpoint?: string;
   /** `PERSISTENCE_LAYOUT` of the function; unset by default (single-file). */
   layout?: 'single-file' | 'multi-file' | 'sharded';
+  /** The function's S3 client (`S3_CLIENT`) and the bundle built for it; default fetch, as deployed. */
+  s3Client?: 'fetch' | 'sdk';
   /** The Node executable of the function's processes (e.g. Node 24 from infra/runtimes.mjs); default the machine's. */
   node?: string;
   /** Changes to the function's environment; `undefined` removes a variable. */
@@ -87,7 +89,8 @@ let nextUpdateId = 1000;
  */
 export async function deploy(options: DeploymentOptions = {}): Promise<Deployment> {
   const minio = inject('minio');
-  const bundle = inject('handlerBundle');
+  const s3Client = options.s3Client ?? 'fetch';
+  const bundle = inject(s3Client === 'sdk' ? 'handlerBundleSdk' : 'handlerBundle');
   const api = await startFakeBotApi({ token: BOT_TOKEN });
   const bucket = await freshBucket('e2e');
   const client: S3Client = minioClient();
@@ -100,6 +103,7 @@ export async function deploy(options: DeploymentOptions = {}): Promise<Deploymen
     AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
     AWS_REGION: minio.region,
     TELEGRAM_API_ROOT: options.apiRoot ?? api.apiRoot,
+    S3_CLIENT: s3Client,
     // On the machine's Node 20 the SDK rightly warns that its 2027 releases need Node 22: these tests
     // do not look at it. lambda-runtimes.test.ts shows it there, and its absence on Node 24.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

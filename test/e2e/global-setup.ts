@@ -1,6 +1,6 @@
 // Builds what the end-to-end tests run, once per run: the Lambda handler as deployed
-// (infra/bundle.mjs, into a temporary directory), with the library from the packed tarball instead
-// of src/ (test/support/packed.ts), and the long-polling bot with the very command
+// (infra/bundle.mjs, into a temporary directory; on the fetch store, and with the AWS SDK), with the
+// library from the packed tarball instead of src/ (test/support/packed.ts), and the long-polling bot with the very command
 // `npm run bot:polling` uses. MinIO comes from test/global-setup.ts, listed before this file.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -14,8 +14,10 @@ import { onThePackage, packedProject } from '../support/packed.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** The bundled webhook handler (`webhook.mjs`). */
+    /** The bundled webhook handler (`webhook.mjs`), as deployed by default: on the fetch store, no AWS SDK. */
     handlerBundle: string;
+    /** The same handler bundled with the AWS SDK (`s3Client` sdk). */
+    handlerBundleSdk: string;
     /** The bundled long-polling bot (`polling.mjs`). */
     pollingBundle: string;
   }
@@ -37,11 +39,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   try {
     await packed.link('grammy');
-    const [handlerBundle] = await Promise.all([
-      bundleHandler(handlerDir, { plugins: [onThePackage(packed, { bundle: true })] }),
+    const onTarball = { plugins: [onThePackage(packed, { bundle: true })] };
+    const [handlerBundle, handlerBundleSdk] = await Promise.all([
+      bundleHandler(handlerDir, 'fetch', onTarball),
+      bundleHandler(join(handlerDir, 'sdk'), 'sdk', onTarball),
       promisify(execFile)('npm', ['run', '--silent', 'build:polling', '--', `--outfile=${pollingBundle}`], { cwd: root }),
     ]);
     project.provide('handlerBundle', handlerBundle);
+    project.provide('handlerBundleSdk', handlerBundleSdk);
     project.provide('pollingBundle', pollingBundle);
   } catch (error) {
     await removeBoth();

@@ -150,6 +150,8 @@ describe('serverless package', () => {
   it('zips the handler alone, as one ESM bundle that Lambda finds from handlers/webhook.handler', async () => {
     expect(zipEntries).toEqual(['handlers/webhook.mjs']);
     expect((await stat(join(packageDir, 'webhook.zip'))).size).toBeGreaterThan(0);
+    // s3Client fetch (the default) leaves the AWS SDK out: none of its code, such as its user agent.
+    expect(await readFile(handlerFile, 'utf8')).not.toContain('aws-sdk-js');
     const [fn] = resourcesOfType(template, 'AWS::Lambda::Function');
     expect(fn?.Properties).toMatchObject({ Handler: 'handlers/webhook.handler', Runtime: 'nodejs24.x' });
     expect(fn?.Properties.Timeout).toBeLessThan(30); // API Gateway gives up at 30 s
@@ -170,6 +172,7 @@ describe('serverless package', () => {
       WEBHOOK_SECRET: '{{resolve:ssm:/telegram-s3-persistence/test/webhook-secret}}',
       PERSISTENCE_URL: `s3://${BUCKET}/${PREFIX}`,
       PERSISTENCE_LAYOUT: 'single-file',
+      S3_CLIENT: 'fetch',
       UPDATE_CLAIMS: '25',
     });
   });

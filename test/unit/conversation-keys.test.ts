@@ -1,9 +1,9 @@
-// A conversation keyed by something else than [chatId, userId] (issue 14's question): in the
-// single-file layout the runtime reads every key of a conversation before the handler; in the
-// sharded layout it reads only the update's own key, so a key of one's own is read explicitly
-// (scope.loadConversation) and an unread one is refused instead of reading empty.
+// A conversation keyed by something else than [chatId, userId] (issue 14's question): in every
+// layout the runtime reads only the update's own key before the handler, so a key of one's own is
+// read explicitly (scope.loadConversation) and an unread one is refused instead of reading empty or
+// stale state. A bot therefore behaves the same in every layout, also after a migration.
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionsError, PersistenceRuntime, S3Persistence, type LayoutName } from '../../src/index.js';
+import { InvalidUseError, PersistenceRuntime, S3Persistence, type LayoutName } from '../../src/index.js';
 import { ControlledStore } from '../support/stores.js';
 
 const ROOM: readonly (string | number)[] = ['room', 7];
@@ -26,28 +26,29 @@ describe.each(['single-file', 'multi-file', 'sharded'] as const)('%s: a conversa
   });
 });
 
-describe('a conversation key of its own, read without loadConversation', () => {
-  it('reads the stored state in the single-file layout, where every key is read before the handler', async () => {
+describe.each(['single-file', 'multi-file', 'sharded'] as const)('%s: a conversation key of its own, read without loadConversation', (layout) => {
+  it('is refused with a typed error that says to load it, instead of reading empty or stale state', async () => {
     const store = new ControlledStore();
-    await runtime(store, 'single-file').run({ updateId: 1, userId: 1, chatId: 1 }, (scope) => scope.conversation('game', ROOM).set('started'));
-    const seen = await runtime(store, 'single-file').run({ updateId: 2, userId: 2, chatId: 2 }, (scope) => scope.conversation('game', ROOM).state);
-    expect(seen).toEqual({ status: 'handled', result: 'started' });
-  });
-
-  it('is refused in the sharded layout with a typed error that says to load it, instead of reading empty', async () => {
-    const store = new ControlledStore();
-    await runtime(store, 'sharded').run({ updateId: 1, userId: 1, chatId: 1 }, async (scope) => {
+    await runtime(store, layout).run({ updateId: 1, userId: 1, chatId: 1 }, async (scope) => {
       (await scope.loadConversation('game', ROOM)).set('started');
     });
-    const outcome = runtime(store, 'sharded').run({ updateId: 2, userId: 2, chatId: 2 }, (scope) => scope.conversation('game', ROOM).state);
-    await expect(outcome).rejects.toThrow(InvalidOptionsError);
+    const outcome = runtime(store, layout).run({ updateId: 2, userId: 2, chatId: 2 }, (scope) => scope.conversation('game', ROOM).state);
+    await expect(outcome).rejects.toThrow(InvalidUseError);
     await expect(outcome).rejects.toThrow(/loadConversation/);
   });
 
-  it("reads the update's own [chatId, userId] key in every layout without loading", async () => {
+  it('is refused even when set before it is read, so that no write is based on state never seen', async () => {
     const store = new ControlledStore();
-    await runtime(store, 'sharded').run({ updateId: 1, userId: 1, chatId: 1 }, (scope) => scope.conversation('game').set('asked'));
-    const seen = await runtime(store, 'sharded').run({ updateId: 2, userId: 1, chatId: 1 }, (scope) => scope.conversation('game', [1, 1]).state);
+    const outcome = runtime(store, layout).run({ updateId: 1, userId: 1, chatId: 1 }, (scope) => scope.conversation('game', ROOM).set('started'));
+    await expect(outcome).rejects.toThrow(InvalidUseError);
+    const seen = await runtime(store, layout).run({ updateId: 2, userId: 2, chatId: 2 }, async (scope) => (await scope.loadConversation('game', ROOM)).state);
+    expect(seen).toEqual({ status: 'handled', result: undefined });
+  });
+
+  it("reads the update's own [chatId, userId] key without loading", async () => {
+    const store = new ControlledStore();
+    await runtime(store, layout).run({ updateId: 1, userId: 1, chatId: 1 }, (scope) => scope.conversation('game').set('asked'));
+    const seen = await runtime(store, layout).run({ updateId: 2, userId: 1, chatId: 1 }, (scope) => scope.conversation('game', [1, 1]).state);
     expect(seen).toEqual({ status: 'handled', result: 'asked' });
   });
 });

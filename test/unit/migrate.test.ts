@@ -109,6 +109,22 @@ describe('migrateLayout', () => {
     expect(store.objects.has('bot')).toBe(true);
   });
 
+  it("keeps what a target object holds besides the state: a user's handled-update marks", async () => {
+    const store = new ControlledStore();
+    await seed(store, 'single-file', 3);
+    const target = new S3Persistence<Data, Data, Data>({ filepath: 's3://bucket/new', store, layout: 'sharded' });
+    await target.updateUserData(1, { n: 'old' }, { updateId: 7, owner: { userId: 1 } });
+    await target.markUpdateProcessed(7, { userId: 1 });
+    const report = await migrateLayout({
+      from: { filepath: 's3://bucket/bot', layout: 'single-file', store },
+      to: { filepath: 's3://bucket/new', layout: 'sharded', store },
+    });
+    expect(report.counts.users).toBe(3);
+    const reopened = new S3Persistence<Data, Data, Data>({ filepath: 's3://bucket/new', store, layout: 'sharded' });
+    expect((await reopened.getUserData()).get(1)).toEqual((await everything(store, 'single-file')).users.get(1));
+    expect(await reopened.isUpdateProcessed(7, { userId: 1 })).toBe(true);
+  });
+
   it('refuses to migrate a layout onto itself', async () => {
     const store = new ControlledStore();
     await expect(

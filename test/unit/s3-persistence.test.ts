@@ -163,6 +163,14 @@ describe('S3Persistence writes', () => {
     await expect(persistence(new ControlledStore()).updateConversation('', [1], 'X')).rejects.toThrow(/non-empty name/);
   });
 
+  it.each([[[Infinity]], [[1, NaN]], [[{ id: 1 }]], ['1,2']])('refuses the conversation key %j, writing nothing', async (key) => {
+    const store = new ControlledStore();
+    const outcome = persistence(store).updateConversation('survey', key as never, 'X');
+    await expect(outcome).rejects.toThrow(SerializationError);
+    await expect(outcome).rejects.toThrow(/finite numbers and strings/);
+    expect(store.requests.filter((request) => request.startsWith('PUT'))).toEqual([]);
+  });
+
   it('refuses a value it cannot store, naming the user, and writes nothing', async () => {
     const store = new ControlledStore();
     const p = persistence(store);

@@ -153,9 +153,9 @@ describe('PersistenceRuntime', () => {
     const { persistence, runtime } = setup();
     runtime.registerConversation('game');
     const writes = vi.spyOn(persistence, 'updateConversation');
-    await runtime.run({ updateId: 1, userId: 7, chatId: 7 }, (scope) => {
+    await runtime.run({ updateId: 1, userId: 7, chatId: 7 }, async (scope) => {
       const key: Array<number | string> = ['room', 7];
-      scope.conversation('game', key).set('PLAYING');
+      (await scope.loadConversation('game', key)).set('PLAYING');
       key[1] = 8;
     });
     expect(writes.mock.calls.map(([name, key, state]) => [name, key, state])).toEqual([['game', ['room', 7], 'PLAYING']]);

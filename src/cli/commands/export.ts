@@ -1,5 +1,5 @@
 /** `export URL`: the stored state as JSON on stdout, in the form `import` reads back. */
-import { readStoredState, stateExists, stateFields } from '../../import/stored-state.js';
+import { readStoredState, stateExists, stateFields } from '../../state/whole-state.js';
 import { LAYOUT_OPTION, layoutOption, notFound, openTarget, write, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import { stateToJson } from '../state-json.js';

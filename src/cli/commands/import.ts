@@ -1,6 +1,6 @@
 /** `import URL FILE`: a JSON export written as the snapshot, never over another writer's change. */
 import { readFile } from 'node:fs/promises';
-import { readStoredState, writeStoredState } from '../../import/stored-state.js';
+import { readStoredState, writeStoredState } from '../../state/whole-state.js';
 import { LAYOUT_OPTION, layoutOption, openTarget, write, type Command } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { stateFromJson } from '../state-json.js';

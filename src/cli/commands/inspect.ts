@@ -5,8 +5,8 @@
 import { snapshotVersion } from '../../snapshot/codec.js';
 import { SECTION_NAMES } from '../../snapshot/entries.js';
 import { WRITE_IDS_FIELD } from '../../snapshot/tracked-object.js';
-import { isPlainObject } from '../../snapshot/values.js';
-import { readableFields, readStoredState, stateExists, type StoredState } from '../../import/stored-state.js';
+import { countState } from '../../state/state-summary.js';
+import { readableFields, readStoredState, stateExists, type StoredState } from '../../state/whole-state.js';
 import { count, formatSize, LAYOUT_OPTION, layoutOption, notFound, openTarget, write, type Command } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -69,12 +69,7 @@ const OBJECTS_LISTED = 10;
 
 export function inspectState(url: string, state: StoredState): InspectReport {
   const fields = readableFields(state);
-  const sizeOf = (name: 'user_data' | 'chat_data' | 'processed_updates') => fields.get(name)?.size ?? 0;
-  const botData = fields.get('bot_data');
-  const [keyboards, queries] = Array.isArray(fields.get('callback_data')) ? (fields.get('callback_data') as unknown[]) : [];
-  const conversations: Record<string, number> = {};
-  const stored = fields.get('conversations');
-  if (stored instanceof Map) for (const [name, states] of stored) conversations[name] = states.size;
+  const counted = countState(fields);
   return {
     url,
     layout: state.layout,
@@ -87,13 +82,13 @@ export function inspectState(url: string, state: StoredState): InspectReport {
       error: object.error?.message ?? null,
     })),
     counts: {
-      users: sizeOf('user_data'),
-      chats: sizeOf('chat_data'),
-      botDataKeys: isPlainObject(botData) ? Object.keys(botData).length : botData instanceof Map ? botData.size : 0,
-      callbackKeyboards: Array.isArray(keyboards) ? keyboards.length : 0,
-      callbackQueries: isPlainObject(queries) ? Object.keys(queries).length : 0,
-      conversations,
-      processedUpdates: sizeOf('processed_updates'),
+      users: counted.users,
+      chats: counted.chats,
+      botDataKeys: counted.botDataProperties,
+      callbackKeyboards: counted.callbackKeyboards,
+      callbackQueries: counted.callbackQueries,
+      conversations: counted.conversations,
+      processedUpdates: counted.processedUpdates,
     },
     otherFields: [...fields.keys()].filter(
       (name) => name !== WRITE_IDS_FIELD && !(SECTION_NAMES as readonly string[]).includes(name),

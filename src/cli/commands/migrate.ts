@@ -1,5 +1,5 @@
 /** `migrate URL --to LAYOUT`: the state moved to another layout by `migrateLayout`, verified before anything is deleted. */
-import { readStoredState, stateExists } from '../../import/stored-state.js';
+import { readStoredState, stateExists } from '../../state/whole-state.js';
 import { migrateLayout } from '../../migrate.js';
 import { parseFilepath } from '../../snapshot/layout.js';
 import { count, LAYOUT_OPTION, layoutOption, notFound, openTarget, write, type Command } from '../command.js';

@@ -1,0 +1,160 @@
+/**
+ * `S3Persistence`'s options, and what they resolve to: defaults filled in and checked, the layout
+ * chosen, the store built.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { ContextTypes, PersistenceInput } from './contract.js';
+import { DEFAULT_RETRY, type ConflictHook, type MergeFunction, type RetryPolicy } from './conflicts.js';
+import { mergeCallbackData } from './callback-data-merge.js';
+import { InvalidOptionsError } from './errors.js';
+import { environmentWith, type Environment } from './engine/environment.js';
+import { layoutOfOptions, parseFilepath, type Layout, type LayoutName } from './snapshot/layout.js';
+import type { LoadProgress } from './state/layout-objects.js';
+import type { ObjectStore } from './store/object-store.js';
+import { ConditionalWriteGuard } from './store/conditional-write-guard.js';
+import { clientFromEnvironment, endpointOf, S3ObjectStore } from './store/s3-store.js';
+
+export interface S3PersistenceOptions<UD, CD, BD> {
+  /** `s3://bucket/some/prefix`, or `some/prefix` together with `bucket`. */
+  filepath: string;
+  bucket?: string;
+  /** Default: built from the environment (`AWS_REGION`; `S3_ENDPOINT` selects that endpoint, path-style). */
+  client?: S3Client;
+  /** Which kinds of data to store; each defaults to `true`. Conversations are always stored. */
+  storeData?: Partial<PersistenceInput>;
+  /** One object for everything (default), or PTB's one object per kind of data. */
+  singleFile?: boolean;
+  /**
+   * `'single-file'` (default) and `'multi-file'` are PTB's layouts (the same as `singleFile`);
+   * `'sharded'` keeps each user, chat and conversation key in its own object, so that the cost of an
+   * update and of a cold start does not grow with the number of users.
+   */
+  layout?: LayoutName;
+  /** Told how far `get*` has come while loading a sharded layout entry by entry. */
+  onProgress?: (progress: LoadProgress) => void;
+  /** Objects read at once when a sharded layout loads every entry of a kind; default 16. */
+  loadConcurrency?: number;
+  /** Keep changes in memory until `flush()` (default false: each `update*` is durable when it resolves). */
+  onFlush?: boolean;
+  /** Seconds between periodic flushes a long-running driver should make; default 60. */
+  updateInterval?: number;
+  /** Factories for fresh data; default `() => ({})`. */
+  contextTypes?: ContextTypes<UD, CD, BD>;
+  /** Decides same-entry conflicts instead of "the later write wins" (and of callback data merged per keyboard). */
+  merge?: MergeFunction;
+  /** Told of every same-entry conflict. */
+  onConflict?: ConflictHook;
+  /** Backoff of conflicting writes. */
+  retry?: Partial<RetryPolicy>;
+  /** Snapshot size in bytes from which writes use a multipart upload; default 16 MiB. */
+  multipartThreshold?: number;
+  /**
+   * The largest snapshot object this instance loads; a larger one is refused with
+   * `SnapshotTooLargeError` before its body is read, instead of the process running out of memory.
+   * Default: on Lambda, a fifth of the function's memory (loading and updating a single-file snapshot
+   * takes 4–6 times its size); elsewhere no limit.
+   */
+  maxSnapshotBytes?: number;
+  /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
+  store?: ObjectStore;
+  /** The clock, randomness and waiting of writes, replaced by deterministic tests; default: the real ones. */
+  environment?: Partial<Environment>;
+  /**
+   * `'verify'` (default): before its first write, the instance checks that the S3 server refuses
+   * writes whose `If-None-Match`/`If-Match` condition fails, and throws `ConditionalWritesIgnoredError`
+   * if not (one GET per cold start once the server has passed; see the README). `'trust'` skips the
+   * check: on a server that ignores the conditions, concurrent writers then silently lose updates.
+   * Not applied to a `store` given here.
+   */
+  conditionalWrites?: 'verify' | 'trust';
+}
+
+/** The options checked, with their defaults. */
+export interface ResolvedOptions<UD, CD, BD> {
+  bucket: string;
+  path: string;
+  storeData: Readonly<PersistenceInput>;
+  layout: Layout;
+  loadConcurrency: number;
+  onFlush: boolean;
+  updateInterval: number;
+  contextTypes: ContextTypes<UD, CD, BD>;
+  retry: RetryPolicy;
+  store: ObjectStore;
+  environment: Environment;
+  maxSnapshotBytes: number | undefined;
+  merge: MergeFunction;
+}
+
+/** Without a `merge` option: the later write wins, except that callback data is merged per keyboard. */
+const mergeCallbackDataOnly: MergeFunction = ({ section, base, ours, theirs }) =>
+  section === 'callback_data' ? mergeCallbackData(base, ours, theirs) : ours;
+
+/** A fifth of a Lambda function's memory, or no limit off Lambda (see `maxSnapshotBytes`). */
+function defaultMaxSnapshotBytes(): number | undefined {
+  const megabytes = Number(globalThis.process?.env?.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  return megabytes > 0 ? Math.floor((megabytes * 2 ** 20) / 5) : undefined;
+}
+
+/** The default store: S3, behind the check of conditional writes unless `conditionalWrites: 'trust'`. */
+export function guardedS3Store(
+  bucket: string,
+  path: string,
+  options: Pick<S3PersistenceOptions<unknown, unknown, unknown>, 'client' | 'multipartThreshold' | 'conditionalWrites'>,
+): ObjectStore {
+  const client = options.client ?? clientFromEnvironment();
+  const store = new S3ObjectStore({ client, bucket, multipartThreshold: options.multipartThreshold });
+  const mode = options.conditionalWrites ?? 'verify';
+  if (mode !== 'verify' && mode !== 'trust') {
+    throw new InvalidOptionsError(`conditionalWrites must be 'verify' or 'trust', not ${JSON.stringify(mode)}`);
+  }
+  if (mode === 'trust') return store;
+  return new ConditionalWriteGuard({ store, endpoint: () => endpointOf(client), path, multipartThreshold: store.multipartThreshold });
+}
+
+/** Checks `options` and fills in the defaults; throws `InvalidOptionsError` naming the first wrong one. */
+export function resolveOptions<UD, CD, BD>(options: S3PersistenceOptions<UD, CD, BD>): ResolvedOptions<UD, CD, BD> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('options are required, e.g. { filepath: "s3://my-bucket/bot/state" }');
+  }
+  const { bucket, path } = parseFilepath(options.filepath, options.bucket);
+  const storeData = Object.freeze({
+    userData: options.storeData?.userData ?? true,
+    chatData: options.storeData?.chatData ?? true,
+    botData: options.storeData?.botData ?? true,
+    callbackData: options.storeData?.callbackData ?? true,
+  });
+  const layout = layoutOfOptions(options);
+  const loadConcurrency = options.loadConcurrency ?? 16;
+  if (!Number.isInteger(loadConcurrency) || loadConcurrency < 1) {
+    throw new InvalidOptionsError('loadConcurrency must be a positive integer');
+  }
+  const updateInterval = options.updateInterval ?? 60;
+  if (!(updateInterval > 0)) throw new InvalidOptionsError('updateInterval must be a positive number of seconds');
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
+    throw new InvalidOptionsError('retry.maxAttempts must be a positive integer');
+  }
+  if (options.store !== undefined && options.store.bucket !== bucket) {
+    throw new InvalidOptionsError(`the store is for bucket "${options.store.bucket}" but filepath names bucket "${bucket}"`);
+  }
+  const store = options.store ?? guardedS3Store(bucket, path, options);
+  const environment = environmentWith(options.environment);
+  const maxSnapshotBytes = options.maxSnapshotBytes ?? defaultMaxSnapshotBytes();
+  if (maxSnapshotBytes !== undefined && !(maxSnapshotBytes > 0)) throw new InvalidOptionsError('maxSnapshotBytes must be a positive number of bytes');
+  return {
+    bucket,
+    path,
+    storeData,
+    layout,
+    loadConcurrency,
+    onFlush: options.onFlush ?? false,
+    updateInterval,
+    contextTypes: options.contextTypes ?? {},
+    retry,
+    store,
+    environment,
+    maxSnapshotBytes,
+    merge: options.merge ?? mergeCallbackDataOnly,
+  };
+}
