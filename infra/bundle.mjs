@@ -78,10 +78,15 @@ export function buildOptionsFor(s3Client = S3_CLIENTS[0]) {
   return { ...lambdaBuildOptions, alias: { ...lambdaBuildOptions.alias, '@aws-sdk/client-s3': NO_AWS_SDK, '@aws-sdk/lib-storage': NO_AWS_SDK } };
 }
 
-/** Bundles handlers/webhook.ts for `s3Client` into OUTDIR/webhook.mjs (default .build/); resolves with that path. */
-export async function bundleHandler(outdir = join(root, '.build'), s3Client = S3_CLIENTS[0]) {
+/**
+ * Bundles handlers/webhook.ts for `s3Client` into OUTDIR/webhook.mjs (default .build/); resolves with
+ * that path. `plugins`: esbuild plugins of the tests' (which bundle the library from the packed
+ * tarball instead of src/).
+ */
+export async function bundleHandler(outdir = join(root, '.build'), s3Client = S3_CLIENTS[0], { plugins = [] } = {}) {
   await build({
     ...buildOptionsFor(s3Client),
+    plugins,
     entryPoints: { webhook: join(root, 'handlers/webhook.ts') },
     outdir,
     outExtension: { '.js': '.mjs' },

@@ -1,5 +1,5 @@
 // The JavaScript runtimes the tests run the library and the sample bot in, besides the machine's
-// Node: each is an npm package (the Node binary, Bun, Deno), installed at a pinned version into
+// Node: each is an npm package (the Node binary, Bun, Deno, Netlify's and Vercel's local runners), installed at a pinned version into
 // ~/.cache/telegram-s3-persistence/runtimes/ the first time a test or `.ci/run` asks for it, and reused.
 // Not devDependencies: `node@24` would put its `node` into node_modules/.bin, where every npm script
 // would run it instead of the machine's Node, and a plain `npm ci` would download 380 MB it rarely needs.
@@ -20,7 +20,17 @@ export const RUNTIMES = {
   node24: { package: 'node', version: '24.21.0', bin: 'node_modules/node/bin/node' },
   bun: { package: 'bun', version: '1.4.4', bin: 'node_modules/bun/bin/bun.exe' },
   deno: { package: 'deno', version: '2.9.6', bin: 'node_modules/deno/deno' },
+  // Netlify's local emulation of its request chain (functions built by zip-it-and-ship-it, as on a
+  // deploy, each invocation in a new worker thread), run by infra/netlify/serve.mjs on Node 24
+  // (it needs Node >= 22.12). Not a binary: the path is its module entry.
+  netlifyDev: { package: '@netlify/dev', version: '5.1.3', bin: 'node_modules/@netlify/dev/dist/main.js' },
+  // Vercel's Node.js builder, the version vercel@58.10.0 depends on: its startDevServer is the server
+  // `vercel dev` runs each Node function in, used by infra/vercel/serve.mjs. Also a module entry.
+  vercelNode: { package: '@vercel/node', version: '5.9.9', bin: 'node_modules/@vercel/node/dist/index.js' },
 };
+
+/** The install's directory name: `@scope/name` becomes `@scope+name`, one level. */
+const installName = (runtime) => `${runtime.package.replace('/', '+')}@${runtime.version}`;
 
 const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'telegram-s3-persistence', 'runtimes');
 
@@ -36,11 +46,11 @@ const cacheDir = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), '
 export async function ensureRuntime(name) {
   const runtime = RUNTIMES[name];
   if (runtime === undefined) throw new Error(`unknown runtime ${name}: one of ${Object.keys(RUNTIMES).join(', ')}`);
-  const dir = join(cacheDir, `${runtime.package}@${runtime.version}`);
+  const dir = join(cacheDir, installName(runtime));
   const bin = join(dir, runtime.bin);
   if (existsSync(bin)) return bin;
   await mkdir(cacheDir, { recursive: true });
-  const staging = await mkdtemp(join(cacheDir, `.${runtime.package}@${runtime.version}-`));
+  const staging = await mkdtemp(join(cacheDir, `.${installName(runtime)}-`));
   try {
     await writeFile(join(staging, 'package.json'), JSON.stringify({ private: true }));
     const spec = `${runtime.package}@${runtime.version}`;

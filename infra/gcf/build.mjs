@@ -11,9 +11,12 @@ import { handlerBuildOptions } from '../bundle.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Bundles the function into `outdir`; resolves with the directory. */
-export async function buildFunction(outdir = join(root, '.build', 'gcf')) {
-  await build({ ...handlerBuildOptions, entryPoints: { index: join(root, 'handlers/gcf.ts') }, outdir, outExtension: { '.js': '.mjs' } });
+/**
+ * Bundles the function into `outdir`; resolves with the directory. `plugins`: esbuild plugins of the
+ * tests' (which bundle the library from the packed tarball instead of src/).
+ */
+export async function buildFunction(outdir = join(root, '.build', 'gcf'), { plugins = [] } = {}) {
+  await build({ ...handlerBuildOptions, entryPoints: { index: join(root, 'handlers/gcf.ts') }, outdir, outExtension: { '.js': '.mjs' }, plugins });
   const { devDependencies } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
   const manifest = {
     name: 'telegram-s3-persistence-bot',

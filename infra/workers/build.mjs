@@ -15,18 +15,31 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Runs `wrangler deploy --dry-run` for `config` and returns the bundle's path and what wrangler
- * printed (its "Total Upload: ... / gzip: ..." line among it).
+ * printed (its "Total Upload: ... / gzip: ..." line among it); esbuild's metafile is
+ * `OUTDIR/bundle-meta.json`. `tsconfig`: one other than the project's (the tests' leads the
+ * package's name to the packed tarball instead of src/).
  *
  * @example
  * const { script, output } = await buildWorker('wrangler.jsonc', '.build/worker');
  */
-export async function buildWorker(config, outdir) {
+export async function buildWorker(config, outdir, { tsconfig } = {}) {
   const node = await ensureRuntime('node24');
   const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   const closed = 'http://127.0.0.1:9';
   const { stdout, stderr } = await promisify(execFile)(
     node,
-    [wrangler, 'deploy', '--dry-run', '--config', resolve(root, config), '--outdir', resolve(root, outdir)],
+    [
+      wrangler,
+      'deploy',
+      '--dry-run',
+      '--config',
+      resolve(root, config),
+      '--outdir',
+      resolve(root, outdir),
+      // esbuild's inputs, beside the bundle (bundle-meta.json)
+      '--metafile',
+      ...(tsconfig === undefined ? [] : ['--tsconfig', resolve(root, tsconfig)]),
+    ],
     {
       cwd: root,
       env: {

@@ -1,5 +1,6 @@
 // Builds what the end-to-end tests run, once per run: the Lambda handler as deployed
-// (infra/bundle.mjs, into a temporary directory; on the fetch store, and with the AWS SDK) and the long-polling bot with the very command
+// (infra/bundle.mjs, into a temporary directory; on the fetch store, and with the AWS SDK), with the
+// library from the packed tarball instead of src/ (test/support/packed.ts), and the long-polling bot with the very command
 // `npm run bot:polling` uses. MinIO comes from test/global-setup.ts, listed before this file.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { bundleHandler } from '../../infra/bundle.mjs';
+import { onThePackage, packedProject } from '../support/packed.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -29,14 +31,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await mkdir(join(root, '.build'), { recursive: true });
   const pollingDir = await mkdtemp(join(root, '.build', 'e2e-'));
   const pollingBundle = join(pollingDir, 'polling.mjs');
+  const packed = await packedProject();
   const removeBoth = async () => {
     await rm(handlerDir, { recursive: true, force: true });
     await rm(pollingDir, { recursive: true, force: true });
+    await packed.remove();
   };
   try {
+    await packed.link('grammy');
+    const onTarball = { plugins: [onThePackage(packed, { bundle: true })] };
     const [handlerBundle, handlerBundleSdk] = await Promise.all([
-      bundleHandler(handlerDir, 'fetch'),
-      bundleHandler(join(handlerDir, 'sdk'), 'sdk'),
+      bundleHandler(handlerDir, 'fetch', onTarball),
+      bundleHandler(join(handlerDir, 'sdk'), 'sdk', onTarball),
       promisify(execFile)('npm', ['run', '--silent', 'build:polling', '--', `--outfile=${pollingBundle}`], { cwd: root }),
     ]);
     project.provide('handlerBundle', handlerBundle);

@@ -4,8 +4,9 @@
 // Each update in a fresh process, state carried from one to the next, with the function's
 // environment as deployed: the AWS SDK's Node version notice is not silenced, so it shows where it
 // is true (the SDK bundle on Node 20) and nowhere else.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureRuntime } from '../../infra/runtimes.mjs';
+import { bundleOrigins } from '../support/packed.js';
 import { conversationState, deploy, text, userData } from './deployment.js';
 
 const ADA = 1001;
@@ -15,6 +16,12 @@ const runtimes = {
   'nodejs20.x: the machine Node': { major: 20, node: async () => process.execPath },
   'nodejs24.x: Node 24 from npm': { major: 24, node: () => ensureRuntime('node24') },
 };
+
+it.each(['handlerBundle', 'handlerBundleSdk'] as const)('%s runs the library from the packed tarball: nothing of src/ in it', async (bundle) => {
+  const origins = await bundleOrigins(`${inject(bundle)}.map`, 'telegram-s3-persistence');
+  expect(origins.dist).toEqual(expect.arrayContaining(['/dist/webhook.js', '/dist/s3-persistence.js', '/dist/grammy.js']));
+  expect(origins.src).toEqual([]);
+});
 
 const cases = Object.entries(runtimes).flatMap(([name, runtime]) => (['fetch', 'sdk'] as const).map((s3Client) => [name, s3Client, runtime] as const));
 

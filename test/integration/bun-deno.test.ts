@@ -8,14 +8,14 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureRuntime, RUNTIMES } from '../../infra/runtimes.mjs';
 import { decodeSnapshot } from '../../src/snapshot/codec.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { messageUpdate, startFakeBotApi, type FakeBotApi, type Update } from '../support/fake-bot-api.js';
 import { freshBucket, minioClient } from '../support/minio.js';
-import { packedProject, root, type PackedProject } from '../support/packed.js';
+import { onThePackage, packedProject, root, type PackedProject } from '../support/packed.js';
 
 const BOT_TOKEN = '7123456789:AAE-runtimes-test_SecretPart';
 const WEBHOOK_SECRET = 'runtimes-test-webhook-secret_0123456789';
@@ -69,23 +69,6 @@ let project: PackedProject;
 let api: FakeBotApi;
 const bins = new Map<RuntimeName, string>();
 
-/**
- * The example's imports of the repository's src/ and handlers/ become imports of the package: the
- * sample bot is bundled in, the library and grammY come from the project's node_modules.
- */
-function onThePackage(name: string): Plugin {
-  return {
-    name: 'on-the-package',
-    setup(context) {
-      context.onResolve({ filter: /\/src\/[\w/-]+\.js$/ }, ({ path }) => {
-        if (path.endsWith('/src/grammy.js')) return { path: `${name}/grammy`, external: true };
-        if (path.endsWith('/src/webhook.js')) return { path: `${name}/webhook`, external: true };
-        return { path: name, external: true }; // the root entry exports the rest (S3Persistence, END, mergeCallbackData)
-      });
-    },
-  };
-}
-
 beforeAll(async () => {
   for (const name of Object.keys(runtimes) as RuntimeName[]) bins.set(name, await ensureRuntime(name));
   // cbor-x as a user's npm install gets it: with cbor-extract 2.2.3, its addon built on this machine.
@@ -100,7 +83,7 @@ beforeAll(async () => {
       format: 'esm',
       platform: 'neutral',
       external: ['grammy', 'grammy/*'],
-      plugins: [onThePackage(project.name)],
+      plugins: [onThePackage(project)],
       logLevel: 'warning',
     });
   }

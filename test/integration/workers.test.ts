@@ -1,4 +1,5 @@
-// The sample bot on Cloudflare Workers: wrangler.jsonc built by `wrangler deploy --dry-run` (offline),
+// The sample bot on Cloudflare Workers: wrangler.jsonc built by `wrangler deploy --dry-run` (offline,
+// the library from the packed tarball),
 // the bundle served by workerd, the real runtime, each isolate in a new process, against MinIO and a
 // fake Bot API on loopback. What one isolate wrote, the next one finds. Then a Worker of a user's
 // own (examples/cloudflare-workers) on the packed tarball, built and run the same way.
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildWorker, uploadSize } from '../../infra/workers/build.mjs';
 import { messageUpdate } from '../support/fake-bot-api.js';
-import { packedProject, root, type PackedProject } from '../support/packed.js';
+import { packedProject, root, tsconfigOnThePackage, type PackedProject } from '../support/packed.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
 import { deployOn, expectCountingAcrossInstances, expectGetMeCachedBesideState, STATE_KEY, type PlatformDeployment } from '../support/platform-deployment.js';
 import { startWorkerd } from '../support/workerd.js';
@@ -19,13 +20,18 @@ const WRANGLER_COMPATIBILITY = { compatibilityDate: '2026-11-01', compatibilityF
 let outdir: string;
 let script: string;
 let wranglerOutput: string;
+let project: PackedProject;
 
 beforeAll(async () => {
+  project = await packedProject();
+  await project.link('grammy');
   outdir = await mkdtemp(join(tmpdir(), 'telegram-s3-persistence-worker-'));
-  ({ script, output: wranglerOutput } = await buildWorker('wrangler.jsonc', outdir));
+  // wrangler.jsonc as it is, but the package's name leads to the packed tarball, not to src/.
+  ({ script, output: wranglerOutput } = await buildWorker('wrangler.jsonc', outdir, { tsconfig: await tsconfigOnThePackage(project) }));
 }, 300_000);
 afterAll(async () => {
   if (outdir !== undefined) await rm(outdir, { recursive: true, force: true });
+  await project?.remove();
 });
 
 let bot: PlatformDeployment;
@@ -43,6 +49,13 @@ describe('wrangler deploy --dry-run of wrangler.jsonc', () => {
     expect(bundle).not.toMatch(/@smithy|S3ServiceException/);
     expect(bundle).toContain('AWS4-HMAC-SHA256');
     expect(uploadSize(wranglerOutput).gzipKib).toBeLessThan(3 * 1024);
+  });
+
+  it('bundles the library from the packed tarball, nothing of src/', async () => {
+    const { inputs } = JSON.parse(await readFile(join(outdir, 'bundle-meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    const files = Object.keys(inputs);
+    expect(files.filter((file) => file.includes(`node_modules/${project.name}/dist/`)).length).toBeGreaterThan(10);
+    expect(files.filter((file) => /(^|\/)src\//.test(file) && !file.includes('node_modules/'))).toEqual([]);
   });
 });
 
@@ -114,19 +127,13 @@ describe('the sample bot in workerd', () => {
 });
 
 describe('a Worker of your own on the packed tarball (examples/cloudflare-workers)', () => {
-  let project: PackedProject;
   let ownScript: string;
   beforeAll(async () => {
-    project = await packedProject();
-    await project.link('grammy');
     for (const file of ['worker.mjs', 'wrangler.jsonc', 'no-aws-sdk.mjs']) {
       await copyFile(join(root, 'examples/cloudflare-workers', file), join(project.dir, file));
     }
     ({ script: ownScript } = await buildWorker(join(project.dir, 'wrangler.jsonc'), join(project.dir, 'dist-worker')));
   }, 300_000);
-  afterAll(async () => {
-    await project?.remove();
-  });
 
   it('builds without the AWS SDK, counts in MinIO, and a new isolate counts on', async () => {
     expect(await readFile(ownScript, 'utf8')).not.toMatch(/@smithy|S3ServiceException/);

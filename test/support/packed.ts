@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { ImportKind, Plugin } from 'esbuild';
 
 const run = promisify(execFile);
 export const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,4 +81,80 @@ export async function packedProject(options: PackedProjectOptions = {}): Promise
     link,
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+const ON_THE_PACKAGE = Symbol('on the package');
+
+/**
+ * An esbuild plugin that makes a bundle of the sample bot (`handlers/`) or an example use the
+ * package installed in `project` instead of the repository's sources: the package's name and its
+ * subpaths (which tsconfig.json's `paths` lead to `src/`), and imports of `src/` itself
+ * (`src/webhook.js`, `src/grammy.js` and `src/fetch-store.js` become those subpaths, any other
+ * module the root entry, which exports the rest).
+ *
+ * `bundle: false` leaves the package's modules external, to be loaded from the project's
+ * node_modules at run time; `bundle: true` bundles them from there.
+ *
+ * @example
+ * await build({ entryPoints: ['handlers/gcf.ts'], bundle: true, plugins: [onThePackage(project, { bundle: true })] });
+ */
+export function onThePackage(project: Pick<PackedProject, 'dir' | 'name'>, { bundle = false } = {}): Plugin {
+  return {
+    name: 'on-the-package',
+    setup(build) {
+      const onPackage = async (specifier: string, kind: ImportKind) => {
+        if (!bundle) return { path: specifier, external: true };
+        // Resolved from the project, where no tsconfig leads the name back to src/; marked, so that
+        // this plugin lets that resolution through.
+        const resolved = await build.resolve(specifier, { kind, resolveDir: project.dir, pluginData: ON_THE_PACKAGE });
+        return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
+      };
+      build.onResolve({ filter: new RegExp(`^${project.name}(/[\\w-]+)?$`) }, ({ path, kind, pluginData }) =>
+        pluginData === ON_THE_PACKAGE ? undefined : onPackage(path, kind),
+      );
+      build.onResolve({ filter: /\/src\/[\w/-]+\.js$/ }, ({ path, kind, importer }) => {
+        if (importer.includes('/node_modules/')) return undefined; // a dependency's own src/
+        const entry = ['webhook', 'grammy', 'fetch-store'].find((name) => path.endsWith(`/src/${name}.js`));
+        return onPackage(entry === undefined ? project.name : `${project.name}/${entry}`, kind);
+      });
+    },
+  };
+}
+
+/**
+ * Where the modules of a bundle built with `onThePackage` came from, by its source map: the
+ * package's dist/ files (as `/dist/...`) and the repository's src/ files (as `src/...`).
+ *
+ * @example
+ * expect((await bundleOrigins('out/index.mjs.map', project.name)).src).toEqual([]);
+ */
+export async function bundleOrigins(sourceMap: string, name: string): Promise<{ dist: string[]; src: string[] }> {
+  const { sources } = JSON.parse(await readFile(sourceMap, 'utf8')) as { sources: string[] };
+  return {
+    dist: sources.filter((file) => file.includes(`node_modules/${name}/dist/`)).map((file) => file.slice(file.indexOf('/dist/'))),
+    src: sources.filter((file) => !file.includes('node_modules/') && /(^|\/)src\//.test(file)).map((file) => file.slice(file.search(/(^|\/)src\//)).replace(/^\//, '')),
+  };
+}
+
+/**
+ * Writes a tsconfig.json into the project whose `paths` lead the package's name and subpaths to its
+ * installed files, for a bundler that takes a tsconfig but no plugin (wrangler's `--tsconfig`);
+ * resolves with its path.
+ *
+ * @example
+ * await buildWorker('wrangler.jsonc', outdir, { tsconfig: await tsconfigOnThePackage(project) });
+ */
+export async function tsconfigOnThePackage(project: Pick<PackedProject, 'dir' | 'name'>): Promise<string> {
+  const installed = join('node_modules', project.name);
+  const { exports } = JSON.parse(await readFile(join(project.dir, installed, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { default?: string }>;
+  };
+  const paths: Record<string, string[]> = {};
+  for (const [subpath, target] of Object.entries(exports)) {
+    const file = typeof target === 'string' ? target : target.default;
+    if (file !== undefined && file.endsWith('.js')) paths[join(project.name, subpath)] = [`./${join(installed, file)}`];
+  }
+  const tsconfig = join(project.dir, 'tsconfig.on-the-package.json');
+  await writeFile(tsconfig, JSON.stringify({ compilerOptions: { paths } }, null, 2));
+  return tsconfig;
 }
