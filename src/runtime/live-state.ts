@@ -34,20 +34,19 @@ export class LiveState<UD, CD, BD> {
 
   /** The live data of a user, created from `contextTypes` when new. */
   userEntry(userId: number): UD {
-    let data = this.userData.get(userId);
-    if (data === undefined) {
-      this.userData.set(userId, (data = this.fresh('userData') as UD));
-      this.createdUsers.add(userId);
-    }
-    return data;
+    return this.entry(this.userData, this.createdUsers, userId, 'userData') as UD;
   }
 
   /** The live data of a chat, created from `contextTypes` when new. */
   chatEntry(chatId: number): CD {
-    let data = this.chatData.get(chatId);
+    return this.entry(this.chatData, this.createdChats, chatId, 'chatData') as CD;
+  }
+
+  private entry(live: Map<number, unknown>, created: Set<number>, id: number, kind: 'userData' | 'chatData'): unknown {
+    let data = live.get(id);
     if (data === undefined) {
-      this.chatData.set(chatId, (data = this.fresh('chatData') as CD));
-      this.createdChats.add(chatId);
+      live.set(id, (data = this.fresh(kind)));
+      created.add(id);
     }
     return data;
   }
