@@ -335,17 +335,20 @@ export class S3Persistence<
   }
 
   private async readIdMap<T>(section: 'user_data' | 'chat_data'): Promise<Map<number, T>> {
-    const entries = new Map<number, T>();
+    const entries = new Map<number, unknown>();
     for (const object of await this.objects.holding(section)) {
       object.sawScope({ section, id: 0 });
-      for (const [id, value, own] of object.idEntries(section)) entries.set(id, (own ? value : copyOut(value, this.bot)) as T);
+      object.readIdSection(section, entries);
     }
-    return entries;
+    return entries as Map<number, T>;
   }
 
-  /** The entry's current value, which the caller now sees (with `wholeScope`, as part of its whole section). */
+  /**
+   * The entry's current value, which the caller now sees (with `wholeScope`, as part of its whole
+   * section: a `get*`, which loads the object with every entry decoded, as PTB's start-up reads them all).
+   */
   private async readEntry(ref: EntryRef, wholeScope = false): Promise<EntryValue> {
-    const object = await this.objects.loaded(ref);
+    const object = await this.objects.loaded(ref, wholeScope);
     const value = object.entry(ref);
     if (wholeScope) object.sawScope(ref);
     else object.sawEntry(ref, value);

@@ -3,10 +3,12 @@
  *
  * Format 2 (this release writes it; it reads 1 and 2) stores each entry of `user_data` and
  * `chat_data` as an encoded item of its own, decoded on first read (see `lazy-entries.ts`). Format 1
- * held the entries inline; it is read as before. Values inside go through the walk of
- * `value-tags.ts` each way.
+ * held the entries inline; it is read as before. A read goes through the one-pass decoder
+ * (`direct-decode.ts`) and, for what that one leaves, through cbor-x and the walk of
+ * `value-tags.ts`, which also names what is wrong.
  */
-import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, toWireLazySection, type EntryEncodings } from './lazy-entries.js';
+import { decodeEnvelopeDirect } from './direct-decode.js';
+import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, toWireLazySection, type EntryEncodings } from './lazy-entries.js';
 import { decoder, encoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
 import { defineEntry, isPlainObject } from './values.js';
 
@@ -35,7 +37,7 @@ export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?:
  * outside the value model.
  */
 export function decodeSnapshot(bytes: Uint8Array): Map<string, unknown> {
-  const fields = decodeSnapshotLazily(bytes);
+  const fields = decodeSnapshotLazily(bytes, true);
   for (const name of LAZY_SECTIONS) {
     const entries = fields.get(name);
     if (entries instanceof Map) decodeLazySection(entries);
@@ -46,10 +48,12 @@ export function decodeSnapshot(bytes: Uint8Array): Map<string, unknown> {
 /**
  * Decodes a snapshot object's envelope and checks it as {@link decodeSnapshot} does, but leaves the
  * entries of format 2's lazy sections encoded (`EncodedEntry`): each is decoded, and checked, when
- * first read. This is what a load does.
+ * first read. This is what a load does. With `whole` (a load for every `get*`) each entry is also
+ * decoded in the same pass, its value kept for the first caller (`EncodedEntry.takeFresh`).
  */
-export function decodeSnapshotLazily(bytes: Uint8Array): Map<string, unknown> {
-  const envelope = decodeEnvelope(bytes);
+export function decodeSnapshotLazily(bytes: Uint8Array, whole = false): Map<string, unknown> {
+  const direct = decodeEnvelopeDirect(bytes, LAZY_FROM_VERSION, whole, lazyEntry);
+  const envelope = direct ?? decodeEnvelope(bytes);
   if (envelope.$format !== SNAPSHOT_FORMAT) throw new UndecodableSnapshot(`not a ${SNAPSHOT_FORMAT} snapshot (no "$format" marker)`);
   const version = envelope.$version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
@@ -61,14 +65,18 @@ export function decodeSnapshotLazily(bytes: Uint8Array): Map<string, unknown> {
     );
   }
   const fields = new Map<string, unknown>();
-  const seen = visitedSetFor(bytes);
+  const seen = direct === undefined ? visitedSetFor(bytes) : undefined;
   for (const name of Object.keys(envelope)) {
     if (name === '$format' || name === '$version') continue;
     const value = envelope[name];
-    fields.set(name, version >= 2 && LAZY_SECTIONS.has(name) ? fromWireLazySection(name, value, seen) : walk(value, [name], seen));
+    if (direct !== undefined) fields.set(name, value);
+    else fields.set(name, version >= 2 && LAZY_SECTIONS.has(name) ? fromWireLazySection(name, value, seen) : walk(value, [name], seen));
   }
   return fields;
 }
+
+/** Where format 2's lazy sections stand, for the one-pass decoder. */
+const LAZY_FROM_VERSION = { names: LAZY_SECTIONS, fromVersion: 2 };
 
 /**
  * The format version an object declares, even one this release cannot read (a newer one), or

@@ -3,27 +3,22 @@
  * item of its own (RFC 8949 tag 24, a byte string holding the entry's CBOR). Reading an object
  * decodes only the envelope; an entry is decoded and checked the first time it is read, and an entry
  * nobody changed is written back as the very bytes it was read as. A cold start that serves one user
- * therefore decodes one user, not the whole population.
+ * therefore decodes one user, not the whole population; a full load (every `get*`) decodes them all
+ * in the same pass as the envelope (`direct-decode.ts`).
  */
 import { Tag } from '#cbor-x';
+import { decodeEntryDirect } from './direct-decode.js';
 import {
   decoder,
   encoder,
   formatStep,
   mayHoldBotPlaceholder,
-  TAG_BOT,
-  TAG_DATE_MS,
-  TAG_NEGATIVE_ZERO,
-  TAG_OBJECT_ENTRIES,
+  TAG_ENCODED_CBOR,
   toWire,
   UndecodableSnapshot,
   visitedSetFor,
   walk,
 } from './value-tags.js';
-import { MAX_DEPTH } from './values.js';
-
-/** RFC 8949's "encoded CBOR data item": a byte string that holds one CBOR item. */
-const TAG_ENCODED_CBOR = 24;
 
 /** Sections whose entries format 2 stores as encoded items, each decoded on first read. */
 export const LAZY_SECTIONS: ReadonlySet<string> = new Set(['user_data', 'chat_data']);
@@ -31,10 +26,15 @@ export const LAZY_SECTIONS: ReadonlySet<string> = new Set(['user_data', 'chat_da
 /**
  * One entry of a lazy section as it was read: its encoded bytes, decoded and checked against the
  * value model on first use (then kept). The bytes are what a rewrite of the unchanged entry stores.
+ * A whole read (every `get*`) decodes the entry with the object, in the same pass: that value waits
+ * here for the first caller, who takes it as its own ({@link takeFresh}) or adopts it as the stored
+ * value ({@link value}), so that nothing is decoded twice.
  */
 export class EncodedEntry {
   private decoded: unknown;
   private isDecoded = false;
+  private fresh: unknown;
+  private hasFresh = false;
 
   constructor(
     /** The entry's own CBOR item. */
@@ -44,11 +44,21 @@ export class EncodedEntry {
     readonly id: unknown,
   ) {}
 
+  /** An entry read with its value, decoded from its bytes in the same pass (each object in it new, no bot placeholder). */
+  static withValue(bytes: Uint8Array, section: string, id: unknown, value: unknown): EncodedEntry {
+    const entry = new EncodedEntry(bytes, section, id);
+    entry.fresh = value;
+    entry.hasFresh = true;
+    return entry;
+  }
+
   /** The entry's value; throws {@link UndecodableSnapshot} (naming the entry) when its bytes are not one. */
   get value(): unknown {
     if (!this.isDecoded) {
-      this.decoded = decodeEntry(this.bytes, this.section, this.id);
+      this.decoded = this.hasFresh ? this.fresh : decodeEntry(this.bytes, this.section, this.id);
       this.isDecoded = true;
+      this.fresh = undefined;
+      this.hasFresh = false;
     }
     return this.decoded;
   }
@@ -59,7 +69,16 @@ export class EncodedEntry {
    * placeholder, which only a copy replaces with the bot.
    */
   get decodesFresh(): boolean {
-    return !this.isDecoded && !mayHoldBotPlaceholder(this.bytes);
+    return this.hasFresh || (!this.isDecoded && !mayHoldBotPlaceholder(this.bytes));
+  }
+
+  /** The value a whole read decoded, handed to the caller as its own (once), or `undefined` when there is none. */
+  takeFresh(): { value: unknown } | undefined {
+    if (!this.hasFresh) return undefined;
+    const taken = { value: this.fresh };
+    this.fresh = undefined;
+    this.hasFresh = false;
+    return taken;
   }
 }
 
@@ -69,49 +88,24 @@ export function storedValue(entry: unknown): unknown {
 }
 
 /**
- * The values of `entries`, each decoded afresh and checked, none kept: the caller's own. Entries
- * whose bytes are plainly one item each (only the tags this format writes, no shared references)
- * are decoded together in one cbor-x call, which is what makes reading every entry of a large
- * snapshot affordable; any other entry is decoded alone. Throws {@link UndecodableSnapshot} naming
- * the first entry that is not a value.
+ * The value of `entry`, decoded afresh and checked, not kept: the caller's own. A value a whole
+ * read decoded is taken; otherwise the one-pass decoder reads the bytes, and cbor-x (with the
+ * walk) reads what that one leaves, naming the entry when its bytes are not a value
+ * ({@link UndecodableSnapshot}).
  */
+export function decodeEntryFresh(entry: EncodedEntry): unknown {
+  const decoded = entry.takeFresh() ?? decodeEntryDirect(entry.bytes);
+  return decoded === undefined ? decodeEntry(entry.bytes, entry.section, entry.id) : decoded.value;
+}
+
+/** {@link decodeEntryFresh} of each of `entries`. */
 export function decodeEntriesFresh(entries: readonly EncodedEntry[]): unknown[] {
-  const values = new Array<unknown>(entries.length);
-  const joined: number[] = [];
-  let joinedBytes = 0;
-  entries.forEach((entry, i) => {
-    if (itemEnd(entry.bytes, 0, 0) === entry.bytes.length) {
-      joined.push(i);
-      joinedBytes += entry.bytes.length;
-    } else {
-      values[i] = decodeEntry(entry.bytes, entry.section, entry.id);
-    }
-  });
-  if (joined.length === 0) return values;
-  // One CBOR array of the entries' items, exactly as they are stored.
-  const head = arrayHead(joined.length);
-  const bytes = new Uint8Array(head.length + joinedBytes);
-  bytes.set(head, 0);
-  let offset = head.length;
-  for (const i of joined) {
-    bytes.set(entries[i]!.bytes, offset);
-    offset += entries[i]!.bytes.length;
-  }
-  let items: unknown;
-  try {
-    items = decoder.decode(bytes);
-  } catch {
-    items = undefined;
-  }
-  if (!Array.isArray(items) || items.length !== joined.length) {
-    // Something in one of them is not a value: decoded alone, the first such entry is named.
-    for (const i of joined) values[i] = decodeEntry(entries[i]!.bytes, entries[i]!.section, entries[i]!.id);
-    return values;
-  }
-  joined.forEach((i, k) => {
-    values[i] = walk(items[k], entryPath(entries[i]!.section, entries[i]!.id), undefined);
-  });
-  return values;
+  return entries.map(decodeEntryFresh);
+}
+
+/** Makes an entry of a lazy section for the one-pass decoder: with its value when it read one. */
+export function lazyEntry(bytes: Uint8Array, section: string, id: unknown, value: unknown, decoded: boolean): EncodedEntry {
+  return decoded ? EncodedEntry.withValue(bytes, section, id, value) : new EncodedEntry(bytes, section, id);
 }
 
 /**
@@ -155,9 +149,7 @@ export function fromWireLazySection(name: string, value: unknown, seen: Set<obje
 
 /** Replaces every {@link EncodedEntry} in a lazy section's map by its value, decoded afresh. */
 export function decodeLazySection(entries: Map<unknown, unknown>): void {
-  const encoded = [...entries.values()].filter((entry): entry is EncodedEntry => entry instanceof EncodedEntry);
-  const values = decodeEntriesFresh(encoded);
-  encoded.forEach((entry, i) => entries.set(entry.id, values[i]));
+  for (const [id, entry] of entries) if (entry instanceof EncodedEntry) entries.set(id, decodeEntryFresh(entry));
 }
 
 function decodeEntry(bytes: Uint8Array, section: string, id: unknown): unknown {
@@ -174,66 +166,4 @@ function decodeEntry(bytes: Uint8Array, section: string, id: unknown): unknown {
 /** The start of the walk's path to an entry's value, for messages. */
 function entryPath(section: string, id: unknown): unknown[] {
   return [section, '.get(', id, ')'];
-}
-
-// The CBOR header scanner: tells whether an entry's bytes may be decoded together with others.
-
-/** The head of a CBOR array of `length` items. */
-function arrayHead(length: number): Uint8Array {
-  if (length < 24) return Uint8Array.of(0x80 | length);
-  if (length < 0x100) return Uint8Array.of(0x98, length);
-  if (length < 0x10000) return Uint8Array.of(0x99, length >> 8, length & 0xff);
-  return Uint8Array.of(0x9a, (length >>> 24) & 0xff, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
-}
-
-/**
- * Tags that may stand in an entry decoded together with others: those this format and cbor-x
- * write for the value model (bignums 2 and 3, Set 258, Map 259, the private tags). Every other tag
- * (shared references, packed values, records, which carry state from one item to the next within
- * one decode) sends the entry to a decode of its own.
- */
-const JOINABLE_TAGS: ReadonlySet<number> = new Set([2, 3, 258, 259, TAG_BOT, TAG_DATE_MS, TAG_NEGATIVE_ZERO, TAG_OBJECT_ENTRIES]);
-
-/**
- * The offset just past the well-formed CBOR item that starts at `at`, or -1 when there is none
- * there, or when it holds an indefinite length or a tag outside {@link JOINABLE_TAGS}. Reads heads
- * only; what the item holds is checked by the decode and the walk.
- */
-function itemEnd(bytes: Uint8Array, at: number, depth: number): number {
-  if (at >= bytes.length || depth > MAX_DEPTH) return -1;
-  const initial = bytes[at]!;
-  const major = initial >> 5;
-  const info = initial & 0x1f;
-  let position = at + 1;
-  let argument: number;
-  if (info < 24) {
-    argument = info;
-  } else if (info <= 27) {
-    const size = 1 << (info - 24);
-    if (position + size > bytes.length) return -1;
-    argument = 0;
-    for (let i = 0; i < size; i++) argument = argument * 256 + bytes[position + i]!;
-    position += size;
-  } else {
-    return -1; // reserved (28-30) or indefinite (31)
-  }
-  switch (major) {
-    case 0:
-    case 1:
-    case 7:
-      return position;
-    case 2:
-    case 3:
-      return position + argument <= bytes.length ? position + argument : -1;
-    case 4:
-    case 5: {
-      const items = major === 4 ? argument : argument * 2;
-      // Each item takes a byte at least: a longer count than bytes left is malformed.
-      if (items > bytes.length - position) return -1;
-      for (let i = 0; i < items && position !== -1; i++) position = itemEnd(bytes, position, depth + 1);
-      return position;
-    }
-    default: // 6, a tag
-      return JOINABLE_TAGS.has(argument) ? itemEnd(bytes, position, depth + 1) : -1;
-  }
 }

@@ -10,7 +10,7 @@ import { SnapshotDecodeError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ChangeSet, outgoingOf, PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS, type PendingChange } from './change-set.js';
 import {
-  decodeEntriesFresh,
+  decodeEntryFresh,
   decodeSnapshotLazily,
   EncodedEntry,
   encodeSnapshot,
@@ -47,12 +47,16 @@ export const WRITE_IDS_FIELD = '$writes';
 
 const EMPTY: SnapshotFields = new Map();
 
-/** Snapshots as the engine stores them: CBOR fields, the write records in {@link WRITE_IDS_FIELD}. */
-export function snapshotCodec(encodings: EntryEncodings): ObjectCodec<SnapshotFields> {
+/**
+ * Snapshots as the engine stores them: CBOR fields, the write records in {@link WRITE_IDS_FIELD}.
+ * `whole` says whether the read in progress is for every `get*`: then every entry is decoded in the
+ * same pass (see `decodeSnapshotLazily`).
+ */
+export function snapshotCodec(encodings: EntryEncodings, whole: () => boolean = () => false): ObjectCodec<SnapshotFields> {
   return {
     empty: () => new Map(),
     decode(body) {
-      const fields = parseSections(decodeSnapshotLazily(body));
+      const fields = parseSections(decodeSnapshotLazily(body, whole()));
       const stored: unknown = fields.get(WRITE_IDS_FIELD);
       fields.delete(WRITE_IDS_FIELD);
       const writes = (Array.isArray(stored) ? stored : []).filter(
@@ -76,6 +80,8 @@ export class TrackedObject {
   private readonly changes: ChangeSet;
   private loading: Promise<void> | null = null;
   private loaded = false;
+  /** Whether the read in flight is a whole one (see {@link load}). */
+  private readingWhole = false;
   private writing: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private revalidating: Promise<boolean> | null = null;
@@ -90,7 +96,7 @@ export class TrackedObject {
       decoding: (read) => this.decoding(read),
     });
     // The bytes of entries this instance encoded, so that the next write of an unchanged entry reuses them.
-    const codec = snapshotCodec(new WeakMap());
+    const codec = snapshotCodec(new WeakMap(), () => this.readingWhole);
     this.engine = new ConditionalObject({ store, key, codec, retry, metrics, environment, maxBytes, onLanded: (batch) => this.changes.acknowledge(batch) });
   }
 
@@ -113,18 +119,26 @@ export class TrackedObject {
     return this.writing !== null;
   }
 
-  /** Reads the object once (cold start); later calls share that read. A failed read is tried again next time. */
-  load(): Promise<void> {
+  /**
+   * Reads the object once (cold start); later calls share that read. A failed read is tried again
+   * next time. `whole`: the caller is about to read every entry (a `get*`, as PTB's start-up does),
+   * so the read decodes them all in one pass; otherwise entries are decoded when first read.
+   */
+  load(whole = false): Promise<void> {
     this.engine.throwIfUnreadable();
     if (this.loaded) return Promise.resolve();
-    this.loading ??= this.engine
-      .read()
-      .then(() => {
-        this.loaded = true;
-      })
-      .finally(() => {
-        this.loading = null;
-      });
+    if (this.loading === null) {
+      this.readingWhole = whole;
+      this.loading = this.engine
+        .read()
+        .then(() => {
+          this.loaded = true;
+        })
+        .finally(() => {
+          this.loading = null;
+          this.readingWhole = false;
+        });
+    }
     return this.loading;
   }
 
@@ -148,21 +162,18 @@ export class TrackedObject {
   }
 
   /**
-   * Every current entry of an id section, decoded (see {@link entry} for the errors), each with
-   * whether the value is the caller's own (decoded for this call, nothing to copy) or stored (to
-   * be copied before it is handed out).
+   * Puts every current entry of an id section into `into`, each a value of the caller's own: the
+   * value a whole read decoded, or a fresh decode when nobody holds the entry's value, or else a
+   * copy (`exportValue`). See {@link entry} for the errors.
    */
-  idEntries(section: 'user_data' | 'chat_data'): Array<[id: number, value: unknown, own: boolean]> {
+  readIdSection(section: 'user_data' | 'chat_data', into: Map<number, unknown>): void {
     const stored = this.view().get(section);
-    return this.decoding(() => {
-      const entries = [...(stored ?? [])];
-      // Entries nobody read yet are decoded together, each a value of the caller's own.
-      const fresh = entries.flatMap(([, value]) => (value instanceof EncodedEntry && value.decodesFresh ? [value] : []));
-      const values = decodeEntriesFresh(fresh);
-      let next = 0;
-      return entries.map(([id, value]): [number, unknown, boolean] =>
-        value instanceof EncodedEntry && value === fresh[next] ? [id, values[next++], true] : [id, storedValue(value), false],
-      );
+    if (stored === undefined) return;
+    const { exportValue } = this.options;
+    this.decoding(() => {
+      for (const [id, value] of stored) {
+        into.set(id, value instanceof EncodedEntry && value.decodesFresh ? decodeEntryFresh(value) : exportValue(storedValue(value)));
+      }
     });
   }
 

@@ -16,6 +16,8 @@ export const TAG_BOT = 51_200;
 export const TAG_DATE_MS = 51_201;
 export const TAG_NEGATIVE_ZERO = 51_202;
 export const TAG_OBJECT_ENTRIES = 51_203;
+/** RFC 8949's "encoded CBOR data item": a byte string that holds one CBOR item (a lazy entry, see lazy-entries.ts). */
+export const TAG_ENCODED_CBOR = 24;
 
 export { UndecodableSnapshot };
 

@@ -62,10 +62,10 @@ export class LayoutObjects {
     return object;
   }
 
-  /** The object that holds `ref`, loaded. */
-  async loaded(ref: EntryRef): Promise<TrackedObject> {
+  /** The object that holds `ref`, loaded (`whole`: every entry decoded with it, see `TrackedObject.load`). */
+  async loaded(ref: EntryRef, whole = false): Promise<TrackedObject> {
     const object = this.objectFor(ref);
-    await object.load();
+    await object.load(whole);
     return object;
   }
 
@@ -75,14 +75,14 @@ export class LayoutObjects {
   }
 
   /**
-   * Every object holding `kind` (of one conversation), loaded: the objects a listing finds, or the
-   * one object holding the whole kind (loaded only when `load`).
+   * Every object holding `kind` (of one conversation), loaded, each with every entry decoded: the
+   * objects a listing finds, or the one object holding the whole kind (loaded only when `load`).
    */
   async holding(kind: ShardedKind, conversationName?: string, load = true): Promise<TrackedObject[]> {
     const prefix = this.options.layout.listingOf(this.options.path, kind, conversationName);
     if (prefix !== undefined) return this.loadListed(prefix, kind, conversationName);
     const ref = kindRef(kind, conversationName);
-    return [load ? await this.loaded(ref) : this.objectFor(ref)];
+    return [load ? await this.loaded(ref, true) : this.objectFor(ref)];
   }
 
   /** The names of the conversations stored (listed from the bucket where the layout lists them). */
@@ -118,7 +118,7 @@ export class LayoutObjects {
     let loaded = 0;
     onProgress?.({ kind, loaded, total: objects.length });
     await eachLimited(objects, concurrency, async (object) => {
-      await object.load();
+      await object.load(true);
       onProgress?.({ kind, loaded: ++loaded, total: objects.length });
     });
     return objects;

@@ -1,0 +1,372 @@
+/**
+ * The one-pass decoder: from a snapshot's bytes straight to the value model, with no cbor-x tree
+ * and no walk after it. Each item is built as the value it stands for (Maps, Sets, Dates and this
+ * format's private tags revived as they are read), and a whole read decodes each lazy entry where
+ * it stands, beside the bytes its `EncodedEntry` keeps: one pass over the object, however many
+ * entries it holds.
+ *
+ * It reads only what this format writes: definite lengths, the tags of `value-tags.ts`, text that is
+ * valid UTF-8, plain objects with string keys. On anything else it gives up, and the cbor-x path
+ * (`envelope.ts`, `lazy-entries.ts`) decodes the bytes, so that what was accepted before still is,
+ * and what was refused is refused with the same message, naming the path.
+ */
+import { TAG_BOT, TAG_DATE_MS, TAG_ENCODED_CBOR, TAG_NEGATIVE_ZERO, TAG_OBJECT_ENTRIES } from './value-tags.js';
+import { BOT_PLACEHOLDER, defineEntry, MAX_DEPTH } from './values.js';
+
+/** Thrown (never escapes this module) when the bytes hold something only the cbor-x path reads. */
+const GIVE_UP: unique symbol = Symbol('give up');
+
+// cbor-x's tags for a Set and a Map (the format's own are in value-tags.ts).
+const TAG_SET = 258;
+const TAG_MAP = 259;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** What a lazy section's entry becomes: built by the caller (`EncodedEntry`), given its bytes and, in a whole read, its value. */
+export type EntryFactory = (bytes: Uint8Array, section: string, id: unknown, value: unknown, decoded: boolean) => unknown;
+
+/** Where a lazy section stands: the top-level fields whose entries are encoded items, from which version on. */
+export interface LazySections {
+  names: ReadonlySet<string>;
+  fromVersion: number;
+}
+
+// The decoder's state: one decode at a time (JavaScript runs one), as cbor-x's own.
+let src: Uint8Array = new Uint8Array(0);
+let view: DataView = new DataView(src.buffer);
+let position = 0;
+let end = 0;
+let depth = 0;
+/** Set when the item just read holds the bot placeholder: such a value is not the caller's own (the bot replaces it in a copy). */
+let heldBot = false;
+
+function start(bytes: Uint8Array): void {
+  src = bytes;
+  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  position = 0;
+  end = bytes.length;
+  depth = 0;
+  heldBot = false;
+}
+
+function finish(): void {
+  src = new Uint8Array(0);
+  view = new DataView(src.buffer);
+}
+
+/**
+ * The value of one entry's bytes (exactly one item), each object in it new, or `undefined` when
+ * the bytes hold something only the cbor-x path reads, or the bot placeholder (which only a copy
+ * replaces with the bot).
+ */
+export function decodeEntryDirect(bytes: Uint8Array): { value: unknown } | undefined {
+  start(bytes);
+  try {
+    const value = readItem();
+    return position === end && !heldBot ? { value } : undefined;
+  } catch (error) {
+    if (error === GIVE_UP || error instanceof RangeError) return undefined;
+    throw error;
+  } finally {
+    finish();
+  }
+}
+
+/**
+ * A snapshot's envelope as a plain object of final values, the entries of lazy sections made by
+ * `entry` (with their values when `whole`), or `undefined` when the bytes hold anything only the
+ * cbor-x path reads. The format and version are not checked here.
+ */
+export function decodeEnvelopeDirect(bytes: Uint8Array, lazy: LazySections, whole: boolean, entry: EntryFactory): Record<string, unknown> | undefined {
+  start(bytes);
+  try {
+    const envelope = readEnvelope(lazy, whole, entry);
+    return position === end ? envelope : undefined;
+  } catch (error) {
+    if (error === GIVE_UP || error instanceof RangeError) return undefined;
+    throw error;
+  } finally {
+    finish();
+  }
+}
+
+function readEnvelope(lazy: LazySections, whole: boolean, entry: EntryFactory): Record<string, unknown> {
+  const initial = src[position++]!;
+  if (initial >> 5 !== 5) throw GIVE_UP;
+  const count = readArgument(initial & 0x1f);
+  const envelope: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const name = readObjectKey();
+    const version = envelope.$version;
+    envelope[name] =
+      lazy.names.has(name) && typeof version === 'number' && version >= lazy.fromVersion ? readLazySection(name, whole, entry) : readItem();
+  }
+  return envelope;
+}
+
+/** A lazy section: tag 259 over a map of id to tag 24 over the entry's bytes. */
+function readLazySection(name: string, whole: boolean, entry: EntryFactory): Map<unknown, unknown> {
+  if (readHead(6) !== TAG_MAP) throw GIVE_UP;
+  const count = readHead(5);
+  if (count > end - position) throw GIVE_UP;
+  const entries = new Map<unknown, unknown>();
+  for (let i = 0; i < count; i++) {
+    const id = readItem();
+    if (typeof id === 'object' && id !== null) throw GIVE_UP;
+    if (readHead(6) !== TAG_ENCODED_CBOR) throw GIVE_UP;
+    const length = readHead(2);
+    const from = position;
+    const to = from + length;
+    if (to > end) throw GIVE_UP;
+    const bytes = src.subarray(from, to);
+    entries.set(id, whole ? readEntryInPlace(bytes, name, id, to, entry) : entry(bytes, name, id, undefined, false));
+    position = to;
+  }
+  return entries;
+}
+
+/** An entry read where it stands; left undecoded (for the cbor-x path, later) when it is not plainly one value. */
+function readEntryInPlace(bytes: Uint8Array, name: string, id: unknown, to: number, entry: EntryFactory): unknown {
+  const outerEnd = end;
+  const outerDepth = depth;
+  end = to;
+  heldBot = false;
+  try {
+    const value = readItem();
+    return position === to && !heldBot ? entry(bytes, name, id, value, true) : entry(bytes, name, id, undefined, false);
+  } catch (error) {
+    if (error !== GIVE_UP) throw error;
+    return entry(bytes, name, id, undefined, false);
+  } finally {
+    end = outerEnd;
+    depth = outerDepth;
+    heldBot = false;
+  }
+}
+
+/** The argument of a head of major type `major`, which must be there, definite. */
+function readHead(major: number): number {
+  if (position >= end) throw GIVE_UP;
+  const initial = src[position++]!;
+  if (initial >> 5 !== major) throw GIVE_UP;
+  return readArgument(initial & 0x1f);
+}
+
+/** A head's argument (below 2^32; longer ones, and indefinite lengths, only the cbor-x path reads). */
+function readArgument(info: number): number {
+  if (info < 24) return info;
+  let value: number;
+  switch (info) {
+    case 24:
+      if (position + 1 > end) throw GIVE_UP;
+      return src[position++]!;
+    case 25:
+      if (position + 2 > end) throw GIVE_UP;
+      value = view.getUint16(position);
+      position += 2;
+      return value;
+    case 26:
+      if (position + 4 > end) throw GIVE_UP;
+      value = view.getUint32(position);
+      position += 4;
+      return value;
+    default:
+      throw GIVE_UP;
+  }
+}
+
+function readItem(): unknown {
+  if (position >= end) throw GIVE_UP;
+  const initial = src[position++]!;
+  const info = initial & 0x1f;
+  switch (initial >> 5) {
+    case 0:
+      if (info === 27) return readUint64(false);
+      return readArgument(info);
+    case 1:
+      if (info === 27) return readUint64(true);
+      return -1 - readArgument(info);
+    case 2: {
+      const length = readArgument(info);
+      if (position + length > end) throw GIVE_UP;
+      // A copy of its own, a plain Uint8Array (the walk makes the same of cbor-x's view).
+      return new Uint8Array(src.subarray(position, (position += length)));
+    }
+    case 3:
+      return readText(readArgument(info));
+    case 4:
+      return readArray(readArgument(info));
+    case 5:
+      return readObject(readArgument(info));
+    case 6:
+      return readTagged(readArgument(info));
+    default:
+      return readSimple(info);
+  }
+}
+
+/** An 8-byte integer, which cbor-x reads as a bigint. */
+function readUint64(negative: boolean): bigint {
+  if (position + 8 > end) throw GIVE_UP;
+  const value = view.getBigUint64(position);
+  position += 8;
+  return negative ? -1n - value : value;
+}
+
+function readSimple(info: number): unknown {
+  switch (info) {
+    case 20:
+      return false;
+    case 21:
+      return true;
+    case 22:
+      return null;
+    case 23:
+      return undefined;
+    case 27: {
+      if (position + 8 > end) throw GIVE_UP;
+      const value = view.getFloat64(position);
+      position += 8;
+      return value;
+    }
+    default:
+      throw GIVE_UP; // half and single floats (this format writes doubles), other simple values
+  }
+}
+
+function enter(): void {
+  if (++depth > MAX_DEPTH) throw GIVE_UP;
+}
+
+function readArray(length: number): unknown[] {
+  if (length > end - position) throw GIVE_UP;
+  enter();
+  const items = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) items[i] = readItem();
+  depth--;
+  return items;
+}
+
+/** A plain object (a map not tagged 259, as cbor-x reads it with `mapsAsObjects`), string keys only. */
+function readObject(count: number): Record<string, unknown> {
+  if (count > (end - position) / 2) throw GIVE_UP;
+  enter();
+  const object: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    const key = readObjectKey();
+    object[key] = readItem();
+  }
+  depth--;
+  return object;
+}
+
+function readMap(): Map<unknown, unknown> {
+  const count = readHead(5);
+  if (count > (end - position) / 2) throw GIVE_UP;
+  enter();
+  const map = new Map<unknown, unknown>();
+  for (let i = 0; i < count; i++) {
+    const key = readItem();
+    // cbor-x reads an object key as a new object; the walk then copies it: only that path keeps its rules.
+    if (typeof key === 'object' && key !== null) throw GIVE_UP;
+    map.set(key, readItem());
+  }
+  depth--;
+  return map;
+}
+
+function readTagged(tag: number): unknown {
+  switch (tag) {
+    case TAG_MAP:
+      return readMap();
+    case TAG_SET: {
+      const items = readArray(readHead(4));
+      return new Set(items);
+    }
+    case TAG_DATE_MS: {
+      const time = readItem();
+      if (typeof time !== 'number') throw GIVE_UP;
+      return new Date(time);
+    }
+    case TAG_NEGATIVE_ZERO:
+      readItem();
+      return -0;
+    case TAG_BOT:
+      readItem();
+      heldBot = true;
+      return BOT_PLACEHOLDER;
+    case TAG_OBJECT_ENTRIES: {
+      const length = readHead(4);
+      if (length % 2 !== 0 || length > end - position) throw GIVE_UP;
+      enter();
+      const object: Record<string, unknown> = {};
+      for (let i = 0; i < length; i += 2) {
+        const key = readText(readHead(3));
+        defineEntry(object, key, readItem());
+      }
+      depth--;
+      return object;
+    }
+    default:
+      throw GIVE_UP;
+  }
+}
+
+/** A key of a plain object: text, not `__proto__` (which cbor-x renames). Short keys come from a cache. */
+function readObjectKey(): string {
+  const length = readHead(3);
+  if (length > KEY_CACHE_MAX || position + length > end) {
+    const key = readText(length);
+    if (key === '__proto__') throw GIVE_UP;
+    return key;
+  }
+  let hash = length;
+  for (let i = position; i < position + length; i++) hash = (Math.imul(hash, 31) + src[i]!) | 0;
+  const slot = hash & (KEY_CACHE_SIZE - 1);
+  const cached = keyCache[slot];
+  if (cached !== undefined && cached.bytes.length === length && sameBytes(cached.bytes, position)) {
+    position += length;
+    return cached.key;
+  }
+  const bytes = new Uint8Array(src.subarray(position, position + length));
+  const key = readText(length);
+  if (key === '__proto__') throw GIVE_UP;
+  keyCache[slot] = { bytes, key };
+  return key;
+}
+
+const KEY_CACHE_MAX = 24;
+const KEY_CACHE_SIZE = 1024;
+const keyCache = new Array<{ bytes: Uint8Array; key: string } | undefined>(KEY_CACHE_SIZE);
+
+function sameBytes(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== src[at + i]) return false;
+  return true;
+}
+
+/** Text of `length` bytes; anything but valid UTF-8 gives up (cbor-x's readers differ from each other there). */
+function readText(length: number): string {
+  const to = position + length;
+  if (to > end) throw GIVE_UP;
+  if (length <= 32) {
+    let text = '';
+    let i = position;
+    for (; i < to; i++) {
+      const byte = src[i]!;
+      if (byte >= 0x80) break;
+      text += String.fromCharCode(byte);
+    }
+    if (i === to) {
+      position = to;
+      return text;
+    }
+  }
+  let text: string;
+  try {
+    text = utf8.decode(src.subarray(position, to));
+  } catch {
+    throw GIVE_UP;
+  }
+  position = to;
+  return text;
+}
