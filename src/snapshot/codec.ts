@@ -12,5 +12,5 @@ export {
   snapshotVersion,
 } from './envelope.js';
 export type { SnapshotFields } from './entries.js';
-export { decodeEntriesFresh, decodeEntryFresh, EncodedEntry, storedValue, type EntryEncodings } from './lazy-entries.js';
+export { decodeEntriesFresh, EncodedEntry, storedValue, type EntryEncodings } from './lazy-entries.js';
 export { UndecodableSnapshot } from './value-tags.js';

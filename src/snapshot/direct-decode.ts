@@ -16,14 +16,20 @@ import { BOT_PLACEHOLDER, defineEntry, MAX_DEPTH } from './values.js';
 /** Thrown (never escapes this module) when the bytes hold something only the cbor-x path reads. */
 const GIVE_UP: unique symbol = Symbol('give up');
 
+/** What {@link decodeEntryDirect} answers when only the cbor-x path may read the bytes. */
+export const NOT_READ: unique symbol = Symbol('not read');
+
 // cbor-x's tags for a Set and a Map (the format's own are in value-tags.ts).
 const TAG_SET = 258;
 const TAG_MAP = 259;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** What a lazy section's entry becomes: built by the caller (`EncodedEntry`), given its bytes and, in a whole read, its value. */
-export type EntryFactory = (bytes: Uint8Array, section: string, id: unknown, value: unknown, decoded: boolean) => unknown;
+/**
+ * What a lazy section's entry becomes: built by the caller (`EncodedEntry`), given where its bytes
+ * stand (`source[start..end)`) and, in a whole read, its value.
+ */
+export type EntryFactory = (source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown, decoded: boolean) => unknown;
 
 /** Where a lazy section stands: the top-level fields whose entries are encoded items, from which version on. */
 export interface LazySections {
@@ -32,43 +38,56 @@ export interface LazySections {
 }
 
 // The decoder's state: one decode at a time (JavaScript runs one), as cbor-x's own.
+let source: Uint8Array | undefined;
 let src: Uint8Array = new Uint8Array(0);
 let view: DataView = new DataView(src.buffer);
 let position = 0;
 let end = 0;
 let depth = 0;
-/** Set when the item just read holds the bot placeholder: such a value is not the caller's own (the bot replaces it in a copy). */
+/** Set when the item just read holds the bot placeholder. */
 let heldBot = false;
+let releaseScheduled = false;
 
-function start(bytes: Uint8Array): void {
-  src = bytes;
-  view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  position = 0;
-  end = bytes.length;
+/** Reads `bytes[from..to)` next. Entries of one object decoded one after another share the views made for the first. */
+function start(bytes: Uint8Array, from: number, to: number): void {
+  if (bytes !== source) {
+    source = bytes;
+    // A plain view: a Buffer's subarray would be a Buffer, built by a slower constructor.
+    src = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!releaseScheduled) {
+      releaseScheduled = true;
+      queueMicrotask(release);
+    }
+  }
+  position = from;
+  end = to;
   depth = 0;
   heldBot = false;
 }
 
-function finish(): void {
+/** Lets go of the object read last, once the code that reads it is done, so that it is not kept alive here. */
+function release(): void {
+  releaseScheduled = false;
+  source = undefined;
   src = new Uint8Array(0);
   view = new DataView(src.buffer);
 }
 
 /**
- * The value of one entry's bytes (exactly one item), each object in it new, or `undefined` when
- * the bytes hold something only the cbor-x path reads, or the bot placeholder (which only a copy
- * replaces with the bot).
+ * The value of one entry (`bytes[from..to)`, exactly one item), each object in it new, or
+ * {@link NOT_READ} when the bytes hold something only the cbor-x path reads. The bot placeholder
+ * is read only with `allowBot`: a value handed to a caller as its own must not hold it (only a
+ * copy replaces it with the bot).
  */
-export function decodeEntryDirect(bytes: Uint8Array): { value: unknown } | undefined {
-  start(bytes);
+export function decodeEntryDirect(bytes: Uint8Array, from: number, to: number, allowBot: boolean): unknown {
+  start(bytes, from, to);
   try {
     const value = readItem();
-    return position === end && !heldBot ? { value } : undefined;
+    return position === to && (allowBot || !heldBot) ? value : NOT_READ;
   } catch (error) {
-    if (error === GIVE_UP || error instanceof RangeError) return undefined;
+    if (error === GIVE_UP || error instanceof RangeError) return NOT_READ;
     throw error;
-  } finally {
-    finish();
   }
 }
 
@@ -78,15 +97,13 @@ export function decodeEntryDirect(bytes: Uint8Array): { value: unknown } | undef
  * cbor-x path reads. The format and version are not checked here.
  */
 export function decodeEnvelopeDirect(bytes: Uint8Array, lazy: LazySections, whole: boolean, entry: EntryFactory): Record<string, unknown> | undefined {
-  start(bytes);
+  start(bytes, 0, bytes.length);
   try {
     const envelope = readEnvelope(lazy, whole, entry);
-    return position === end ? envelope : undefined;
+    return position === bytes.length ? envelope : undefined;
   } catch (error) {
     if (error === GIVE_UP || error instanceof RangeError) return undefined;
     throw error;
-  } finally {
-    finish();
   }
 }
 
@@ -118,25 +135,24 @@ function readLazySection(name: string, whole: boolean, entry: EntryFactory): Map
     const from = position;
     const to = from + length;
     if (to > end) throw GIVE_UP;
-    const bytes = src.subarray(from, to);
-    entries.set(id, whole ? readEntryInPlace(bytes, name, id, to, entry) : entry(bytes, name, id, undefined, false));
+    entries.set(id, whole ? readEntryInPlace(from, to, name, id, entry) : entry(source!, from, to, name, id, undefined, false));
     position = to;
   }
   return entries;
 }
 
 /** An entry read where it stands; left undecoded (for the cbor-x path, later) when it is not plainly one value. */
-function readEntryInPlace(bytes: Uint8Array, name: string, id: unknown, to: number, entry: EntryFactory): unknown {
+function readEntryInPlace(from: number, to: number, name: string, id: unknown, entry: EntryFactory): unknown {
   const outerEnd = end;
   const outerDepth = depth;
   end = to;
   heldBot = false;
   try {
     const value = readItem();
-    return position === to && !heldBot ? entry(bytes, name, id, value, true) : entry(bytes, name, id, undefined, false);
+    return position === to && !heldBot ? entry(source!, from, to, name, id, value, true) : entry(source!, from, to, name, id, undefined, false);
   } catch (error) {
     if (error !== GIVE_UP) throw error;
-    return entry(bytes, name, id, undefined, false);
+    return entry(source!, from, to, name, id, undefined, false);
   } finally {
     end = outerEnd;
     depth = outerDepth;
@@ -312,53 +328,40 @@ function readTagged(tag: number): unknown {
   }
 }
 
-/** A key of a plain object: text, not `__proto__` (which cbor-x renames). Short keys come from a cache. */
+/** A key of a plain object: text, not `__proto__` (which cbor-x renames). */
 function readObjectKey(): string {
-  const length = readHead(3);
-  if (length > KEY_CACHE_MAX || position + length > end) {
-    const key = readText(length);
-    if (key === '__proto__') throw GIVE_UP;
-    return key;
-  }
-  let hash = length;
-  for (let i = position; i < position + length; i++) hash = (Math.imul(hash, 31) + src[i]!) | 0;
-  const slot = hash & (KEY_CACHE_SIZE - 1);
-  const cached = keyCache[slot];
-  if (cached !== undefined && cached.bytes.length === length && sameBytes(cached.bytes, position)) {
-    position += length;
-    return cached.key;
-  }
-  const bytes = new Uint8Array(src.subarray(position, position + length));
-  const key = readText(length);
+  const key = readText(readHead(3));
   if (key === '__proto__') throw GIVE_UP;
-  keyCache[slot] = { bytes, key };
   return key;
 }
 
-const KEY_CACHE_MAX = 24;
-const KEY_CACHE_SIZE = 1024;
-const keyCache = new Array<{ bytes: Uint8Array; key: string } | undefined>(KEY_CACHE_SIZE);
-
-function sameBytes(bytes: Uint8Array, at: number): boolean {
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== src[at + i]) return false;
-  return true;
-}
+/** Texts up to this many bytes come from a cache when ASCII: keys and common values repeat across entries. */
+const SHORT_TEXT = 32;
+const TEXT_CACHE_SIZE = 4096;
+const textCache = new Array<string>(TEXT_CACHE_SIZE).fill('');
+/** Reused argument lists of `String.fromCharCode`, one per length: building a short text makes no garbage. */
+const CHAR_CODES = Array.from({ length: SHORT_TEXT + 1 }, (_, length) => new Array<number>(length).fill(0));
 
 /** Text of `length` bytes; anything but valid UTF-8 gives up (cbor-x's readers differ from each other there). */
 function readText(length: number): string {
   const to = position + length;
   if (to > end) throw GIVE_UP;
-  if (length <= 32) {
-    let text = '';
-    let i = position;
-    for (; i < to; i++) {
-      const byte = src[i]!;
-      if (byte >= 0x80) break;
-      text += String.fromCharCode(byte);
+  if (length <= SHORT_TEXT) {
+    const codes = CHAR_CODES[length]!;
+    let hash = length;
+    let bits = 0;
+    for (let i = 0; i < length; i++) {
+      const byte = src[position + i]!;
+      codes[i] = byte;
+      bits |= byte;
+      hash = (Math.imul(hash, 31) + byte) | 0;
     }
-    if (i === to) {
+    if (bits < 0x80) {
+      const slot = hash & (TEXT_CACHE_SIZE - 1);
+      const cached = textCache[slot]!;
+      if (cached.length !== length || !sameText(cached, codes)) textCache[slot] = String.fromCharCode.apply(null, codes);
       position = to;
-      return text;
+      return textCache[slot]!;
     }
   }
   let text: string;
@@ -369,4 +372,9 @@ function readText(length: number): string {
   }
   position = to;
   return text;
+}
+
+function sameText(text: string, codes: readonly number[]): boolean {
+  for (let i = 0; i < codes.length; i++) if (text.charCodeAt(i) !== codes[i]) return false;
+  return true;
 }

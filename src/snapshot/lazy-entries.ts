@@ -7,7 +7,7 @@
  * in the same pass as the envelope (`direct-decode.ts`).
  */
 import { Tag } from '#cbor-x';
-import { decodeEntryDirect } from './direct-decode.js';
+import { decodeEntryDirect, NOT_READ } from './direct-decode.js';
 import {
   decoder,
   encoder,
@@ -35,27 +35,42 @@ export class EncodedEntry {
   private isDecoded = false;
   private fresh: unknown;
   private hasFresh = false;
+  /** The entry's bytes as a view of their own, made when first asked for (a view per entry is costly to make by the 100k). */
+  private view: Uint8Array | undefined;
 
+  /**
+   * `bytes` holds the entry's own CBOR item, or, with `start` and `end`, the object it stands in
+   * (the entry is `bytes[start..end)`).
+   */
   constructor(
-    /** The entry's own CBOR item. */
-    readonly bytes: Uint8Array,
+    private readonly source: Uint8Array,
     /** Where the entry is, for messages: its section and its id. */
     readonly section: string,
     readonly id: unknown,
+    private readonly start = 0,
+    private readonly end = source.length,
   ) {}
 
   /** An entry read with its value, decoded from its bytes in the same pass (each object in it new, no bot placeholder). */
-  static withValue(bytes: Uint8Array, section: string, id: unknown, value: unknown): EncodedEntry {
-    const entry = new EncodedEntry(bytes, section, id);
+  static withValue(source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown): EncodedEntry {
+    const entry = new EncodedEntry(source, section, id, start, end);
     entry.fresh = value;
     entry.hasFresh = true;
     return entry;
   }
 
+  /** The entry's own CBOR item. */
+  get bytes(): Uint8Array {
+    if (this.start === 0 && this.end === this.source.length) return this.source;
+    return (this.view ??= this.source.subarray(this.start, this.end));
+  }
+
   /** The entry's value; throws {@link UndecodableSnapshot} (naming the entry) when its bytes are not one. */
   get value(): unknown {
     if (!this.isDecoded) {
-      this.decoded = this.hasFresh ? this.fresh : decodeEntry(this.bytes, this.section, this.id);
+      let value = this.hasFresh ? this.fresh : decodeEntryDirect(this.source, this.start, this.end, true);
+      if (value === NOT_READ) value = decodeEntry(this.bytes, this.section, this.id);
+      this.decoded = value;
       this.isDecoded = true;
       this.fresh = undefined;
       this.hasFresh = false;
@@ -72,13 +87,20 @@ export class EncodedEntry {
     return this.hasFresh || (!this.isDecoded && !mayHoldBotPlaceholder(this.bytes));
   }
 
-  /** The value a whole read decoded, handed to the caller as its own (once), or `undefined` when there is none. */
-  takeFresh(): { value: unknown } | undefined {
-    if (!this.hasFresh) return undefined;
-    const taken = { value: this.fresh };
-    this.fresh = undefined;
-    this.hasFresh = false;
-    return taken;
+  /**
+   * The entry's value, not kept: the caller's own. A value the whole read decoded is handed over
+   * (once); otherwise the one-pass decoder reads the bytes, and cbor-x (with the walk) reads what
+   * that one leaves, naming the entry when its bytes are not a value ({@link UndecodableSnapshot}).
+   */
+  freshValue(): unknown {
+    if (this.hasFresh) {
+      const taken = this.fresh;
+      this.fresh = undefined;
+      this.hasFresh = false;
+      return taken;
+    }
+    const value = decodeEntryDirect(this.source, this.start, this.end, false);
+    return value === NOT_READ ? decodeEntry(this.bytes, this.section, this.id) : value;
   }
 }
 
@@ -87,25 +109,14 @@ export function storedValue(entry: unknown): unknown {
   return entry instanceof EncodedEntry ? entry.value : entry;
 }
 
-/**
- * The value of `entry`, decoded afresh and checked, not kept: the caller's own. A value a whole
- * read decoded is taken; otherwise the one-pass decoder reads the bytes, and cbor-x (with the
- * walk) reads what that one leaves, naming the entry when its bytes are not a value
- * ({@link UndecodableSnapshot}).
- */
-export function decodeEntryFresh(entry: EncodedEntry): unknown {
-  const decoded = entry.takeFresh() ?? decodeEntryDirect(entry.bytes);
-  return decoded === undefined ? decodeEntry(entry.bytes, entry.section, entry.id) : decoded.value;
-}
-
-/** {@link decodeEntryFresh} of each of `entries`. */
+/** The values of `entries`, each the caller's own (see {@link EncodedEntry.freshValue}). */
 export function decodeEntriesFresh(entries: readonly EncodedEntry[]): unknown[] {
-  return entries.map(decodeEntryFresh);
+  return entries.map((entry) => entry.freshValue());
 }
 
-/** Makes an entry of a lazy section for the one-pass decoder: with its value when it read one. */
-export function lazyEntry(bytes: Uint8Array, section: string, id: unknown, value: unknown, decoded: boolean): EncodedEntry {
-  return decoded ? EncodedEntry.withValue(bytes, section, id, value) : new EncodedEntry(bytes, section, id);
+/** Makes an entry of a lazy section for the one-pass decoder (`source[start..end)`): with its value when it read one. */
+export function lazyEntry(source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown, decoded: boolean): EncodedEntry {
+  return decoded ? EncodedEntry.withValue(source, start, end, section, id, value) : new EncodedEntry(source, section, id, start, end);
 }
 
 /**
@@ -149,7 +160,9 @@ export function fromWireLazySection(name: string, value: unknown, seen: Set<obje
 
 /** Replaces every {@link EncodedEntry} in a lazy section's map by its value, decoded afresh. */
 export function decodeLazySection(entries: Map<unknown, unknown>): void {
-  for (const [id, entry] of entries) if (entry instanceof EncodedEntry) entries.set(id, decodeEntryFresh(entry));
+  entries.forEach((entry, id) => {
+    if (entry instanceof EncodedEntry) entries.set(id, entry.freshValue());
+  });
 }
 
 function decodeEntry(bytes: Uint8Array, section: string, id: unknown): unknown {

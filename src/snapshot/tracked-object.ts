@@ -10,7 +10,6 @@ import { SnapshotDecodeError } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { ChangeSet, outgoingOf, PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS, type PendingChange } from './change-set.js';
 import {
-  decodeEntryFresh,
   decodeSnapshotLazily,
   EncodedEntry,
   encodeSnapshot,
@@ -170,11 +169,11 @@ export class TrackedObject {
     const stored = this.view().get(section);
     if (stored === undefined) return;
     const { exportValue } = this.options;
-    this.decoding(() => {
-      for (const [id, value] of stored) {
-        into.set(id, value instanceof EncodedEntry && value.decodesFresh ? decodeEntryFresh(value) : exportValue(storedValue(value)));
-      }
-    });
+    this.decoding(() =>
+      stored.forEach((value, id) => {
+        into.set(id, value instanceof EncodedEntry && value.decodesFresh ? value.freshValue() : exportValue(storedValue(value)));
+      }),
+    );
   }
 
   /**
