@@ -197,6 +197,7 @@ function readItem(): unknown {
   const info = initial & 0x1f;
   switch (initial >> 5) {
     case 0:
+      if (info < 24) return info;
       if (info === 27) return readUint64(false);
       return readArgument(info);
     case 1:
@@ -209,7 +210,7 @@ function readItem(): unknown {
       return new Uint8Array(src.subarray(position, (position += length)));
     }
     case 3:
-      return readText(readArgument(info));
+      return readText(info < 24 ? info : readArgument(info));
     case 4:
       return readArray(readArgument(info));
     case 5:
@@ -330,7 +331,10 @@ function readTagged(tag: number): unknown {
 
 /** A key of a plain object: text, not `__proto__` (which cbor-x renames). */
 function readObjectKey(): string {
-  const key = readText(readHead(3));
+  if (position >= end) throw GIVE_UP;
+  const initial = src[position]!;
+  // Most keys are short texts: their head is their length.
+  const key = initial >= 0x60 && initial < 0x78 ? (position++, readText(initial - 0x60)) : readText(readHead(3));
   if (key === '__proto__') throw GIVE_UP;
   return key;
 }
@@ -346,24 +350,25 @@ const CHAR_CODES = Array.from({ length: SHORT_TEXT + 1 }, (_, length) => new Arr
 function readText(length: number): string {
   const to = position + length;
   if (to > end) throw GIVE_UP;
-  if (length <= SHORT_TEXT) {
-    const codes = CHAR_CODES[length]!;
-    let hash = length;
-    let bits = 0;
-    for (let i = 0; i < length; i++) {
-      const byte = src[position + i]!;
-      codes[i] = byte;
-      bits |= byte;
-      hash = (Math.imul(hash, 31) + byte) | 0;
-    }
-    if (bits < 0x80) {
-      const slot = hash & (TEXT_CACHE_SIZE - 1);
-      const cached = textCache[slot]!;
-      if (cached.length !== length || !sameText(cached, codes)) textCache[slot] = String.fromCharCode.apply(null, codes);
+  if (length <= SHORT_TEXT && length > 0) {
+    // The slot: length, first and last byte. A text met before is compared in place; only a new one is built.
+    const slot = (length * 0x3f1 + src[position]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
+    const cached = textCache[slot]!;
+    if (cached.length === length && sameText(cached, position)) {
       position = to;
-      return textCache[slot]!;
+      return cached;
+    }
+    const codes = CHAR_CODES[length]!;
+    let bits = 0;
+    for (let i = 0; i < length; i++) bits |= codes[i] = src[position + i]!;
+    if (bits < 0x80) {
+      const text = String.fromCharCode.apply(null, codes);
+      textCache[slot] = text;
+      position = to;
+      return text;
     }
   }
+  if (length === 0) return '';
   let text: string;
   try {
     text = utf8.decode(src.subarray(position, to));
@@ -374,7 +379,7 @@ function readText(length: number): string {
   return text;
 }
 
-function sameText(text: string, codes: readonly number[]): boolean {
-  for (let i = 0; i < codes.length; i++) if (text.charCodeAt(i) !== codes[i]) return false;
+function sameText(text: string, at: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== src[at + i]) return false;
   return true;
 }
