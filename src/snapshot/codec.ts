@@ -1,7 +1,8 @@
 /**
- * The snapshot codec, in three parts: the envelope and its versions (`envelope.ts`), the value <->
- * CBOR tag mapping (`value-tags.ts`), and lazy entries with the CBOR header scanner
- * (`lazy-entries.ts`). This module is what the rest of the library imports.
+ * The snapshot codec, in four parts: the envelope and its versions (`envelope.ts`), the value <->
+ * CBOR tag mapping (`value-tags.ts`), lazy entries (`lazy-entries.ts`), and the one-pass decoder
+ * that reads what this format writes straight into values (`direct-decode.ts`), leaving anything
+ * else to cbor-x and the walk. This module is what the rest of the library imports.
  */
 export {
   decodeSnapshot,
