@@ -130,14 +130,14 @@ export class S3Persistence<
 
   async getBotData(): Promise<BD> {
     const ref = { section: 'bot_data', property: null } as const;
-    const stored = this.storeData.botData ? await this.readEntry(ref, true) : ABSENT;
+    const stored = this.storeData.botData ? await this.readSection(ref) : ABSENT;
     if (stored === ABSENT) return this.contextTypes.botData?.() ?? ({} as BD);
     return copyOut(stored, this.bot) as BD;
   }
 
   async getCallbackData(): Promise<CallbackData | null> {
     if (!this.storeData.callbackData) return null;
-    const stored = await this.readEntry({ section: 'callback_data' }, true);
+    const stored = await this.readSection({ section: 'callback_data' });
     return stored === ABSENT ? null : (copyOut(stored, this.bot) as CallbackData | null);
   }
 
@@ -153,7 +153,7 @@ export class S3Persistence<
 
   /**
    * The state of one conversation key, revalidated first (one conditional GET); `undefined` when the
-   * key is in no conversation. This is what a driver reads per update in the sharded layout.
+   * key is in no conversation. This is what the runtime reads per update, in every layout.
    */
   override async refreshConversation(name: string, key: ConversationKey): Promise<unknown> {
     const ref = { section: 'conversations', name, key: conversationKey(key) } as const;
@@ -236,7 +236,7 @@ export class S3Persistence<
 
   /** In the sharded layout this lists and revalidates every key of the conversation: prefer {@link refreshConversation}. */
   override async refreshConversations(name: string): Promise<Map<string, unknown>> {
-    const objects = await this.objects.holding('conversations', name, false);
+    const objects = await this.objects.holding('conversations', name, 'unloaded');
     await eachLimited(objects, this.loadConcurrency, async (object) => void (await object.revalidate()));
     return this.getConversations(name);
   }
@@ -336,23 +336,18 @@ export class S3Persistence<
 
   private async readIdMap<T>(section: 'user_data' | 'chat_data'): Promise<Map<number, T>> {
     const entries = new Map<number, unknown>();
-    for (const object of await this.objects.holding(section)) {
+    for (const object of await this.objects.holding(section, undefined, 'every-entry')) {
       object.sawScope({ section, id: 0 });
       object.readIdSection(section, entries);
     }
     return entries as Map<number, T>;
   }
 
-  /**
-   * The entry's current value, which the caller now sees (with `wholeScope`, as part of its whole
-   * section: a `get*`, which loads the object with every entry decoded, as PTB's start-up reads them all).
-   */
-  private async readEntry(ref: EntryRef, wholeScope = false): Promise<EntryValue> {
-    const object = await this.objects.loaded(ref, wholeScope);
-    const value = object.entry(ref);
-    if (wholeScope) object.sawScope(ref);
-    else object.sawEntry(ref, value);
-    return value;
+  /** The current value of an entry that is a whole section (bot data, callback data), which the caller of its `get*` now sees. */
+  private async readSection(ref: EntryRef): Promise<EntryValue> {
+    const object = await this.objects.loaded(ref);
+    object.sawScope(ref);
+    return object.entry(ref);
   }
 
   private async change(ref: EntryRef, value: EntryValue, origin: WriteOrigin = {}): Promise<void> {

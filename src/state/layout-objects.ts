@@ -75,14 +75,16 @@ export class LayoutObjects {
   }
 
   /**
-   * Every object holding `kind` (of one conversation), loaded, each with every entry decoded: the
-   * objects a listing finds, or the one object holding the whole kind (loaded only when `load`).
+   * Every object holding `kind` (of one conversation): the objects a listing finds, loaded, or the
+   * one object holding the whole kind, loaded unless `'unloaded'` and with every entry decoded on
+   * its first load for `'every-entry'` (a `get*` of user or chat data reads them all; in the
+   * single-file layout that object also holds every other kind, which other reads leave encoded).
    */
-  async holding(kind: ShardedKind, conversationName?: string, load = true): Promise<TrackedObject[]> {
+  async holding(kind: ShardedKind, conversationName?: string, read: 'every-entry' | 'loaded' | 'unloaded' = 'loaded'): Promise<TrackedObject[]> {
     const prefix = this.options.layout.listingOf(this.options.path, kind, conversationName);
     if (prefix !== undefined) return this.loadListed(prefix, kind, conversationName);
     const ref = kindRef(kind, conversationName);
-    return [load ? await this.loaded(ref, true) : this.objectFor(ref)];
+    return [read === 'unloaded' ? this.objectFor(ref) : await this.loaded(ref, read === 'every-entry')];
   }
 
   /** The names of the conversations stored (listed from the bucket where the layout lists them). */
