@@ -13,7 +13,7 @@
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -33,6 +33,13 @@ const NO_AWS_SDK = join(root, 'infra/no-aws-sdk.mjs');
  * directory.
  */
 export const GRAMMY_WEB = createRequire(import.meta.url).resolve('grammy/web');
+
+/**
+ * cbor-x without its Node entry, which tries to require the optional native cbor-extract at import:
+ * the Lambda bundle leaves cbor-extract out (external, never installed into the zip), so on every
+ * cold start that was a failed module resolution. The same encoder and decoder, in JavaScript.
+ */
+const CBOR_X_JS = join(dirname(createRequire(import.meta.url).resolve('cbor-x/package.json')), 'index.js');
 
 /**
  * esbuild options shared by every bundle of the sample bot: the base of the Lambda builds
@@ -64,7 +71,7 @@ export const handlerBuildOptions = {
  * import by a fifth of its CPU time, and the whole first update with it: the first Bot API call
  * then starts undici, which costs less than what they leave out (bench/README.md, Lambda cold start).
  */
-const lambdaBuildOptions = { ...handlerBuildOptions, keepNames: false, alias: { grammy: GRAMMY_WEB } };
+const lambdaBuildOptions = { ...handlerBuildOptions, keepNames: false, alias: { grammy: GRAMMY_WEB, '#cbor-x': CBOR_X_JS, 'cbor-x': CBOR_X_JS } };
 
 /**
  * The esbuild options of a Lambda bundle whose sample bot stores through `s3Client`. On the fetch

@@ -6,7 +6,6 @@
  * an object over keys. MinIO holds both, and lists the keys under `<path>/user_data/` (what the
  * sharded layout lists), though not under `<path>/` itself.
  */
-import { randomBytes } from 'node:crypto';
 import { KeyInTheWayError, LayoutCollisionError } from './errors.js';
 import { decodeSnapshot } from './snapshot/codec.js';
 import { layoutFor, parseFilepath, shardedPrefix, type LayoutName, type ShardedKind } from './snapshot/layout.js';
@@ -65,7 +64,7 @@ function refusal(error: unknown, what: string): string {
  * deleted again. Resolves what the server did wrong, or undefined when it behaves as S3 does.
  */
 export async function probeNesting(store: ObjectStore, base: string): Promise<string | undefined> {
-  const root = `${base}.migration-probe-${randomBytes(4).toString('hex')}`;
+  const root = `${base}.migration-probe-${Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(4))).toString('hex')}`;
   const body = new TextEncoder().encode('migration probe\n');
   const written: string[] = [];
   const put = async (key: string) => {

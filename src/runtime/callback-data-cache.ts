@@ -2,7 +2,6 @@
  * Arbitrary callback data, as python-telegram-bot's `CallbackDataCache`: a button carries any value,
  * Telegram sees a 64-character id, and the value comes back when the button is pressed.
  */
-import { randomUUID } from 'node:crypto';
 import type { CallbackData } from '../contract.js';
 import { InvalidOptionsError, PersistenceError } from '../errors.js';
 import { parseCallbackData } from '../snapshot/callback-data.js';
@@ -97,7 +96,8 @@ export class CallbackDataCache {
     }
     this.maxSize = maxSize;
     this.now = now ?? (() => Date.now() / 1000);
-    this.newId = newId ?? (() => randomUUID().replaceAll('-', ''));
+    // Web Crypto, read when an id is made: importing `node:crypto` costs a cold start (bench/README.md).
+    this.newId = newId ?? (() => globalThis.crypto.randomUUID().replaceAll('-', ''));
     this.load(persistentData);
   }
 

@@ -5,7 +5,6 @@
  * and conversation key). Callers take one from {@link layoutFor} and never ask which it is.
  */
 import { InvalidOptionsError } from '../errors.js';
-import { createHash } from 'node:crypto';
 import type { SnapshotFields } from './codec.js';
 import { SECTION_NAMES, type EntryRef, type SectionName } from './entries.js';
 
@@ -183,7 +182,8 @@ const MULTI_FILE = sectionLayout({
  * S3's partitions instead of piling up behind one prefix.
  */
 function shard(id: string): string {
-  return createHash('md5').update(id).digest('hex').slice(0, 2);
+  // node:crypto on first use: importing it costs a cold start a few milliseconds (bench/README.md).
+  return process.getBuiltinModule('node:crypto').createHash('md5').update(id).digest('hex').slice(0, 2);
 }
 
 /**

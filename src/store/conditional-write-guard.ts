@@ -16,7 +16,6 @@
  *   store: new S3ObjectStore({ client, bucket }), endpoint: () => endpointOf(client), path: 'bot/state',
  * });
  */
-import { randomUUID } from 'node:crypto';
 import { ConditionalWritesIgnoredError, StorageError } from '../errors.js';
 import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
 
@@ -219,7 +218,7 @@ export class ConditionalWriteGuard implements ObjectStore {
     const key = this.verdictKey;
     const others = { ...verdictsOf(read).endpoints };
     delete others[endpoint];
-    const probing = (): Uint8Array => encode({ $format: VERDICT_FORMAT, endpoints: others, nonce: randomUUID() });
+    const probing = (): Uint8Array => encode({ $format: VERDICT_FORMAT, endpoints: others, nonce: globalThis.crypto.randomUUID() });
     const stale = read.status === 'found' ? read.etag : await mustWin(this.store, key, probing(), { ifNoneMatch: '*' });
     if (!(await mustLose(this.store, key, probing(), { ifNoneMatch: '*' }))) {
       throw this.ignored(endpoint, 'a PUT with If-None-Match: * replaced an existing object instead of answering 412', key);
@@ -239,7 +238,7 @@ export class ConditionalWriteGuard implements ObjectStore {
    */
   private async probeMultipart(endpoint: string, read: ReadResult): Promise<void> {
     const key = this.multipartKey;
-    const small = () => new TextEncoder().encode(`${randomUUID()}\n`);
+    const small = () => new TextEncoder().encode(`${globalThis.crypto.randomUUID()}\n`);
     const large = new Uint8Array(this.multipartThreshold + 1);
     const existing = await this.store.get(key);
     let etag = existing.status === 'found' ? existing.etag : await mustWin(this.store, key, small(), { ifNoneMatch: '*' });
