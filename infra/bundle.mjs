@@ -71,7 +71,14 @@ export const handlerBuildOptions = {
  * import by a fifth of its CPU time, and the whole first update with it: the first Bot API call
  * then starts undici, which costs less than what they leave out (bench/README.md, Lambda cold start).
  */
-const lambdaBuildOptions = { ...handlerBuildOptions, keepNames: false, alias: { grammy: GRAMMY_WEB, '#cbor-x': CBOR_X_JS, 'cbor-x': CBOR_X_JS } };
+const lambdaBuildOptions = {
+  ...handlerBuildOptions,
+  keepNames: false,
+  alias: { grammy: GRAMMY_WEB, '#cbor-x': CBOR_X_JS, 'cbor-x': CBOR_X_JS },
+  // A require() made on its first call: importing node:module at the top loads it and its source
+  // maps at every cold start, for the few require() calls only the SDK build makes (none on fetch).
+  banner: { js: "const require = (id) => process.getBuiltinModule('node:module').createRequire(import.meta.url)(id);" },
+};
 
 /**
  * The esbuild options of a Lambda bundle whose sample bot stores through `s3Client`. On the fetch
