@@ -4,6 +4,7 @@
 // Each update in a fresh process, state carried from one to the next, with the function's
 // environment as deployed: the AWS SDK's Node version notice is not silenced, so it shows where it
 // is true (the SDK bundle on Node 20) and nowhere else.
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { bundleOrigins } from '../support/packed.js';
@@ -21,6 +22,14 @@ it.each(['handlerBundle', 'handlerBundleSdk'] as const)('%s runs the library fro
   const origins = await bundleOrigins(`${inject(bundle)}.map`, 'telegram-s3-persistence');
   expect(origins.dist).toEqual(expect.arrayContaining(['/dist/webhook.js', '/dist/s3-persistence.js', '/dist/grammy.js']));
   expect(origins.src).toEqual([]);
+});
+
+// A built-in imported at the top of a module is loaded, every export of it read, at every cold start
+// (node:crypto with its streams and WebCrypto: 6-7 ms of CPU); the default bundle loads them on use.
+// (The SDK bundle imports a dozen: the SDK's own.)
+it('the default bundle (fetch store) imports no Node built-in at its top', async () => {
+  const code = await readFile(inject('handlerBundle'), 'utf8');
+  expect(code.match(/\b(?:from|import)\s*["']node:[\w/]+["']/g) ?? []).toEqual([]);
 });
 
 const cases = Object.entries(runtimes).flatMap(([name, runtime]) => (['fetch', 'sdk'] as const).map((s3Client) => [name, s3Client, runtime] as const));
