@@ -8,6 +8,7 @@
  */
 import { Tag } from '#cbor-x';
 import { decodeEntryDirect, NOT_READ } from './direct-decode.js';
+import { writeHead, writeNumber, type ChunkWriter } from './chunk-writer.js';
 import {
   decoder,
   encoder,
@@ -43,12 +44,13 @@ export class EncodedEntry {
    * (the entry is `bytes[start..end)`).
    */
   constructor(
-    private readonly source: Uint8Array,
+    /** The bytes the entry was read from: `source[start..end)` is its CBOR item. */
+    readonly source: Uint8Array,
     /** Where the entry is, for messages: its section and its id. */
     readonly section: string,
     readonly id: unknown,
-    private readonly start = 0,
-    private readonly end = source.length,
+    readonly start = 0,
+    readonly end = source.length,
   ) {}
 
   /** An entry read with its value, decoded from its bytes in the same pass (each object in it new, no bot placeholder). */
@@ -130,6 +132,39 @@ export function toWireLazySection(entries: ReadonlyMap<unknown, unknown>, encodi
   const wire = new Map<unknown, Tag>();
   for (const [id, entry] of entries) wire.set(toWire(id), new Tag(entryBytes(entry, encodings), TAG_ENCODED_CBOR));
   return wire;
+}
+
+/** What cbor-x writes before a Map with this codec's options: tag 259 ("a map, not an object"), or nothing. */
+const MAP_TAG = (() => {
+  const { mapsAsObjects, useTag259ForMaps } = encoder as unknown as { mapsAsObjects?: boolean; useTag259ForMaps?: boolean };
+  return (mapsAsObjects ? useTag259ForMaps !== false : useTag259ForMaps) ? Uint8Array.of(0xd9, 0x01, 0x03) : new Uint8Array(0);
+})();
+
+/**
+ * Appends a lazy section to `out` exactly as cbor-x encodes {@link toWireLazySection}'s map: an entry
+ * read before as a view of the bytes it was read from, so that a run of unchanged entries is one view
+ * of the object read, not a copy.
+ */
+export function writeLazySection(out: ChunkWriter, entries: ReadonlyMap<unknown, unknown>, encodings: EntryEncodings | undefined): void {
+  const head = new Uint8Array(32);
+  out.copy(MAP_TAG);
+  out.copy(head.subarray(0, writeHead(head, 0, 5, entries.size)));
+  for (const [id, entry] of entries) {
+    const key = toWire(id);
+    let at = 0;
+    if (typeof key === 'number') at = writeNumber(head, 0, key);
+    else out.copy(encoder.encode(key));
+    const encoded = entry instanceof EncodedEntry;
+    const bytes = encoded ? undefined : entryBytes(entry, encodings);
+    at = writeHead(head, at, 6, TAG_ENCODED_CBOR);
+    at = writeHead(head, at, 2, encoded ? entry.end - entry.start : bytes!.length);
+    if (encoded) {
+      out.viewAfter(head, at, entry.source, entry.start, entry.end);
+    } else {
+      out.copy(head.subarray(0, at));
+      out.keep(bytes!);
+    }
+  }
 }
 
 function entryBytes(entry: unknown, encodings: EntryEncodings | undefined): Uint8Array {

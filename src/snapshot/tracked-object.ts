@@ -13,6 +13,7 @@ import {
   decodeSnapshotLazily,
   EncodedEntry,
   encodeSnapshot,
+  encodeSnapshotChunks,
   storedValue,
   UndecodableSnapshot,
   type EntryEncodings,
@@ -65,6 +66,9 @@ export function snapshotCodec(encodings: EntryEncodings, whole: () => boolean = 
     },
     encode(fields, writes) {
       return encodeSnapshot(new Map([...fields, [WRITE_IDS_FIELD, writes]]), encodings);
+    },
+    encodeChunks(fields, writes) {
+      return encodeSnapshotChunks(new Map([...fields, [WRITE_IDS_FIELD, writes]]), encodings);
     },
   };
 }
