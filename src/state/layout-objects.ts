@@ -33,7 +33,7 @@ function kindRef(kind: ShardedKind, conversationName = ''): EntryRef {
 }
 
 function conversationNamesIn(object: TrackedObject): Iterable<string> {
-  return object.view().get('conversations')?.keys() ?? [];
+  return object.view('conversations').get('conversations')?.keys() ?? [];
 }
 
 export class LayoutObjects {
