@@ -110,6 +110,7 @@ export class S3Persistence<
       store,
       concurrency: this.loadConcurrency,
       newObject,
+      maxSnapshotBytes,
       onProgress: options.onProgress,
     });
     Object.defineProperty(this, 'updateInterval', { writable: false });

@@ -62,9 +62,19 @@ export interface MemoryRow {
 
 export interface MemoryResult {
   rows: MemoryRow[];
+  /**
+   * The same first update on a snapshot of 1k users (about 0.2 MB), pure JS: what an update costs
+   * above the floor whatever the snapshot (grammY, fetch, the reply, the socket buffers).
+   */
+  reference: MemoryRow;
   /** The target: (peak - floor) / snapshot bytes at most this. */
   goal: number;
-  /** The largest single-file snapshot for a function of this many MB, from the worst measured ratio and the largest floor. */
+  /**
+   * Peak above the floor as a line in the snapshot's bytes (least squares through the medians of
+   * the pure-JS rows): `fixedBytes + slope * snapshot bytes`.
+   */
+  fit: { fixedBytes: number; slope: number };
+  /** The largest single-file snapshot for a function of this many MB: (memory - floor - fixed) / slope, less a tenth. */
   largestSnapshot: Array<{ functionMb: number; bytes: number }>;
   loadAverage: { start: number; end: number };
 }
@@ -150,14 +160,16 @@ export async function memory(context: BenchContext, options: MemoryOptions = MEM
       AWS_REGION: context.connection.region,
       TELEGRAM_API_ROOT: api.apiRoot,
     };
-    const builds: Array<{ cbor: MemoryRow['cbor']; env: Record<string, string> }> = [
+    const allBuilds: Array<{ cbor: MemoryRow['cbor']; env: Record<string, string> }> = [
       { cbor: 'pure JS', env: { CBOR_NATIVE_ACCELERATION_DISABLED: 'true' } },
       ...(cborExtract ? [{ cbor: 'cbor-extract' as const, env: {} }] : []),
     ];
+    const builds = (users: number) => (users <= 1000 ? allBuilds.slice(0, 1) : allBuilds);
     if (!cborExtract) console.warn('memory: cbor-extract is not installed; only the pure-JS build is measured');
     const rows: MemoryRow[] = [];
     let updateId = 1;
-    for (const target of options.sizes) {
+    // The reference first: 1k users.
+    for (const target of [bytesPerUser * 1000, ...options.sizes]) {
       const users = usersFor(target, bytesPerUser);
       const seed = `memory/${users}/seed`;
       let userIds: number[];
@@ -169,7 +181,7 @@ export async function memory(context: BenchContext, options: MemoryOptions = MEM
         userIds = population.users.filter((_, i) => i % 97 === 0).map(([id]) => id);
         await putObject(client, context.bucket, seed, body, 'application/cbor');
       }
-      for (const build of builds) {
+      for (const build of builds(users)) {
         const samples: Measured[] = [];
         for (let round = 0; round < options.rounds; round++) {
           const key = `memory/${users}/${build.cbor === 'pure JS' ? 'js' : 'native'}-${round}`;
@@ -197,23 +209,35 @@ export async function memory(context: BenchContext, options: MemoryOptions = MEM
       }
       await client.send(new DeleteObjectCommand({ Bucket: context.bucket, Key: seed }));
     }
-    return { rows, goal: 2, largestSnapshot: largestSnapshots(rows), loadAverage: { start: loadStart, end: loadavg()[0]! } };
+    const [reference, ...measured] = rows;
+    const lambda = measured.filter((row) => row.cbor === 'pure JS');
+    const fit = fitLine(lambda.map((row) => [row.snapshotBytes, row.peakBytes.median - row.floorBytes.median]));
+    const floor = Math.max(...lambda.map((row) => row.floorBytes.max));
+    return { rows: measured, reference: reference!, goal: 2, fit, largestSnapshot: largestSnapshots(fit, floor), loadAverage: { start: loadStart, end: loadavg()[0]! } };
   } finally {
     await api.close();
     client.destroy();
   }
 }
 
-/**
- * The largest single-file snapshot a function of 128, 512 and 1024 MB can load and update, from the
- * measured figures of the Lambda build: (memory - floor) / ratio, with the worst ratio and the
- * largest floor measured.
- */
-export function largestSnapshots(rows: readonly MemoryRow[]): MemoryResult['largestSnapshot'] {
-  const lambda = rows.filter((row) => row.cbor === 'pure JS');
-  if (lambda.length === 0) return [];
-  const ratio = Math.max(...lambda.map((row) => row.ratio.max));
-  const floor = Math.max(...lambda.map((row) => row.floorBytes.max));
-  return [128, 512, 1024].map((functionMb) => ({ functionMb, bytes: Math.max(0, Math.floor((functionMb * 2 ** 20 - floor) / ratio)) }));
+/** Least squares `y = fixedBytes + slope * x` through `points`. */
+function fitLine(points: ReadonlyArray<readonly [number, number]>): MemoryResult['fit'] {
+  const n = points.length;
+  const mx = points.reduce((sum, [x]) => sum + x, 0) / n;
+  const my = points.reduce((sum, [, y]) => sum + y, 0) / n;
+  const sxx = points.reduce((sum, [x]) => sum + (x - mx) ** 2, 0);
+  const slope = sxx === 0 ? my / mx : points.reduce((sum, [x, y]) => sum + (x - mx) * (y - my), 0) / sxx;
+  return { fixedBytes: my - slope * mx, slope };
 }
 
+/**
+ * The largest single-file snapshot a function of 128, 512 and 1024 MB can load and update, from the
+ * measured line of the Lambda build: (memory - floor - fixed) / slope, less a tenth for the spread
+ * between processes.
+ */
+export function largestSnapshots(fit: MemoryResult['fit'], floorBytes: number): MemoryResult['largestSnapshot'] {
+  return [128, 512, 1024].map((functionMb) => ({
+    functionMb,
+    bytes: Math.max(0, Math.floor((0.9 * (functionMb * 2 ** 20 - floorBytes - fit.fixedBytes)) / fit.slope)),
+  }));
+}
