@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { AccessDeniedError, BucketNotFoundError } from '../../src/errors.js';
+import { AccessDeniedError, BucketNotFoundError, SnapshotTooLargeError } from '../../src/errors.js';
 import { S3Persistence } from '../../src/s3-persistence.js';
 import { FetchObjectStore } from '../../src/store/fetch-store.js';
 import { joinChunks, PreconditionLostError, type ChunkedBody, type ObjectStore } from '../../src/store/object-store.js';
@@ -53,6 +53,22 @@ describe.each([
   { name: 'FetchObjectStore', open: fetchStore },
   { name: 'S3ObjectStore', open: sdkStore },
 ])('$name on MinIO, beside the other S3 client', ({ open }) => {
+  it('refuses a snapshot above maxSnapshotBytes from the GET\'s Content-Length, with SnapshotTooLargeError, and writes nothing over it', async () => {
+    const bucket = await freshBucket('snapshot-too-large');
+    const filepath = `s3://${bucket}/bot`;
+    const writer = new S3Persistence({ filepath, store: open(bucket) });
+    for (let id = 1; id <= 20; id++) await writer.updateUserData(id, { text: 'x'.repeat(100) });
+    const before = await open(bucket).get('bot');
+    if (before.status !== 'found') throw new Error('the snapshot was not stored');
+
+    const reader = new S3Persistence({ filepath, store: open(bucket), maxSnapshotBytes: before.body.length - 1 });
+    const error = await rejectionOf(reader.getUserData());
+    expect(error).toBeInstanceOf(SnapshotTooLargeError);
+    expect(error).toMatchObject({ size: before.body.length, limit: before.body.length - 1, bucket, key: 'bot' });
+    await expect(reader.updateUserData(1, {})).rejects.toThrow(SnapshotTooLargeError);
+    expect(await open(bucket).get('bot', { ifNoneMatch: before.etag })).toEqual({ status: 'not-modified' });
+  });
+
   it('round-trips keys with spaces, unicode and reserved characters, and lists them by prefix in order', async () => {
     const store = open(await freshBucket('fetch-store-keys'));
     const keys = ['odd/a b', 'odd/ü+&=?#%', 'odd/x<y>'];
