@@ -24,6 +24,9 @@ import {
 /** Sections whose entries format 2 stores as encoded items, each decoded on first read. */
 export const LAZY_SECTIONS: ReadonlySet<string> = new Set(['user_data', 'chat_data']);
 
+/** What {@link EncodedEntry}'s value fields hold while they hold no value (no stored value is this symbol). */
+const NONE: unique symbol = Symbol('none');
+
 /**
  * One entry of a lazy section as it was read: its encoded bytes, decoded and checked against the
  * value model on first use (then kept). The bytes are what a rewrite of the unchanged entry stores.
@@ -32,12 +35,11 @@ export const LAZY_SECTIONS: ReadonlySet<string> = new Set(['user_data', 'chat_da
  * value ({@link value}), so that nothing is decoded twice.
  */
 export class EncodedEntry {
-  private decoded: unknown;
-  private isDecoded = false;
-  private fresh: unknown;
-  private hasFresh = false;
-  /** The entry's bytes as a view of their own, made when first asked for (a view per entry is costly to make by the 100k). */
-  private view: Uint8Array | undefined;
+  // A load holds one of these per user and chat: each field costs 8 bytes an entry (bench/README, Memory).
+  /** The value, once decoded and kept; {@link NONE} before. */
+  private decoded: unknown = NONE;
+  /** The value a whole read decoded, waiting for the first caller; {@link NONE} when there is none. */
+  private fresh: unknown = NONE;
 
   /**
    * `bytes` holds the entry's own CBOR item, or, with `start` and `end`, the object it stands in
@@ -57,14 +59,21 @@ export class EncodedEntry {
   static withValue(source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown): EncodedEntry {
     const entry = new EncodedEntry(source, section, id, start, end);
     entry.fresh = value;
-    entry.hasFresh = true;
     return entry;
   }
 
-  /** The entry's own CBOR item. */
+  private get isDecoded(): boolean {
+    return this.decoded !== NONE;
+  }
+
+  private get hasFresh(): boolean {
+    return this.fresh !== NONE;
+  }
+
+  /** The entry's own CBOR item (a new view each time: kept, it would cost every entry a field). */
   get bytes(): Uint8Array {
     if (this.start === 0 && this.end === this.source.length) return this.source;
-    return (this.view ??= this.source.subarray(this.start, this.end));
+    return this.source.subarray(this.start, this.end);
   }
 
   /** The entry's value; throws {@link UndecodableSnapshot} (naming the entry) when its bytes are not one. */
@@ -73,9 +82,7 @@ export class EncodedEntry {
       let value = this.hasFresh ? this.fresh : decodeEntryDirect(this.source, this.start, this.end, true);
       if (value === NOT_READ) value = decodeEntry(this.bytes, this.section, this.id);
       this.decoded = value;
-      this.isDecoded = true;
-      this.fresh = undefined;
-      this.hasFresh = false;
+      this.fresh = NONE;
     }
     return this.decoded;
   }
@@ -97,8 +104,7 @@ export class EncodedEntry {
   freshValue(): unknown {
     if (this.hasFresh) {
       const taken = this.fresh;
-      this.fresh = undefined;
-      this.hasFresh = false;
+      this.fresh = NONE;
       return taken;
     }
     const value = decodeEntryDirect(this.source, this.start, this.end, false);
