@@ -6,11 +6,9 @@
  *
  * Snapshots always go up as one conditional PUT (S3 takes up to 5 GiB in one); there is no
  * multipart upload here. A large body is read into one array sized by its Content-Length, and a large
- * snapshot is sent from its chunks, streamed, with the payload hash computed over them beside (on
- * Node), so that neither is held twice.
+ * snapshot is sent streamed from its chunks (on Node), so that neither is held twice.
  */
 import { AwsClient } from 'aws4fetch';
-import type * as NodeCrypto from 'node:crypto';
 import { KeyInTheWayError, SnapshotTooLargeError, StorageError } from '../errors.js';
 import type { EndpointInfo } from './failure-hints.js';
 import { joinChunks, type ChunkedBody, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
@@ -155,15 +153,14 @@ export class FetchObjectStore implements ObjectStore {
   }
 
   /**
-   * {@link put} of a body in chunks: from 1 MiB on, streamed from the chunks with its length and
-   * SigV4 payload hash given (the hash computed over the chunks with Node's crypto), so that neither
-   * the body nor fetch's copy of it is made; smaller bodies, and runtimes without `node:crypto`,
-   * join the chunks and `put` them.
+   * {@link put} of a body in chunks: from 1 MiB on, on Node, streamed from the chunks with its
+   * Content-Length, so that neither the body nor fetch's copy of it is made (aws4fetch signs S3
+   * requests with `UNSIGNED-PAYLOAD`, so nothing hashes the body first); smaller bodies, and runtimes
+   * other than Node, join the chunks and `put` them.
    */
   async putChunks(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }> {
-    const sha256 = body.length >= STREAM_FROM ? payloadHash(body) : undefined;
-    if (sha256 === undefined) return this.put(key, joinChunks(body), condition);
-    const headers = { ...writeHeaders(condition), 'content-length': String(body.length), 'x-amz-content-sha256': sha256 };
+    if (body.length < STREAM_FROM || !onNode()) return this.put(key, joinChunks(body), condition);
+    const headers = { ...writeHeaders(condition), 'content-length': String(body.length) };
     const url = this.bucketUrl + encodeKey(key);
     // aws4fetch's own retries would send the one stream again: each attempt gets a new one.
     for (let attempt = 0; ; attempt++) {
@@ -231,14 +228,14 @@ function writeHeaders(condition: WriteCondition): Record<string, string> {
   };
 }
 
-/** SHA-256 of the body, hex, computed chunk by chunk with Node's crypto; `undefined` where `node:crypto` is not available. */
-function payloadHash(body: ChunkedBody): string | undefined {
-  const process = globalThis.process as { getBuiltinModule?: (name: string) => unknown } | undefined;
-  const crypto = process?.getBuiltinModule?.('node:crypto') as typeof NodeCrypto | undefined;
-  if (crypto?.createHash === undefined) return undefined;
-  const hash = crypto.createHash('sha256');
-  for (const chunk of body.chunks) hash.update(chunk);
-  return hash.digest('hex');
+/**
+ * Node itself, whose fetch (undici) sends a stream body with the Content-Length it is given. Elsewhere
+ * (Workers, Deno, Bun) a stream body may go out chunked, which S3 refuses for a PUT.
+ */
+function onNode(): boolean {
+  const global = globalThis as { process?: { versions?: Record<string, string | undefined> }; Deno?: unknown; navigator?: { userAgent?: string } };
+  const versions = global.process?.versions;
+  return typeof versions?.node === 'string' && versions.bun === undefined && global.Deno === undefined && global.navigator?.userAgent !== 'Cloudflare-Workers';
 }
 
 /** The chunks as a stream, each handed on as it is (views, never copied). */
