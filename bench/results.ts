@@ -8,6 +8,7 @@ import type { ColdStartResult } from './scenarios/cold-start.js';
 import type { ContentionResult } from './scenarios/contention.js';
 import type { LambdaResult } from './scenarios/lambda.js';
 import type { LambdaColdStartResult } from './scenarios/lambda-cold-start.js';
+import type { MemoryResult } from './scenarios/memory.js';
 import type { PicklePersistenceResult } from './scenarios/pickle-persistence.js';
 import type { ScaleResult } from './scenarios/scale.js';
 import type { SteadyStateResult } from './scenarios/steady-state.js';
@@ -24,6 +25,7 @@ export interface Scenarios {
   writeAmplification?: WriteAmplificationResult;
   lambda?: LambdaResult;
   lambdaColdStart?: LambdaColdStartResult;
+  memory?: MemoryResult;
   picklePersistence?: PicklePersistenceResult;
   scale?: ScaleResult;
   workers?: WorkersResult;

@@ -4,6 +4,7 @@
 import { isLibrary } from './peers/peer.js';
 import type { BenchResults } from './results.js';
 import type { ImportComparison, LambdaColdStartResult } from './scenarios/lambda-cold-start.js';
+import type { MemoryResult } from './scenarios/memory.js';
 import type { ScaleChange, ScaleContention, ScaleLayout, ScaleResult } from './scenarios/scale.js';
 
 export interface TargetCheck {
@@ -19,7 +20,7 @@ const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const users = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1000 ? `${n / 1000}k` : String(n));
 
 export function checkTargets(results: BenchResults): TargetCheck[] {
-  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence, scale, lambdaColdStart } = results.scenarios;
+  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence, scale, lambdaColdStart, memory } = results.scenarios;
   const checks: TargetCheck[] = [];
 
   if (contention) {
@@ -119,7 +120,21 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   }
   if (scale) checks.push(...scaleTargets(scale));
   if (lambdaColdStart) checks.push(lambdaImportTarget(lambdaColdStart));
+  if (memory) checks.push(memoryTarget(memory));
   return checks;
+}
+
+/** Issue 16: peak RSS of the sample handler's cold load and first update, above the floor, at most 2x the snapshot's bytes. */
+function memoryTarget(result: MemoryResult): TargetCheck {
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(0)} MB`;
+  return {
+    target: 'Memory',
+    goal: `(peak RSS - floor) <= ${result.goal}x the snapshot's bytes, sample handler's cold load and first update, every size (Lambda bundle, pure JS)`,
+    measured: result.rows
+      .map((row) => `${mb(row.snapshotBytes)} ${row.cbor}: ${fixed(row.ratio.median)}x (max ${fixed(row.ratio.max)}; ${mb(row.floorBytes.median)} -> ${mb(row.peakBytes.median)} RSS)`)
+      .join('; '),
+    holds: result.rows.length === 0 ? null : result.rows.filter((row) => row.cbor === 'pure JS').every((row) => row.ratio.max <= result.goal),
+  };
 }
 
 /** Issue 16: the Lambda bundle's import in a fresh process within 1.5x a bare `node` start, on the function's Node (24). */

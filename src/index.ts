@@ -46,7 +46,7 @@ export { PreconditionLostError } from './store/object-store.js';
 // Stores: where the state goes. S3Persistence builds the S3 one itself; give it another with
 // `store` (the fetch store is in `/fetch-store`).
 // ---------------------------------------------------------------------------------------------
-export type { ObjectStore, ReadResult, WriteCondition } from './store/object-store.js';
+export type { ChunkedBody, ObjectStore, ReadOptions, ReadResult, WriteCondition } from './store/object-store.js';
 export { clientFromEnvironment, endpointOf, S3ObjectStore } from './store/s3-store.js';
 export type { S3ObjectStoreOptions } from './store/s3-store.js';
 export { ConditionalWriteGuard } from './store/conditional-write-guard.js';

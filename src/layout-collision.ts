@@ -7,7 +7,7 @@
  * sharded layout lists), though not under `<path>/` itself.
  */
 import { KeyInTheWayError, LayoutCollisionError } from './errors.js';
-import { decodeSnapshot } from './snapshot/codec.js';
+import { decodeSnapshotLazily } from './snapshot/codec.js';
 import { layoutFor, parseFilepath, shardedPrefix, type LayoutName, type ShardedKind } from './snapshot/layout.js';
 import { PreconditionLostError, type ObjectStore } from './store/object-store.js';
 
@@ -110,15 +110,17 @@ const UNITS: Record<ShardedKind, string> = { user_data: 'users', chat_data: 'cha
  * For a sharded instance whose listing of `kind` came back empty: throws when the object at its
  * path is a single-file snapshot holding entries of that kind (one GET). Either the path holds the
  * other layout, or the server leaves keys under an object out of its listings; reading on would
- * show an empty state, and writing would start a second one beside the first.
+ * show an empty state, and writing would start a second one beside the first. A snapshot larger than
+ * `maxBytes` is refused unread (`SnapshotTooLargeError`), as a load of it would be.
  */
-export async function refuseSnapshotBeside(store: ObjectStore, path: string, kind: ShardedKind, conversationName?: string): Promise<void> {
-  const read = await store.get(path);
+export async function refuseSnapshotBeside(store: ObjectStore, path: string, kind: ShardedKind, conversationName?: string, maxBytes?: number): Promise<void> {
+  const read = await store.get(path, maxBytes === undefined ? {} : { maxBytes });
   if (read.status !== 'found') return;
   let held = 0;
   try {
     // Users and chats by id; conversations by name, then by key.
-    const section = decodeSnapshot(read.body).get(kind);
+    // Counted, not decoded: the entries of users and chats stay encoded.
+    const section = decodeSnapshotLazily(read.body).get(kind);
     const entries = conversationName === undefined ? section : section instanceof Map ? section.get(conversationName) : undefined;
     if (entries instanceof Map) held = entries.size;
   } catch {

@@ -51,8 +51,9 @@ export interface S3PersistenceOptions<UD, CD, BD> {
   /**
    * The largest snapshot object this instance loads; a larger one is refused with
    * `SnapshotTooLargeError` before its body is read, instead of the process running out of memory.
-   * Default: on Lambda, a fifth of the function's memory (loading and updating a single-file snapshot
-   * takes 4–6 times its size); elsewhere no limit.
+   * Default: on Lambda, what the function's memory can hold by the sample bot's measure (bench/README,
+   * Memory): `(memory - 112 MiB) / 3`, at least 1 MiB (128 MB: 5.3 MiB, 512 MB: 133 MiB, 1024 MB:
+   * 304 MiB); elsewhere no limit.
    */
   maxSnapshotBytes?: number;
   /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
@@ -90,10 +91,22 @@ export interface ResolvedOptions<UD, CD, BD> {
 const mergeCallbackDataOnly: MergeFunction = ({ section, base, ours, theirs }) =>
   section === 'callback_data' ? mergeCallbackData(base, ours, theirs) : ours;
 
-/** A fifth of a Lambda function's memory, or no limit off Lambda (see `maxSnapshotBytes`). */
-function defaultMaxSnapshotBytes(): number | undefined {
-  const megabytes = Number(globalThis.process?.env?.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
-  return megabytes > 0 ? Math.floor((megabytes * 2 ** 20) / 5) : undefined;
+/**
+ * What a Lambda function loads and updates a single-file snapshot in, measured with the sample bot
+ * (`npm run bench -- --only=memory`): the process before any load (about 46 MB), plus what the first
+ * update costs whatever the snapshot, plus this many bytes per byte of snapshot. The figures here
+ * round those up; see bench/README.md, Memory.
+ */
+const LAMBDA_RESERVED_BYTES = 112 * 2 ** 20;
+const LAMBDA_BYTES_PER_SNAPSHOT_BYTE = 3;
+const LAMBDA_MIN_SNAPSHOT_BYTES = 2 ** 20;
+
+/** On Lambda, the largest snapshot the function's memory holds by the measure above; no limit off Lambda (see `maxSnapshotBytes`). */
+export function defaultMaxSnapshotBytes(env: { AWS_LAMBDA_FUNCTION_MEMORY_SIZE?: string } | undefined = globalThis.process?.env): number | undefined {
+  const megabytes = Number(env?.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  if (!(megabytes > 0)) return undefined;
+  const fits = (megabytes * 2 ** 20 - LAMBDA_RESERVED_BYTES) / LAMBDA_BYTES_PER_SNAPSHOT_BYTE;
+  return Math.floor(Math.max(LAMBDA_MIN_SNAPSHOT_BYTES, fits));
 }
 
 /** The default store: S3, behind the check of conditional writes unless `conditionalWrites: 'trust'`. */

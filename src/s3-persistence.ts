@@ -110,6 +110,7 @@ export class S3Persistence<
       store,
       concurrency: this.loadConcurrency,
       newObject,
+      maxSnapshotBytes,
       onProgress: options.onProgress,
     });
     Object.defineProperty(this, 'updateInterval', { writable: false });
@@ -145,7 +146,7 @@ export class S3Persistence<
     const states = new Map<string, unknown>();
     for (const object of await this.objects.holding('conversations', name)) {
       object.sawScope({ section: 'conversations', name, key: '' });
-      const stored = object.view().get('conversations')?.get(name);
+      const stored = object.view('conversations').get('conversations')?.get(name);
       for (const [key, state] of stored ?? []) states.set(key, copyOut(state, this.bot));
     }
     return states;

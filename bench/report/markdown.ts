@@ -287,6 +287,34 @@ export function renderMarkdown(results: BenchResults): string {
       ),
     );
   }
+  if (s.memory) {
+    const m = s.memory;
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    out.push(
+      '',
+      '## Memory',
+      '',
+      "Peak RSS of the sample bot's Lambda handler (the bundle as shipped, fetch store), fresh process each: the floor once the bundle is imported, " +
+        `the peak after its first update (cold load, \`/count\`, reply, write) on a single-file snapshot; median (min–max) of ${m.rows[0]?.ratio.n ?? 0} processes ` +
+        `(load average ${m.loadAverage.start.toFixed(1)} at the start, ${m.loadAverage.end.toFixed(1)} at the end).`,
+      '',
+      table(
+        ['snapshot', 'users', 'cbor-x', 'floor', 'peak', '(peak - floor) / snapshot', 'first update ms'],
+        [m.reference, ...m.rows].map((row) => [
+          mb(row.snapshotBytes),
+          users(row.users),
+          row.cbor,
+          mb(row.floorBytes.median),
+          mb(row.peakBytes.median),
+          row === m.reference ? `(${mb(row.peakBytes.median - row.floorBytes.median)} above the floor)` : `${row.ratio.median.toFixed(2)}x (${row.ratio.min.toFixed(2)}–${row.ratio.max.toFixed(2)})`,
+          ms(row.invokeMs),
+        ]),
+      ),
+      '',
+      `Peak above the floor, least squares (pure JS): ${mb(m.fit.fixedBytes)} + ${m.fit.slope.toFixed(2)}x the snapshot. ` +
+        `Largest single-file snapshot by that line, less a tenth: ${m.largestSnapshot.map((l) => `${l.functionMb} MB function ${mb(l.bytes)}`).join(', ')}.`,
+    );
+  }
   if (s.workers) {
     const w = s.workers;
     const bare = w.variants.find((variant) => variant.name === 'bare')!;

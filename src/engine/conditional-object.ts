@@ -14,7 +14,7 @@
  * - the rule that an object it cannot decode is never written again.
  */
 import { SnapshotDecodeError, StorageError, WriteConflictError } from '../errors.js';
-import { PreconditionLostError, type ObjectStore, type WriteCondition } from '../store/object-store.js';
+import { PreconditionLostError, type ChunkedBody, type ObjectStore, type WriteCondition } from '../store/object-store.js';
 import type { Environment } from './environment.js';
 
 /** Requests and outcomes, counted per persistence instance (or session store). */
@@ -91,6 +91,8 @@ export interface ObjectCodec<T> {
   /** Throws `UndecodableSnapshot` for bytes that are not a value of this codec. */
   decode(body: Uint8Array): { value: T; writes: readonly WriteRecord[] };
   encode(value: T, writes: readonly WriteRecord[]): Uint8Array;
+  /** The same bytes in chunks, for a store that sends them without joining them (`putChunks`): what reuses the bytes read need not copy them. */
+  encodeChunks?(value: T, writes: readonly WriteRecord[]): ChunkedBody;
 }
 
 /** The object as last read or written: its value, its ETag (`null`: it does not exist) and its write records. */
@@ -207,7 +209,7 @@ export class ConditionalObject<T, B = unknown> {
    * a `WriteConflictError` thrown.
    */
   async commit(policy: RebasePolicy<T, B>): Promise<void> {
-    const { store, key, codec, retry, metrics, environment } = this.options;
+    const { retry, metrics, environment } = this.options;
     const current = this.known ?? (await this.read());
     for (let attempt = 1, base = current; ; attempt++) {
       this.throwIfUnreadable();
@@ -225,9 +227,7 @@ export class ConditionalObject<T, B = unknown> {
       this.unconfirmed.set(writeId, plan.carries);
       try {
         metrics.puts++;
-        const body = codec.encode(plan.value, writes);
-        metrics.bytesWritten += body.length;
-        const { etag } = await store.put(key, body, condition);
+        const { etag } = await this.put(plan.value, writes, condition);
         if (attempt > 1 && attempt > RETRY_BUDGET_WARNING * retry.maxAttempts) metrics.writesNearRetryLimit++;
         // Stored on top of `base`: no earlier write of ours still in doubt can land after it.
         this.unconfirmed.clear();
@@ -252,6 +252,19 @@ export class ConditionalObject<T, B = unknown> {
       base = await this.read();
       policy.rebase(base);
     }
+  }
+
+  /** Encodes and writes `value`: in chunks where both the codec and the store can, so that a large object is not copied whole. */
+  private put(value: T, writes: readonly WriteRecord[], condition: WriteCondition): Promise<{ etag: string }> {
+    const { store, key, codec, metrics } = this.options;
+    if (codec.encodeChunks !== undefined && store.putChunks !== undefined) {
+      const body = codec.encodeChunks(value, writes);
+      metrics.bytesWritten += body.length;
+      return store.putChunks(key, body, condition);
+    }
+    const body = codec.encode(value, writes);
+    metrics.bytesWritten += body.length;
+    return store.put(key, body, condition);
   }
 
   private location() {

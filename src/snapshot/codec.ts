@@ -8,6 +8,7 @@ export {
   decodeSnapshot,
   decodeSnapshotLazily,
   encodeSnapshot,
+  encodeSnapshotChunks,
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
   snapshotVersion,

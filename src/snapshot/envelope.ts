@@ -8,7 +8,9 @@
  * `value-tags.ts`, which also names what is wrong.
  */
 import { decodeEnvelopeDirect } from './direct-decode.js';
-import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, toWireLazySection, type EntryEncodings } from './lazy-entries.js';
+import type { ChunkedBody } from '../store/object-store.js';
+import { ChunkWriter } from './chunk-writer.js';
+import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, toWireLazySection, writeLazySection, type EntryEncodings } from './lazy-entries.js';
 import { decoder, encoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
 import { defineEntry, isPlainObject } from './values.js';
 
@@ -28,6 +30,36 @@ export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?:
     defineEntry(envelope, name, wire);
   }
   return encoder.encode(envelope);
+}
+
+/**
+ * {@link encodeSnapshot}'s bytes, in chunks: the entries of lazy sections read before are views of
+ * the object they were read from (see `ChunkWriter`), everything else is encoded anew. This is what
+ * a write sends, so that a large snapshot is not held twice while it is written.
+ */
+export function encodeSnapshotChunks(fields: ReadonlyMap<string, unknown>, encodings?: EntryEncodings): ChunkedBody {
+  // The envelope as encodeSnapshot builds it, lazy sections left for writeLazySection.
+  const envelope: Record<string, unknown> = { $format: SNAPSHOT_FORMAT, $version: SNAPSHOT_VERSION };
+  const lazy = new Map<string, ReadonlyMap<unknown, unknown>>();
+  for (const [name, value] of fields) {
+    if (LAZY_SECTIONS.has(name) && value instanceof Map) lazy.set(name, value);
+    defineEntry(envelope, name, lazy.has(name) ? undefined : toWire(value));
+  }
+  const out = new ChunkWriter();
+  const names = Object.keys(envelope);
+  // cbor-x writes a plain object's map with a 16-bit length, whatever the count (a snapshot has a handful of fields).
+  const head = new Uint8Array(3);
+  head[0] = 0xb9;
+  head[1] = names.length >> 8;
+  head[2] = names.length & 0xff;
+  out.copy(head);
+  for (const name of names) {
+    out.copy(encoder.encode(name));
+    const section = lazy.get(name);
+    if (section !== undefined) writeLazySection(out, section, encodings);
+    else out.copy(encoder.encode(envelope[name]));
+  }
+  return out.finish();
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { Tag } from '#cbor-x';
 import { decodeEntryDirect, NOT_READ } from './direct-decode.js';
+import { writeHead, writeNumber, type ChunkWriter } from './chunk-writer.js';
 import {
   decoder,
   encoder,
@@ -23,6 +24,9 @@ import {
 /** Sections whose entries format 2 stores as encoded items, each decoded on first read. */
 export const LAZY_SECTIONS: ReadonlySet<string> = new Set(['user_data', 'chat_data']);
 
+/** What {@link EncodedEntry}'s value fields hold while they hold no value (no stored value is this symbol). */
+const NONE: unique symbol = Symbol('none');
+
 /**
  * One entry of a lazy section as it was read: its encoded bytes, decoded and checked against the
  * value model on first use (then kept). The bytes are what a rewrite of the unchanged entry stores.
@@ -31,38 +35,45 @@ export const LAZY_SECTIONS: ReadonlySet<string> = new Set(['user_data', 'chat_da
  * value ({@link value}), so that nothing is decoded twice.
  */
 export class EncodedEntry {
-  private decoded: unknown;
-  private isDecoded = false;
-  private fresh: unknown;
-  private hasFresh = false;
-  /** The entry's bytes as a view of their own, made when first asked for (a view per entry is costly to make by the 100k). */
-  private view: Uint8Array | undefined;
+  // A load holds one of these per user and chat: each field costs 8 bytes an entry (bench/README, Memory).
+  /** The value, once decoded and kept; {@link NONE} before. */
+  private decoded: unknown = NONE;
+  /** The value a whole read decoded, waiting for the first caller; {@link NONE} when there is none. */
+  private fresh: unknown = NONE;
 
   /**
    * `bytes` holds the entry's own CBOR item, or, with `start` and `end`, the object it stands in
    * (the entry is `bytes[start..end)`).
    */
   constructor(
-    private readonly source: Uint8Array,
+    /** The bytes the entry was read from: `source[start..end)` is its CBOR item. */
+    readonly source: Uint8Array,
     /** Where the entry is, for messages: its section and its id. */
     readonly section: string,
     readonly id: unknown,
-    private readonly start = 0,
-    private readonly end = source.length,
+    readonly start = 0,
+    readonly end = source.length,
   ) {}
 
   /** An entry read with its value, decoded from its bytes in the same pass (each object in it new, no bot placeholder). */
   static withValue(source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown): EncodedEntry {
     const entry = new EncodedEntry(source, section, id, start, end);
     entry.fresh = value;
-    entry.hasFresh = true;
     return entry;
   }
 
-  /** The entry's own CBOR item. */
+  private get isDecoded(): boolean {
+    return this.decoded !== NONE;
+  }
+
+  private get hasFresh(): boolean {
+    return this.fresh !== NONE;
+  }
+
+  /** The entry's own CBOR item (a new view each time: kept, it would cost every entry a field). */
   get bytes(): Uint8Array {
     if (this.start === 0 && this.end === this.source.length) return this.source;
-    return (this.view ??= this.source.subarray(this.start, this.end));
+    return this.source.subarray(this.start, this.end);
   }
 
   /** The entry's value; throws {@link UndecodableSnapshot} (naming the entry) when its bytes are not one. */
@@ -71,9 +82,7 @@ export class EncodedEntry {
       let value = this.hasFresh ? this.fresh : decodeEntryDirect(this.source, this.start, this.end, true);
       if (value === NOT_READ) value = decodeEntry(this.bytes, this.section, this.id);
       this.decoded = value;
-      this.isDecoded = true;
-      this.fresh = undefined;
-      this.hasFresh = false;
+      this.fresh = NONE;
     }
     return this.decoded;
   }
@@ -95,8 +104,7 @@ export class EncodedEntry {
   freshValue(): unknown {
     if (this.hasFresh) {
       const taken = this.fresh;
-      this.fresh = undefined;
-      this.hasFresh = false;
+      this.fresh = NONE;
       return taken;
     }
     const value = decodeEntryDirect(this.source, this.start, this.end, false);
@@ -130,6 +138,39 @@ export function toWireLazySection(entries: ReadonlyMap<unknown, unknown>, encodi
   const wire = new Map<unknown, Tag>();
   for (const [id, entry] of entries) wire.set(toWire(id), new Tag(entryBytes(entry, encodings), TAG_ENCODED_CBOR));
   return wire;
+}
+
+/** What cbor-x writes before a Map with this codec's options: tag 259 ("a map, not an object"), or nothing. */
+const MAP_TAG = (() => {
+  const { mapsAsObjects, useTag259ForMaps } = encoder as unknown as { mapsAsObjects?: boolean; useTag259ForMaps?: boolean };
+  return (mapsAsObjects ? useTag259ForMaps !== false : useTag259ForMaps) ? Uint8Array.of(0xd9, 0x01, 0x03) : new Uint8Array(0);
+})();
+
+/**
+ * Appends a lazy section to `out` exactly as cbor-x encodes {@link toWireLazySection}'s map: an entry
+ * read before as a view of the bytes it was read from, so that a run of unchanged entries is one view
+ * of the object read, not a copy.
+ */
+export function writeLazySection(out: ChunkWriter, entries: ReadonlyMap<unknown, unknown>, encodings: EntryEncodings | undefined): void {
+  const head = new Uint8Array(32);
+  out.copy(MAP_TAG);
+  out.copy(head.subarray(0, writeHead(head, 0, 5, entries.size)));
+  for (const [id, entry] of entries) {
+    const key = toWire(id);
+    let at = 0;
+    if (typeof key === 'number') at = writeNumber(head, 0, key);
+    else out.copy(encoder.encode(key));
+    const encoded = entry instanceof EncodedEntry;
+    const bytes = encoded ? undefined : entryBytes(entry, encodings);
+    at = writeHead(head, at, 6, TAG_ENCODED_CBOR);
+    at = writeHead(head, at, 2, encoded ? entry.end - entry.start : bytes!.length);
+    if (encoded) {
+      out.viewAfter(head, at, entry.source, entry.start, entry.end);
+    } else {
+      out.copy(head.subarray(0, at));
+      out.keep(bytes!);
+    }
+  }
 }
 
 function entryBytes(entry: unknown, encodings: EntryEncodings | undefined): Uint8Array {

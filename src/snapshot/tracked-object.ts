@@ -13,6 +13,7 @@ import {
   decodeSnapshotLazily,
   EncodedEntry,
   encodeSnapshot,
+  encodeSnapshotChunks,
   storedValue,
   UndecodableSnapshot,
   type EntryEncodings,
@@ -65,6 +66,9 @@ export function snapshotCodec(encodings: EntryEncodings, whole: () => boolean = 
     },
     encode(fields, writes) {
       return encodeSnapshot(new Map([...fields, [WRITE_IDS_FIELD, writes]]), encodings);
+    },
+    encodeChunks(fields, writes) {
+      return encodeSnapshotChunks(new Map([...fields, [WRITE_IDS_FIELD, writes]]), encodings);
     },
   };
 }
@@ -141,10 +145,16 @@ export class TrackedObject {
     return this.loading;
   }
 
-  /** The fields with pending changes applied: what this instance holds as current. */
-  view(): SnapshotFields {
+  /**
+   * The fields with pending changes applied: what this instance holds as current. With `section`,
+   * only that section is brought up to date (the others as last read or written): a change of one
+   * user then copies no map of every user for a look at bot data or conversations.
+   */
+  view(section?: EntryRef['section']): SnapshotFields {
     this.engine.throwIfUnreadable();
-    return this.changes.size === 0 ? this.known : applyChanges(this.known, this.changes.entries());
+    if (this.changes.size === 0) return this.known;
+    const changes = this.changes.entries();
+    return applyChanges(this.known, section === undefined ? changes : changes.filter(([ref]) => ref.section === section));
   }
 
   /**
@@ -155,7 +165,7 @@ export class TrackedObject {
   entry(ref: EntryRef): EntryValue {
     this.engine.throwIfUnreadable();
     // Bot data changes per property and as a whole: only the applied view answers for both.
-    if (ref.section === 'bot_data') return this.decoding(() => readEntry(this.view(), ref));
+    if (ref.section === 'bot_data') return this.decoding(() => readEntry(this.view('bot_data'), ref));
     const change = this.changes.get(ref);
     return change === undefined ? this.decoding(() => readEntry(this.known, ref)) : outgoingOf(change);
   }
@@ -166,7 +176,7 @@ export class TrackedObject {
    * copy (`exportValue`). See {@link entry} for the errors.
    */
   readIdSection(section: 'user_data' | 'chat_data', into: Map<number, unknown>): void {
-    const stored = this.view().get(section);
+    const stored = this.view(section).get(section);
     if (stored === undefined) return;
     const { exportValue } = this.options;
     this.decoding(() =>
@@ -213,7 +223,7 @@ export class TrackedObject {
     // Each change of one update records it: once it waits to be written, the rest need not sort the ids again.
     if (this.changes.get({ section: 'processed_updates', id: updateId })?.updates.has(updateId) === true) return false;
     let changed = this.set({ section: 'processed_updates', id: updateId }, now, updateId);
-    const remembered = this.view().get('processed_updates') ?? new Map<number, number>();
+    const remembered = this.view('processed_updates').get('processed_updates') ?? new Map<number, number>();
     const newestFirst = [...remembered].sort(([, a], [, b]) => b - a);
     for (const [index, [id, handledAt]] of newestFirst.entries()) {
       if (index >= PROCESSED_UPDATES_KEPT || now - handledAt > PROCESSED_UPDATES_TTL_MS) {
@@ -230,7 +240,7 @@ export class TrackedObject {
 
   /** The caller read the whole scope of `ref` (every user, every state of a conversation) as it is now. */
   sawScope(ref: EntryRef): void {
-    this.changes.sawScope(ref, this.view());
+    this.changes.sawScope(ref, this.view(ref.section));
   }
 
   /** The caller saw the scope of `ref` empty (a sharded key its listing did not show). */

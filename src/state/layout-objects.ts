@@ -24,6 +24,8 @@ export interface LayoutObjectsOptions {
   /** Objects loaded at once when a kind is spread over many. */
   concurrency: number;
   newObject(key: string): TrackedObject;
+  /** The largest snapshot read whole (`maxSnapshotBytes`), for the look at a single-file snapshot at the path. */
+  maxSnapshotBytes?: number | undefined;
   onProgress?: ((progress: LoadProgress) => void) | undefined;
 }
 
@@ -33,7 +35,7 @@ function kindRef(kind: ShardedKind, conversationName = ''): EntryRef {
 }
 
 function conversationNamesIn(object: TrackedObject): Iterable<string> {
-  return object.view().get('conversations')?.keys() ?? [];
+  return object.view('conversations').get('conversations')?.keys() ?? [];
 }
 
 export class LayoutObjects {
@@ -105,11 +107,11 @@ export class LayoutObjects {
 
   /** Every object under `prefix`, listed and loaded with bounded concurrency. */
   private async loadListed(prefix: string, kind: ShardedKind, conversationName?: string): Promise<TrackedObject[]> {
-    const { layout, path, store, concurrency, onProgress, newObject } = this.options;
+    const { layout, path, store, concurrency, onProgress, newObject, maxSnapshotBytes } = this.options;
     const keys = new Set<string>();
     for await (const key of store.list(prefix)) if (layout.entryOfKey(path, key) !== undefined) keys.add(key);
     // Nothing listed: a single-file snapshot at this path may hold what this layout cannot see.
-    if (keys.size === 0) await refuseSnapshotBeside(store, path, kind, conversationName);
+    if (keys.size === 0) await refuseSnapshotBeside(store, path, kind, conversationName, maxSnapshotBytes);
     this.listedPrefixes.add(prefix);
     for (const key of this.objects.keys()) if (key.startsWith(prefix)) keys.add(key); // written here, maybe not yet stored
     const objects = [...keys].map((key) => {

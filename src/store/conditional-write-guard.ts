@@ -17,7 +17,7 @@
  * });
  */
 import { ConditionalWritesIgnoredError, StorageError } from '../errors.js';
-import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from './object-store.js';
+import { joinChunks, PreconditionLostError, type ChunkedBody, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
 
 export interface ConditionalWriteGuardOptions {
   /** The store whose writes are guarded. */
@@ -134,7 +134,7 @@ export class ConditionalWriteGuard implements ObjectStore {
     this.multipartThreshold = options.multipartThreshold ?? Number.POSITIVE_INFINITY;
   }
 
-  get(key: string, options?: { ifNoneMatch?: string }): Promise<ReadResult> {
+  get(key: string, options?: ReadOptions): Promise<ReadResult> {
     this.readStoredVerdicts().catch(() => {
       // Reported by the first put, which awaits the same read.
     });
@@ -142,9 +142,19 @@ export class ConditionalWriteGuard implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
-    await this.verify('put');
-    if (body.length > this.multipartThreshold) await this.verify('multipart');
+    await this.verifyWrite(body.length);
     return this.store.put(key, body, condition);
+  }
+
+  async putChunks(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }> {
+    await this.verifyWrite(body.length);
+    return this.store.putChunks === undefined ? this.store.put(key, joinChunks(body), condition) : this.store.putChunks(key, body, condition);
+  }
+
+  /** Resolves once a write of `size` bytes is known to be safe on this server (a multipart upload from the threshold on). */
+  private async verifyWrite(size: number): Promise<void> {
+    await this.verify('put');
+    if (size > this.multipartThreshold) await this.verify('multipart');
   }
 
   list(prefix: string): AsyncIterable<string> {

@@ -5,15 +5,19 @@
  * status and the S3 error code of the XML body.
  *
  * Snapshots always go up as one conditional PUT (S3 takes up to 5 GiB in one); there is no
- * multipart upload here.
+ * multipart upload here. A large body is read into one array sized by its Content-Length, and a large
+ * snapshot is sent streamed from its chunks (on Node), so that neither is held twice.
  */
 import { AwsClient } from 'aws4fetch';
 import { KeyInTheWayError, SnapshotTooLargeError, StorageError } from '../errors.js';
 import type { EndpointInfo } from './failure-hints.js';
-import type { ObjectStore, ReadOptions, ReadResult, WriteCondition } from './object-store.js';
+import { joinChunks, type ChunkedBody, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
+import { contentLength, readBody } from './read-body.js';
 import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, storageFailure } from './s3-failure.js';
 
 const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
+/** Bodies from this size on are streamed from their chunks; smaller ones are joined and sent as one array. */
+const STREAM_FROM = 1024 * 1024;
 
 export interface FetchObjectStoreOptions {
   bucket: string;
@@ -88,6 +92,9 @@ function encodeKey(key: string): string {
 export class FetchObjectStore implements ObjectStore {
   readonly bucket: string;
   private readonly client: AwsClient;
+  /** The same credentials without aws4fetch's retries: a streamed body is made anew for each attempt (see `putChunks`). */
+  private readonly singleAttempt: AwsClient;
+  private readonly retries: number;
   /** The bucket's URL, ending in `/`. */
   private readonly bucketUrl: string;
   /** Where requests go, for messages. */
@@ -100,14 +107,10 @@ export class FetchObjectStore implements ObjectStore {
   constructor(options: FetchObjectStoreOptions) {
     this.bucket = options.bucket;
     const region = options.region ?? 'us-east-1';
-    this.client = new AwsClient({
-      accessKeyId: options.accessKeyId,
-      secretAccessKey: options.secretAccessKey,
-      sessionToken: options.sessionToken,
-      service: 's3',
-      region,
-      retries: options.retries ?? 2,
-    });
+    const credentials = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, sessionToken: options.sessionToken };
+    this.retries = options.retries ?? 2;
+    this.client = new AwsClient({ ...credentials, service: 's3', region, retries: this.retries });
+    this.singleAttempt = new AwsClient({ ...credentials, service: 's3', region, retries: 0 });
     const custom = options.endpoint?.replace(/\/+$/, '');
     this.endpoint =
       custom === undefined
@@ -130,20 +133,47 @@ export class FetchObjectStore implements ObjectStore {
       await response.body?.cancel();
       throw oddAnswer('answered a read without an ETag or a body', { bucket: this.bucket, key }, this.endpoint);
     }
-    const size = Number(response.headers.get('content-length') ?? Number.NaN);
-    if (options.maxBytes !== undefined && size > options.maxBytes) {
+    const size = contentLength(response.headers.get('content-length'));
+    if (options.maxBytes !== undefined && size !== undefined && size > options.maxBytes) {
       await response.body?.cancel();
       throw new SnapshotTooLargeError(size, options.maxBytes, { bucket: this.bucket, key });
     }
-    return { status: 'found', body: new Uint8Array(await response.arrayBuffer()), etag };
+    // A decoded (compressed) body has another length than the header's: read it as it comes.
+    if (size === undefined || response.body === null || response.headers.has('content-encoding')) {
+      return { status: 'found', body: new Uint8Array(await response.arrayBuffer()), etag };
+    }
+    const body = await readBody(response.body, size);
+    if (body === undefined) throw oddAnswer(`sent a body whose length is not its Content-Length (${size})`, { bucket: this.bucket, key }, this.endpoint);
+    return { status: 'found', body, etag };
   }
 
   async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
-    const headers = {
-      'content-type': SNAPSHOT_CONTENT_TYPE,
-      ...('ifMatch' in condition ? { 'if-match': condition.ifMatch } : { 'if-none-match': condition.ifNoneMatch }),
-    };
-    const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'PUT', headers, body });
+    const response = await this.send('write', key, this.bucketUrl + encodeKey(key), { method: 'PUT', headers: writeHeaders(condition), body });
+    return this.written(key, condition, response);
+  }
+
+  /**
+   * {@link put} of a body in chunks: from 1 MiB on, on Node, streamed from the chunks with its
+   * Content-Length, so that neither the body nor fetch's copy of it is made (aws4fetch signs S3
+   * requests with `UNSIGNED-PAYLOAD`, so nothing hashes the body first); smaller bodies, and runtimes
+   * other than Node, join the chunks and `put` them.
+   */
+  async putChunks(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }> {
+    if (body.length < STREAM_FROM || !onNode()) return this.put(key, joinChunks(body), condition);
+    const headers = { ...writeHeaders(condition), 'content-length': String(body.length) };
+    const url = this.bucketUrl + encodeKey(key);
+    // aws4fetch's own retries would send the one stream again: each attempt gets a new one.
+    for (let attempt = 0; ; attempt++) {
+      const init = { method: 'PUT', headers, body: streamOf(body), duplex: 'half' } as RequestInit;
+      const response = await this.send('write', key, url, init, this.singleAttempt);
+      if (attempt >= this.retries || (response.status < 500 && response.status !== 429)) return this.written(key, condition, response);
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
+    }
+  }
+
+  /** The outcome of a conditional PUT: its ETag, or the error its answer means. */
+  private async written(key: string, condition: WriteCondition, response: Response): Promise<{ etag: string }> {
     if (!response.ok) {
       const error = await errorOf(response);
       const inTheWay = keyInTheWayCode(error);
@@ -180,14 +210,44 @@ export class FetchObjectStore implements ObjectStore {
   }
 
   /** Signs and sends one request; a request that got no answer is a StorageError naming the cause. */
-  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: RequestInit): Promise<Response> {
+  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: RequestInit, client = this.client): Promise<Response> {
     try {
-      return await this.client.fetch(url, init);
+      return await client.fetch(url, init);
     } catch (error) {
       // fetch's own error (Node: "fetch failed", the socket's error as its cause) is explained as the SDK's is.
       throw storageFailure(operation, { bucket: this.bucket, key }, error, this.endpoint);
     }
   }
+}
+
+/** The headers of a conditional PUT of a snapshot. */
+function writeHeaders(condition: WriteCondition): Record<string, string> {
+  return {
+    'content-type': SNAPSHOT_CONTENT_TYPE,
+    ...('ifMatch' in condition ? { 'if-match': condition.ifMatch } : { 'if-none-match': condition.ifNoneMatch }),
+  };
+}
+
+/**
+ * Node itself, whose fetch (undici) sends a stream body with the Content-Length it is given. Elsewhere
+ * (Workers, Deno, Bun) a stream body may go out chunked, which S3 refuses for a PUT.
+ */
+function onNode(): boolean {
+  const global = globalThis as { process?: { versions?: Record<string, string | undefined> }; Deno?: unknown; navigator?: { userAgent?: string } };
+  const versions = global.process?.versions;
+  return typeof versions?.node === 'string' && versions.bun === undefined && global.Deno === undefined && global.navigator?.userAgent !== 'Cloudflare-Workers';
+}
+
+/** The chunks as a stream, each handed on as it is (views, never copied). */
+function streamOf(body: ChunkedBody): ReadableStream<Uint8Array> {
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = body.chunks[next++];
+      if (chunk === undefined) controller.close();
+      else controller.enqueue(chunk);
+    },
+  });
 }
 
 /**

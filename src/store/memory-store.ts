@@ -3,7 +3,7 @@
  * want the persistence contract without storage; nothing survives the process.
  */
 import { SnapshotTooLargeError } from '../errors.js';
-import { PreconditionLostError, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
+import { joinChunks, PreconditionLostError, type ChunkedBody, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
 
 export class MemoryObjectStore implements ObjectStore {
   readonly bucket: string;
@@ -31,6 +31,10 @@ export class MemoryObjectStore implements ObjectStore {
   async *list(prefix: string): AsyncIterable<string> {
     const keys = [...this.objects.keys()].filter((key) => key.startsWith(prefix)).sort();
     yield* keys;
+  }
+
+  putChunks(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }> {
+    return this.put(key, joinChunks(body), condition);
   }
 
   async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {

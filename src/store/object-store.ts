@@ -17,6 +17,28 @@ export interface ReadOptions {
   maxBytes?: number;
 }
 
+/**
+ * A body in pieces, sent one after another: a snapshot written from views of the bytes it was read
+ * from plus the few it encodes anew, so that a large snapshot is not copied whole to be written.
+ */
+export interface ChunkedBody {
+  /** The body's size in bytes: the sum of the chunks' lengths. */
+  readonly length: number;
+  readonly chunks: readonly Uint8Array[];
+}
+
+/** The body as one array (a copy of its chunks, or its only chunk), for a store that sends it whole. */
+export function joinChunks(body: ChunkedBody): Uint8Array {
+  if (body.chunks.length === 1) return body.chunks[0]!;
+  const joined = new Uint8Array(body.length);
+  let at = 0;
+  for (const chunk of body.chunks) {
+    joined.set(chunk, at);
+    at += chunk.length;
+  }
+  return joined;
+}
+
 /** The condition of a write: the ETag the object must still have, or that it must not exist. */
 export type WriteCondition = { readonly ifMatch: string } | { readonly ifNoneMatch: '*' };
 
@@ -34,6 +56,11 @@ export interface ObjectStore {
    * {@link PreconditionLostError} when another writer changed (or deleted, or created) the object.
    */
   put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }>;
+  /**
+   * {@link put} of a body in pieces, where the store can send them without joining them first
+   * (optional: without it, the persistence writes one joined array through `put`).
+   */
+  putChunks?(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }>;
   /** The keys that start with `prefix`, in lexicographic order (S3's ListObjectsV2). */
   list(prefix: string): AsyncIterable<string>;
   /** Deletes `key` (no error when it does not exist). */

@@ -15,7 +15,8 @@ import {
 import type { Upload as MultipartUpload } from '@aws-sdk/lib-storage';
 import { KeyInTheWayError, SnapshotTooLargeError, StorageError } from '../errors.js';
 import { endpointOf as endpointInfoOf, type EndpointInfo } from './failure-hints.js';
-import type { ObjectStore, ReadOptions, ReadResult, WriteCondition } from './object-store.js';
+import { joinChunks, type ChunkedBody, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
+import { readBody } from './read-body.js';
 import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, statusOf, storageFailure } from './s3-failure.js';
 
 export const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
@@ -70,6 +71,25 @@ export async function endpointOf(client: S3Client): Promise<string> {
   return `AWS S3 (${await client.config.region()})`;
 }
 
+/**
+ * The chunks as a stream of views no longer than `partSize`: lib-storage joins what it gathers for a
+ * part, so a chunk larger than a part would be copied whole.
+ */
+function partsStream(body: ChunkedBody, partSize: number): ReadableStream<Uint8Array> {
+  let next = 0;
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = body.chunks[next];
+      if (chunk === undefined) return controller.close();
+      const end = Math.min(chunk.length, offset + partSize);
+      controller.enqueue(chunk.subarray(offset, end));
+      if (end === chunk.length) [next, offset] = [next + 1, 0];
+      else offset = end;
+    },
+  });
+}
+
 export class S3ObjectStore implements ObjectStore {
   readonly client: S3Client;
   readonly bucket: string;
@@ -95,7 +115,13 @@ export class S3ObjectStore implements ObjectStore {
         await response.Body.transformToWebStream().cancel();
         throw new SnapshotTooLargeError(size, options.maxBytes, { bucket: this.bucket, key });
       }
-      return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
+      // Node's answer is a stream of chunks: read into one array sized by Content-Length, not gathered and joined.
+      if (size === undefined || !(Symbol.asyncIterator in response.Body) || response.ContentEncoding !== undefined) {
+        return { status: 'found', body: await response.Body.transformToByteArray(), etag: response.ETag };
+      }
+      const body = await readBody(response.Body as AsyncIterable<Uint8Array>, size);
+      if (body === undefined) throw await this.oddAnswer(`sent a body whose length is not its Content-Length (${size})`, key);
+      return { status: 'found', body, etag: response.ETag };
     } catch (error) {
       if (error instanceof StorageError || error instanceof SnapshotTooLargeError) throw error;
       if (statusOf(error) === 304) return { status: 'not-modified' };
@@ -104,7 +130,12 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
+  put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {
+    return this.upload(key, body, body.length, condition);
+  }
+
+  /** A conditional PUT of `size` bytes: a multipart upload from `multipartThreshold` on. */
+  private async upload(key: string, body: Uint8Array | ReadableStream<Uint8Array>, size: number, condition: WriteCondition): Promise<{ etag: string }> {
     const params = {
       Bucket: this.bucket,
       Key: key,
@@ -114,7 +145,7 @@ export class S3ObjectStore implements ObjectStore {
     };
     let etag: string | undefined;
     try {
-      if (body.length >= this.multipartThreshold) {
+      if (size >= this.multipartThreshold) {
         const Upload = await multipartUpload();
         const upload = new Upload({ client: this.client, params, partSize: this.multipartThreshold, leavePartsOnError: false });
         etag = (await upload.done()).ETag;
@@ -132,6 +163,16 @@ export class S3ObjectStore implements ObjectStore {
       throw await this.oddAnswer('acknowledged a write without an ETag', key);
     }
     return { etag };
+  }
+
+  /**
+   * {@link put} of a body in chunks: a multipart upload (from `multipartThreshold` on) reads its
+   * parts from the chunks, streamed, so that the whole body is never joined; a smaller body is joined
+   * and sent as one PutObject.
+   */
+  putChunks(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }> {
+    if (body.length < this.multipartThreshold) return this.put(key, joinChunks(body), condition);
+    return this.upload(key, partsStream(body, this.multipartThreshold), body.length, condition);
   }
 
   async delete(key: string): Promise<void> {

@@ -1,12 +1,13 @@
 // The fetch store (aws4fetch's SigV4 on fetch) against the real MinIO: the conformance suite every
 // store passes, then what it shares with the AWS SDK store side by side (odd keys, a missing bucket),
 // refused credentials, and S3Persistence on it: two instances merging their writes.
+import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { AccessDeniedError, BucketNotFoundError } from '../../src/errors.js';
+import { AccessDeniedError, BucketNotFoundError, SnapshotTooLargeError } from '../../src/errors.js';
 import { S3Persistence } from '../../src/s3-persistence.js';
 import { FetchObjectStore } from '../../src/store/fetch-store.js';
-import type { ObjectStore } from '../../src/store/object-store.js';
+import { joinChunks, PreconditionLostError, type ChunkedBody, type ObjectStore } from '../../src/store/object-store.js';
 import { S3ObjectStore } from '../../src/store/s3-store.js';
 import { freshBucket, minioClient } from '../support/minio.js';
 import { testObjectStore } from '../support/object-store-conformance.js';
@@ -52,6 +53,22 @@ describe.each([
   { name: 'FetchObjectStore', open: fetchStore },
   { name: 'S3ObjectStore', open: sdkStore },
 ])('$name on MinIO, beside the other S3 client', ({ open }) => {
+  it('refuses a snapshot above maxSnapshotBytes from the GET\'s Content-Length, with SnapshotTooLargeError, and writes nothing over it', async () => {
+    const bucket = await freshBucket('snapshot-too-large');
+    const filepath = `s3://${bucket}/bot`;
+    const writer = new S3Persistence({ filepath, store: open(bucket) });
+    for (let id = 1; id <= 20; id++) await writer.updateUserData(id, { text: 'x'.repeat(100) });
+    const before = await open(bucket).get('bot');
+    if (before.status !== 'found') throw new Error('the snapshot was not stored');
+
+    const reader = new S3Persistence({ filepath, store: open(bucket), maxSnapshotBytes: before.body.length - 1 });
+    const error = await rejectionOf(reader.getUserData());
+    expect(error).toBeInstanceOf(SnapshotTooLargeError);
+    expect(error).toMatchObject({ size: before.body.length, limit: before.body.length - 1, bucket, key: 'bot' });
+    await expect(reader.updateUserData(1, {})).rejects.toThrow(SnapshotTooLargeError);
+    expect(await open(bucket).get('bot', { ifNoneMatch: before.etag })).toEqual({ status: 'not-modified' });
+  });
+
   it('round-trips keys with spaces, unicode and reserved characters, and lists them by prefix in order', async () => {
     const store = open(await freshBucket('fetch-store-keys'));
     const keys = ['odd/a b', 'odd/ü+&=?#%', 'odd/x<y>'];
@@ -100,5 +117,28 @@ describe('S3Persistence on the fetch store', () => {
     const third = new S3Persistence({ filepath, store: fetchStore(bucket) });
     expect(await third.getUserData()).toEqual(new Map([[1, { name: 'Ada' }], [2, { name: 'Bob' }]]));
     expect(two.metrics.preconditionsLost).toBe(1);
+  });
+});
+
+describe.each([
+  { name: 'FetchObjectStore (one streamed PUT)', open: fetchStore },
+  // From 5 MiB a multipart upload, its parts read from the chunks.
+  { name: 'S3ObjectStore (multipart)', open: (bucket: string) => new S3ObjectStore({ client: clients[clients.push(minioClient()) - 1]!, bucket, multipartThreshold: 5 * 2 ** 20 }) },
+])('$name: a body in chunks', ({ open }) => {
+  it('is stored as the chunks joined, under its condition, and the chunks stay whole', async () => {
+    const store = open(await freshBucket('chunked-put'));
+    const source = new Uint8Array(randomBytes(6 * 2 ** 20));
+    const body: ChunkedBody = { length: source.length + 3, chunks: [source.subarray(0, 100), Uint8Array.of(1, 2, 3), source.subarray(100)] };
+
+    const { etag } = await store.putChunks!('bot', body, { ifNoneMatch: '*' });
+    const read = await store.get('bot');
+    expect(read.status === 'found' && Buffer.from(read.body).equals(joinChunks(body))).toBe(true);
+    expect(source.length).toBe(6 * 2 ** 20);
+
+    await expect(store.putChunks!('bot', body, { ifNoneMatch: '*' })).rejects.toBeInstanceOf(PreconditionLostError);
+    const second: ChunkedBody = { length: 2 * 2 ** 20, chunks: [source.subarray(0, 2 ** 20), source.subarray(2 ** 20, 2 * 2 ** 20)] };
+    await store.putChunks!('bot', second, { ifMatch: etag });
+    const again = await store.get('bot');
+    expect(again.status === 'found' && Buffer.from(again.body).equals(source.subarray(0, 2 * 2 ** 20))).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
 // network and the AWS SDK's own retries (three attempts for 5xx, resets and timeouts; none for 409
 // and 412), with faults drawn from the seed.
 import { StorageError } from '../../src/errors.js';
-import { PreconditionLostError, type ObjectStore, type ReadResult, type WriteCondition } from '../../src/store/object-store.js';
+import { joinChunks, PreconditionLostError, type ChunkedBody, type ObjectStore, type ReadResult, type WriteCondition } from '../../src/store/object-store.js';
 import type { Scheduler } from './scheduler.js';
 
 /** How often each fault strikes one attempt of a request. */
@@ -179,6 +179,11 @@ export class SimulatedObjectStore implements ObjectStore {
     if (answer.ok) return answer.value;
     if (answer.status === 404) return { status: 'absent' };
     throw this.failure('read', key, answer);
+  }
+
+  /** As S3ObjectStore and FetchObjectStore take a snapshot in chunks: the same PUT of the bytes joined. */
+  putChunks(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }> {
+    return this.put(key, joinChunks(body), condition);
   }
 
   async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {

@@ -360,3 +360,41 @@ describe('fetchStoreFromEnvironment', () => {
     );
   });
 });
+
+describe('FetchObjectStore: large bodies', () => {
+  const MiB = 2 ** 20;
+  const chunked = (size: number) => {
+    const source = Uint8Array.from({ length: size }, (_, i) => i % 251);
+    return { length: size, chunks: [source.subarray(0, 10), source.subarray(10)] };
+  };
+
+  it('streams a body in chunks from 1 MiB with its Content-Length (unsigned payload, as every PUT), and retries a 503 with a new stream', async () => {
+    const body = chunked(MiB + 5);
+    answers = [{ status: 503 }, { status: 200, headers: { etag: '"e1"' } }];
+
+    expect(await newStore(1).putChunks(KEY, body, { ifMatch: '"e0"' })).toEqual({ etag: '"e1"' });
+
+    const joined = Buffer.concat(body.chunks);
+    expect(received).toHaveLength(2);
+    for (const request of received) {
+      expect(request.body.equals(joined)).toBe(true);
+      expect(request.headers).toMatchObject({ 'content-length': String(MiB + 5), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'if-match': '"e0"' });
+      expect(request.headers['transfer-encoding']).toBeUndefined();
+    }
+  });
+
+  it('sends a smaller body in chunks joined, with its length', async () => {
+    const body = chunked(1000);
+    answers = [{ status: 200, headers: { etag: '"e1"' } }];
+    await newStore().putChunks(KEY, body, { ifNoneMatch: '*' });
+    expect(received[0]!.body.equals(Buffer.concat(body.chunks))).toBe(true);
+    expect(received[0]!.headers['content-length']).toBe('1000');
+  });
+
+  it('reads a body into one array of its Content-Length', async () => {
+    const bytes = Uint8Array.from({ length: 3 * MiB }, (_, i) => i % 253);
+    answers = [{ status: 200, headers: { etag: '"e1"' }, body: bytes }];
+    const read = await newStore().get(KEY);
+    expect(read.status === 'found' && Buffer.from(read.body).equals(bytes)).toBe(true);
+  });
+});

@@ -4,6 +4,7 @@ import { GetObjectCommand, S3Client, type GetObjectCommandOutput } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidOptionsError, S3Persistence, SnapshotTooLargeError } from '../../src/index.js';
+import { defaultMaxSnapshotBytes } from '../../src/s3-persistence-options.js';
 import { S3ObjectStore } from '../../src/store/s3-store.js';
 import { ControlledStore } from '../support/stores.js';
 
@@ -27,13 +28,20 @@ describe('maxSnapshotBytes', () => {
     expect((await new S3Persistence({ filepath: 's3://bucket/bot', store, maxSnapshotBytes: size }).getUserData()).size).toBe(50);
   });
 
-  it('on Lambda defaults to a fifth of the function memory', async () => {
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '1');
+  it('on Lambda defaults to what the function memory holds by the measured ratio, and refuses a larger snapshot', async () => {
+    expect(defaultMaxSnapshotBytes({})).toBeUndefined();
+    expect(defaultMaxSnapshotBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' })).toBe(Math.floor(((1024 - 112) * 2 ** 20) / 3));
+    expect(defaultMaxSnapshotBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '64' })).toBe(2 ** 20);
+
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128'); // (128 - 112) / 3 MiB: 5.3 MiB
     const store = new ControlledStore();
-    await new S3Persistence({ filepath: 's3://bucket/bot', store: new ControlledStore() }).getBotData();
-    const writer = new S3Persistence({ filepath: 's3://bucket/bot', store });
-    await writer.updateBotData({ blob: 'x'.repeat(300_000) }); // above 1 MiB / 5
-    await expect(new S3Persistence({ filepath: 's3://bucket/bot', store }).getBotData()).rejects.toThrow(SnapshotTooLargeError);
+    const writer = new S3Persistence({ filepath: 's3://bucket/bot', store, maxSnapshotBytes: 2 ** 30 });
+    await writer.updateBotData({ blob: 'x'.repeat(5 * 2 ** 20) });
+    expect((await new S3Persistence({ filepath: 's3://bucket/bot', store }).getBotData()).blob).toHaveLength(5 * 2 ** 20);
+    await writer.updateBotData({ blob: 'x'.repeat(6 * 2 ** 20) });
+    const error = await new S3Persistence({ filepath: 's3://bucket/bot', store }).getBotData().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SnapshotTooLargeError);
+    expect(error).toMatchObject({ limit: Math.floor((16 * 2 ** 20) / 3) });
   });
 
   it('refuses a limit that is not a positive number', () => {
