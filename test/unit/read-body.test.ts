@@ -7,9 +7,9 @@ const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
 function byteStream(data: Uint8Array, chunk: number) {
   const seen = { byob: 0, default: 0, cancelled: false };
   let at = 0;
-  const stream = new ReadableStream<Uint8Array>({
+  const stream = new ReadableStream({
     type: 'bytes',
-    pull(controller) {
+    pull(controller: ReadableByteStreamController) {
       if (controller.byobRequest === null) seen.default++;
       else seen.byob++;
       if (at >= data.length) {
