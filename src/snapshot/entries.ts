@@ -6,6 +6,7 @@
 import type { CallbackData } from '../contract.js';
 import { CallbackDataShapeError, parseCallbackData } from './callback-data.js';
 import { storedValue } from './lazy-entries.js';
+import { overlayOf } from './overlay-map.js';
 import { UndecodableSnapshot } from './value-tags.js';
 import { defineEntry, isPlainObject } from './values.js';
 
@@ -175,7 +176,8 @@ export function readEntry(fields: SnapshotFields, ref: EntryRef): EntryValue {
 
 /**
  * Returns `fields` with the changes applied (an {@link ABSENT} value removes the entry). Each touched
- * container is copied once, never mutated, so `fields` stays a valid picture of what was read.
+ * container is copied once, never mutated, so `fields` stays a valid picture of what was read; the
+ * Map of users or chats is not copied but overlaid (an `OverlayMap` reading through to it).
  */
 export function applyChanges(
   fields: SnapshotFields,
@@ -194,7 +196,8 @@ export function applyChanges(
       case 'user_data':
       case 'chat_data':
       case 'processed_updates': {
-        const entries = writable<Map<number, unknown> | undefined>(next.get(ref.section), (m) => new Map(m))!;
+        // A section of every user or chat is not copied: the new Map reads through to it (see overlay-map.ts).
+        const entries = writable<Map<number, unknown> | undefined>(next.get(ref.section), ref.section === 'processed_updates' ? (m) => new Map(m) : overlayOf)!;
         if (value === ABSENT) entries.delete(ref.id);
         else entries.set(ref.id, value);
         next.set(ref.section, entries);

@@ -15,6 +15,7 @@ import {
   type EntryRef,
   type EntryValue,
 } from '../../src/snapshot/entries.js';
+import { OverlayMap } from '../../src/snapshot/overlay-map.js';
 
 type States = Map<string, unknown>;
 
@@ -43,8 +44,14 @@ const bot = (property: string | null): EntryRef => ({ section: 'bot_data', prope
 const conversation = (name: string, key: string): EntryRef => ({ section: 'conversations', name, key });
 const callbackData: EntryRef = { section: 'callback_data' };
 
+/**
+ * `applyChanges`, with each section it overlaid instead of copying (users, chats) made a plain Map
+ * of the same entries in the same order, to be compared as one (overlay-map.test.ts tests overlays).
+ */
 function apply(fields: SnapshotFields, ...changes: Array<readonly [EntryRef, EntryValue]>): SnapshotFields {
-  return applyChanges(fields, changes);
+  const next = applyChanges(fields, changes);
+  for (const [name, section] of next) if (section instanceof OverlayMap) next.set(name, new Map(section as Map<unknown, unknown>));
+  return next;
 }
 
 describe('entryId', () => {
