@@ -24,7 +24,7 @@ import { coldStart } from './scenarios/cold-start.js';
 import { contention } from './scenarios/contention.js';
 import { lambda } from './scenarios/lambda.js';
 import { lambdaColdStart } from './scenarios/lambda-cold-start.js';
-import { memory } from './scenarios/memory.js';
+import { memory, memoryOptionsFromEnvironment } from './scenarios/memory.js';
 import { picklePersistence } from './scenarios/pickle-persistence.js';
 import { scale } from './scenarios/scale.js';
 import { steadyState } from './scenarios/steady-state.js';
@@ -48,7 +48,7 @@ const SCENARIOS: Record<ScenarioName, Runner> = {
   picklePersistence: (context) => picklePersistence(context),
   lambda: (context) => lambda(context),
   lambdaColdStart: (context) => lambdaColdStart(context),
-  memory: (context) => memory(context),
+  memory: (context) => memory(context, memoryOptionsFromEnvironment()),
   scale: (context, childScript) => scale(context, childScript),
   workers: (context) => workers(context),
   cloudFunctions: (context) => cloudFunctions(context),

@@ -45,6 +45,20 @@ export interface MemoryOptions {
 
 export const MEMORY_DEFAULTS: MemoryOptions = { sizes: [40 * MB, 120 * MB, 300 * MB], rounds: 3 };
 
+/**
+ * A cheaper run while working on memory (the figures of record come from the defaults):
+ * `BENCH_MEMORY_MB=40` (comma-separated sizes), `BENCH_MEMORY_ROUNDS=1`, `BENCH_MEMORY_BUILDS=js`
+ * (pure JS only), `BENCH_MEMORY_STDERR=1` (each child's stderr printed).
+ */
+export function memoryOptionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): MemoryOptions {
+  const sizes = env.BENCH_MEMORY_MB?.split(',').map((mb) => Number(mb) * MB);
+  const rounds = Number(env.BENCH_MEMORY_ROUNDS);
+  return {
+    sizes: sizes?.every((size) => size > 0) ? sizes : MEMORY_DEFAULTS.sizes,
+    rounds: Number.isSafeInteger(rounds) && rounds > 0 ? rounds : MEMORY_DEFAULTS.rounds,
+  };
+}
+
 export interface MemoryRow {
   /** `pure JS` (as the Lambda bundle runs cbor-x) or `cbor-extract`. */
   cbor: 'pure JS' | 'cbor-extract';
@@ -116,6 +130,7 @@ function runChild(bundle: string, event: unknown, env: Record<string, string>): 
   });
   let stdout = '';
   let stderr = '';
+  if (process.env.BENCH_MEMORY_STDERR) child.stderr.pipe(process.stderr);
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {
@@ -162,7 +177,7 @@ export async function memory(context: BenchContext, options: MemoryOptions = MEM
     };
     const allBuilds: Array<{ cbor: MemoryRow['cbor']; env: Record<string, string> }> = [
       { cbor: 'pure JS', env: { CBOR_NATIVE_ACCELERATION_DISABLED: 'true' } },
-      ...(cborExtract ? [{ cbor: 'cbor-extract' as const, env: {} }] : []),
+      ...(cborExtract && process.env.BENCH_MEMORY_BUILDS !== 'js' ? [{ cbor: 'cbor-extract' as const, env: {} }] : []),
     ];
     const builds = (users: number) => (users <= 1000 ? allBuilds.slice(0, 1) : allBuilds);
     if (!cborExtract) console.warn('memory: cbor-extract is not installed; only the pure-JS build is measured');
