@@ -155,7 +155,7 @@ export function readEntry(fields: SnapshotFields, ref: EntryRef): EntryValue {
     case 'chat_data':
     case 'processed_updates': {
       const entries = fields.get(ref.section);
-      return entries?.has(ref.id) ? storedValue(entries.get(ref.id)) : ABSENT;
+      return entries?.has(ref.id) ? storedValue(entries.get(ref.id), ref.section, ref.id) : ABSENT;
     }
     case 'bot_data': {
       if (!fields.has('bot_data')) return ABSENT;

@@ -72,7 +72,7 @@ export function decodeSnapshot(bytes: Uint8Array): Map<string, unknown> {
   const fields = decodeSnapshotLazily(bytes, true);
   for (const name of LAZY_SECTIONS) {
     const entries = fields.get(name);
-    if (entries instanceof Map) decodeLazySection(entries);
+    if (entries instanceof Map) decodeLazySection(name, entries);
   }
   return fields;
 }

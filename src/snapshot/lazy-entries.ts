@@ -31,60 +31,78 @@ const NONE: unique symbol = Symbol('none');
  * One entry of a lazy section as it was read: its encoded bytes, decoded and checked against the
  * value model on first use (then kept). The bytes are what a rewrite of the unchanged entry stores.
  * A whole read (every `get*`) decodes the entry with the object, in the same pass: that value waits
- * here for the first caller, who takes it as its own ({@link takeFresh}) or adopts it as the stored
- * value ({@link value}), so that nothing is decoded twice.
+ * here for the first caller, who takes it as its own ({@link freshValue}) or adopts it as the stored
+ * value ({@link read}), so that nothing is decoded twice.
+ *
+ * A load holds one of these per user and chat, so it keeps four fields (56 bytes; bench/README,
+ * Memory): its section and id, which only messages need, are the caller's to give (the Map holds the
+ * id as its key), and one field holds either value, `stop` saying which.
  */
 export class EncodedEntry {
-  // A load holds one of these per user and chat: each field costs 8 bytes an entry (bench/README, Memory).
-  /** The value, once decoded and kept; {@link NONE} before. */
-  private decoded: unknown = NONE;
-  /** The value a whole read decoded, waiting for the first caller; {@link NONE} when there is none. */
-  private fresh: unknown = NONE;
+  /** The value decoded and kept, or (while `stop` is negative) the value a whole read decoded, waiting for the first caller; {@link NONE} before either. */
+  private held: unknown = NONE;
+  /** `end`, or `-end - 1` while {@link held} is a whole read's value waiting for the first caller. */
+  private stop: number;
 
   /**
-   * `bytes` holds the entry's own CBOR item, or, with `start` and `end`, the object it stands in
-   * (the entry is `bytes[start..end)`).
+   * `source[start..end)` is the entry's CBOR item (by default the whole of `source`): the bytes it
+   * was read from, kept as they are.
    */
   constructor(
-    /** The bytes the entry was read from: `source[start..end)` is its CBOR item. */
     readonly source: Uint8Array,
-    /** Where the entry is, for messages: its section and its id. */
-    readonly section: string,
-    readonly id: unknown,
     readonly start = 0,
-    readonly end = source.length,
-  ) {}
+    end = source.length,
+  ) {
+    this.stop = end;
+  }
 
   /** An entry read with its value, decoded from its bytes in the same pass (each object in it new, no bot placeholder). */
-  static withValue(source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown): EncodedEntry {
-    const entry = new EncodedEntry(source, section, id, start, end);
-    entry.fresh = value;
+  static withValue(source: Uint8Array, start: number, end: number, value: unknown): EncodedEntry {
+    const entry = new EncodedEntry(source, start, end);
+    entry.held = value;
+    entry.stop = -end - 1;
     return entry;
   }
 
+  /** Where the entry's item ends in {@link source}. */
+  get end(): number {
+    return this.stop < 0 ? -this.stop - 1 : this.stop;
+  }
+
   private get isDecoded(): boolean {
-    return this.decoded !== NONE;
+    return this.stop >= 0 && this.held !== NONE;
   }
 
   private get hasFresh(): boolean {
-    return this.fresh !== NONE;
+    return this.stop < 0;
   }
 
   /** The entry's own CBOR item (a new view each time: kept, it would cost every entry a field). */
   get bytes(): Uint8Array {
-    if (this.start === 0 && this.end === this.source.length) return this.source;
-    return this.source.subarray(this.start, this.end);
+    const end = this.end;
+    if (this.start === 0 && end === this.source.length) return this.source;
+    return this.source.subarray(this.start, end);
   }
 
-  /** The entry's value; throws {@link UndecodableSnapshot} (naming the entry) when its bytes are not one. */
+  /** The entry's value ({@link read}), its errors naming no entry: for tests and callers that know none. */
   get value(): unknown {
-    if (!this.isDecoded) {
-      let value = this.hasFresh ? this.fresh : decodeEntryDirect(this.source, this.start, this.end, true);
-      if (value === NOT_READ) value = decodeEntry(this.bytes, this.section, this.id);
-      this.decoded = value;
-      this.fresh = NONE;
+    return this.read();
+  }
+
+  /**
+   * The entry's value, decoded and kept on first use; throws {@link UndecodableSnapshot} naming the
+   * entry (`section.get(id)`) when its bytes are not one.
+   */
+  read(section = 'entry', id: unknown = '?'): unknown {
+    if (this.hasFresh) {
+      // The whole read's value becomes the stored one.
+      this.stop = -this.stop - 1;
+    } else if (this.held === NONE) {
+      let value = decodeEntryDirect(this.source, this.start, this.stop, true);
+      if (value === NOT_READ) value = decodeEntry(this.bytes, section, id);
+      this.held = value;
     }
-    return this.decoded;
+    return this.held;
   }
 
   /**
@@ -99,32 +117,34 @@ export class EncodedEntry {
   /**
    * The entry's value, not kept: the caller's own. A value the whole read decoded is handed over
    * (once); otherwise the one-pass decoder reads the bytes, and cbor-x (with the walk) reads what
-   * that one leaves, naming the entry when its bytes are not a value ({@link UndecodableSnapshot}).
+   * that one leaves, naming the entry (`section.get(id)`) when its bytes are not a value
+   * ({@link UndecodableSnapshot}).
    */
-  freshValue(): unknown {
+  freshValue(section = 'entry', id: unknown = '?'): unknown {
     if (this.hasFresh) {
-      const taken = this.fresh;
-      this.fresh = NONE;
+      const taken = this.held;
+      this.held = NONE;
+      this.stop = -this.stop - 1;
       return taken;
     }
-    const value = decodeEntryDirect(this.source, this.start, this.end, false);
-    return value === NOT_READ ? decodeEntry(this.bytes, this.section, this.id) : value;
+    const value = decodeEntryDirect(this.source, this.start, this.stop, false);
+    return value === NOT_READ ? decodeEntry(this.bytes, section, id) : value;
   }
 }
 
-/** The value of a stored entry, decoding it first when it is still an {@link EncodedEntry}. */
-export function storedValue(entry: unknown): unknown {
-  return entry instanceof EncodedEntry ? entry.value : entry;
+/** The value of a stored entry (`section.get(id)`), decoding it first when it is still an {@link EncodedEntry}. */
+export function storedValue(entry: unknown, section: string, id: unknown): unknown {
+  return entry instanceof EncodedEntry ? entry.read(section, id) : entry;
 }
 
-/** The values of `entries`, each the caller's own (see {@link EncodedEntry.freshValue}). */
-export function decodeEntriesFresh(entries: readonly EncodedEntry[]): unknown[] {
-  return entries.map((entry) => entry.freshValue());
+/** The values of a lazy section's entries, each the caller's own (see {@link EncodedEntry.freshValue}). */
+export function decodeEntriesFresh(section: string, entries: ReadonlyMap<unknown, EncodedEntry>): unknown[] {
+  return Array.from(entries, ([id, entry]) => entry.freshValue(section, id));
 }
 
 /** Makes an entry of a lazy section for the one-pass decoder (`source[start..end)`): with its value when it read one. */
-export function lazyEntry(source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown, decoded: boolean): EncodedEntry {
-  return decoded ? EncodedEntry.withValue(source, start, end, section, id, value) : new EncodedEntry(source, section, id, start, end);
+export function lazyEntry(source: Uint8Array, start: number, end: number, _section: string, _id: unknown, value: unknown, decoded: boolean): EncodedEntry {
+  return decoded ? EncodedEntry.withValue(source, start, end, value) : new EncodedEntry(source, start, end);
 }
 
 /**
@@ -194,15 +214,15 @@ export function fromWireLazySection(name: string, value: unknown, seen: Set<obje
     if (!(item instanceof Tag) || item.tag !== TAG_ENCODED_CBOR || !(item.value instanceof Uint8Array)) {
       throw new UndecodableSnapshot(`${name}.get(${formatStep(id)}) is not an encoded entry (tag ${TAG_ENCODED_CBOR} holding bytes)`);
     }
-    entries.set(id, new EncodedEntry(item.value, name, id));
+    entries.set(id, new EncodedEntry(item.value));
   }
   return entries;
 }
 
 /** Replaces every {@link EncodedEntry} in a lazy section's map by its value, decoded afresh. */
-export function decodeLazySection(entries: Map<unknown, unknown>): void {
+export function decodeLazySection(name: string, entries: Map<unknown, unknown>): void {
   entries.forEach((entry, id) => {
-    if (entry instanceof EncodedEntry) entries.set(id, entry.freshValue());
+    if (entry instanceof EncodedEntry) entries.set(id, entry.freshValue(name, id));
   });
 }
 

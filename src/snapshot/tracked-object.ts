@@ -181,7 +181,7 @@ export class TrackedObject {
     const { exportValue } = this.options;
     this.decoding(() =>
       stored.forEach((value, id) => {
-        into.set(id, value instanceof EncodedEntry && value.decodesFresh ? value.freshValue() : exportValue(storedValue(value)));
+        into.set(id, value instanceof EncodedEntry && value.decodesFresh ? value.freshValue(section, id) : exportValue(storedValue(value, section, id)));
       }),
     );
   }

@@ -561,7 +561,7 @@ describe('format 2 keeps each entry of user_data and chat_data as an encoded ite
     const entries = decodeSnapshotLazily(bytes).get('user_data') as Map<number, EncodedEntry>;
     expect(entries.get(8)!.value).toStrictEqual({ n: 1 });
     expect(() => entries.get(7)!.value).toThrow(UndecodableSnapshot);
-    expect(() => entries.get(7)!.value).toThrow(/unexpected RegExp at user_data\.get\(7\)\.pattern/);
+    expect(() => entries.get(7)!.read('user_data', 7)).toThrow(/unexpected RegExp at user_data\.get\(7\)\.pattern/);
     expect(decodeError(bytes).message).toMatch(/user_data\.get\(7\)\.pattern/);
     // Still unreadable the second time: a failure is not remembered as a value.
     expect(() => entries.get(7)!.value).toThrow(UndecodableSnapshot);
@@ -571,12 +571,12 @@ describe('format 2 keeps each entry of user_data and chat_data as an encoded ite
     fc.assert(
       fc.property(fc.array(storedValue, { maxLength: 12 }), (values) => {
         const users = new Map(values.map((value, i) => [i, value] as const));
-        const entries = [...(decodeSnapshotLazily(encodeSnapshot(new Map([['user_data', users]]))).get('user_data') as Map<number, EncodedEntry>).values()];
-        const together = decodeEntriesFresh(entries);
+        const entries = decodeSnapshotLazily(encodeSnapshot(new Map([['user_data', users]]))).get('user_data') as Map<number, EncodedEntry>;
+        const together = decodeEntriesFresh('user_data', entries);
         expect(together).toHaveLength(values.length);
         together.forEach((value, i) => expect(difference(value, values[i])).toBeUndefined());
         // Fresh: each call builds new objects, and the entries still decode on their own.
-        const again = decodeEntriesFresh(entries);
+        const again = decodeEntriesFresh('user_data', entries);
         together.forEach((value, i) => {
           if (typeof value === 'object' && value !== null && value !== BOT_PLACEHOLDER) expect(again[i]).not.toBe(value);
         });
@@ -593,10 +593,10 @@ describe('format 2 keeps each entry of user_data and chat_data as an encoded ite
           textHex('user_data') + tagHex(259) + cborHead(5, items.length) +
           items.map((item, i) => cborHead(0, i) + tagHex(24) + cborHead(2, item.length) + toHex(item)).join(''),
       );
-    const entriesOf = (items: Uint8Array[]) => [...(decodeSnapshotLazily(envelope(items)).get('user_data') as Map<number, EncodedEntry>).values()];
+    const entriesOf = (items: Uint8Array[]) => decodeSnapshotLazily(envelope(items)).get('user_data') as Map<number, EncodedEntry>;
     const failure = (items: Uint8Array[]) => {
       try {
-        decodeEntriesFresh(entriesOf(items));
+        decodeEntriesFresh('user_data', entriesOf(items));
       } catch (error) {
         if (error instanceof UndecodableSnapshot) return error.message;
         throw error;
@@ -615,7 +615,7 @@ describe('format 2 keeps each entry of user_data and chat_data as an encoded ite
     expect(failure([good(0), fromHex('f818'), good(2)])).toMatch(/user_data\.get\(1\)/);
     // Indefinite lengths are read alone, and are fine when they hold a value.
     const indefinite = fromHex('9f0102ff');
-    expect(decodeEntriesFresh(entriesOf([good(0), indefinite, good(2)]))).toEqual([{ n: 0 }, [1, 2], { n: 2 }]);
+    expect(decodeEntriesFresh('user_data', entriesOf([good(0), indefinite, good(2)]))).toEqual([{ n: 0 }, [1, 2], { n: 2 }]);
   });
 
   it('refuses an entry that is not tag 24 around bytes, an empty one, and one that is not CBOR', () => {

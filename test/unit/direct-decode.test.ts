@@ -170,6 +170,6 @@ describe('a whole read', () => {
     bad[at - 1] = 0x7f; // an indefinite text head where the name's head was
     const entries = decodeSnapshotLazily(bad, true).get('user_data') as Map<number, EncodedEntry>;
     expect(() => entries.get(1)!.freshValue()).toThrow(UndecodableSnapshot);
-    expect(() => entries.get(1)!.value).toThrow(/user_data\.get\(1\)/);
+    expect(() => entries.get(1)!.read('user_data', 1)).toThrow(/user_data\.get\(1\)/);
   });
 });
