@@ -52,8 +52,8 @@ export interface S3PersistenceOptions<UD, CD, BD> {
    * The largest snapshot object this instance loads; a larger one is refused with
    * `SnapshotTooLargeError` before its body is read, instead of the process running out of memory.
    * Default: on Lambda, what the function's memory can hold by the sample bot's measure (bench/README,
-   * Memory): `(memory - 112 MiB) / 3`, at least 1 MiB (128 MB: 5.3 MiB, 512 MB: 133 MiB, 1024 MB:
-   * 304 MiB); elsewhere no limit.
+   * Memory): `(memory - 112 MiB) / 2.5`, at least 1 MiB (128 MB: 6.4 MiB, 512 MB: 160 MiB, 1024 MB:
+   * 365 MiB); elsewhere no limit.
    */
   maxSnapshotBytes?: number;
   /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
@@ -98,7 +98,7 @@ const mergeCallbackDataOnly: MergeFunction = ({ section, base, ours, theirs }) =
  * round those up; see bench/README.md, Memory.
  */
 const LAMBDA_RESERVED_BYTES = 112 * 2 ** 20;
-const LAMBDA_BYTES_PER_SNAPSHOT_BYTE = 3;
+const LAMBDA_BYTES_PER_SNAPSHOT_BYTE = 2.5;
 const LAMBDA_MIN_SNAPSHOT_BYTES = 2 ** 20;
 
 /** On Lambda, the largest snapshot the function's memory holds by the measure above; no limit off Lambda (see `maxSnapshotBytes`). */
