@@ -8,9 +8,9 @@
  * `value-tags.ts`, which also names what is wrong.
  */
 import { decodeEnvelopeDirect } from './direct-decode.js';
-import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, toWireLazySection, type EntryEncodings } from './lazy-entries.js';
-import { decoder, encoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
-import { defineEntry, isPlainObject } from './values.js';
+import { ByteChunks, decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, writeLazySection, type EntryEncodings } from './lazy-entries.js';
+import { decoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
+import { isPlainObject } from './values.js';
 
 /** The format marker of every snapshot object. */
 export const SNAPSHOT_FORMAT = 'telegram-s3-persistence';
@@ -19,15 +19,24 @@ export const SNAPSHOT_VERSION = 2;
 
 /**
  * Encodes snapshot fields in the newest format. The values must already be in the value model
- * (see `copyIn`); `EncodedEntry` values are written as the bytes they were read as.
+ * (see `copyIn`); `EncodedEntry` values are written as the bytes they were read as, neighbours in
+ * one run (`writeLazySection`). The bytes are those cbor-x writes for the envelope as an object.
  */
 export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?: EntryEncodings): Uint8Array {
-  const envelope: Record<string, unknown> = { $format: SNAPSHOT_FORMAT, $version: SNAPSHOT_VERSION };
+  const out = new ByteChunks();
+  // cbor-x heads an object's map with a 16-bit count, whatever the count.
+  const count = fields.size + 2;
+  out.push(Uint8Array.of(0xb9, count >> 8, count & 0xff));
+  out.item('$format');
+  out.item(SNAPSHOT_FORMAT);
+  out.item('$version');
+  out.item(SNAPSHOT_VERSION);
   for (const [name, value] of fields) {
-    const wire = LAZY_SECTIONS.has(name) && value instanceof Map ? toWireLazySection(value, encodings) : toWire(value);
-    defineEntry(envelope, name, wire);
+    out.item(name);
+    if (LAZY_SECTIONS.has(name) && value instanceof Map) writeLazySection(value, encodings, out);
+    else out.item(toWire(value));
   }
-  return encoder.encode(envelope);
+  return out.join();
 }
 
 /**
