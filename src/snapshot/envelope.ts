@@ -8,7 +8,7 @@
  * `value-tags.ts`, which also names what is wrong.
  */
 import { decodeEnvelopeDirect } from './direct-decode.js';
-import { ByteChunks, decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, writeLazySection, type EntryEncodings } from './lazy-entries.js';
+import { ByteWriter, decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, readSizeOf, writeLazySection, type EntryEncodings } from './lazy-entries.js';
 import { decoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
 import { isPlainObject } from './values.js';
 
@@ -23,10 +23,10 @@ export const SNAPSHOT_VERSION = 2;
  * one run (`writeLazySection`). The bytes are those cbor-x writes for the envelope as an object.
  */
 export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?: EntryEncodings): Uint8Array {
-  const out = new ByteChunks();
+  const out = new ByteWriter(readSizeOf(fields) + 4096);
   // cbor-x heads an object's map with a 16-bit count, whatever the count.
   const count = fields.size + 2;
-  out.push(Uint8Array.of(0xb9, count >> 8, count & 0xff));
+  out.bytes(Uint8Array.of(0xb9, count >> 8, count & 0xff));
   out.item('$format');
   out.item(SNAPSHOT_FORMAT);
   out.item('$version');
@@ -36,7 +36,7 @@ export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?:
     if (LAZY_SECTIONS.has(name) && value instanceof Map) writeLazySection(value, encodings, out);
     else out.item(toWire(value));
   }
-  return out.join();
+  return out.result();
 }
 
 /**

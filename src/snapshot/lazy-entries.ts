@@ -157,41 +157,84 @@ function follows(previous: EncodedEntry, next: EncodedEntry): boolean {
  */
 export type EntryEncodings = WeakMap<object, Uint8Array>;
 
-/** Bytes written in pieces, joined once at the end. */
-export class ByteChunks {
-  private readonly chunks: Uint8Array[] = [];
+/** Bytes written one after the other into one growing array. */
+export class ByteWriter {
+  private buffer: Uint8Array;
   private length = 0;
 
-  /** Appends `bytes`, which must not change until {@link join}. */
-  push(bytes: Uint8Array): void {
-    this.chunks.push(bytes);
+  /** `capacity`: the bytes expected in all (the array grows when they are more). */
+  constructor(capacity: number) {
+    this.buffer = allocate(Math.max(capacity, 1024));
+  }
+
+  private reserve(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    const grown = allocate(Math.max(this.buffer.length * 2, this.length + bytes));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.length);
     this.length += bytes.length;
   }
 
-  /** Appends a CBOR head: major type `major` with argument `value` (a length or a tag number), in its shortest form. */
+  /** A CBOR head: major type `major` with argument `value` (a length, a count, a tag number, an integer), in its shortest form. */
   head(major: number, value: number): void {
+    this.reserve(5);
     const type = major << 5;
-    if (value < 24) this.push(Uint8Array.of(type | value));
-    else if (value < 0x100) this.push(Uint8Array.of(type | 24, value));
-    else if (value < 0x10000) this.push(Uint8Array.of(type | 25, value >> 8, value & 0xff));
-    else this.push(Uint8Array.of(type | 26, value >>> 24, (value >> 16) & 0xff, (value >> 8) & 0xff, value & 0xff));
-  }
-
-  /** Appends `value` as cbor-x encodes it (copied: cbor-x hands out a view of its working buffer). */
-  item(value: unknown): void {
-    this.push(encoder.encode(value).slice());
-  }
-
-  /** The bytes in one array: a Buffer where there is one, as cbor-x hands out. */
-  join(): Uint8Array {
-    const out = typeof Buffer === 'undefined' ? new Uint8Array(this.length) : Buffer.allocUnsafe(this.length);
-    let offset = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, offset);
-      offset += chunk.length;
+    const buffer = this.buffer;
+    let at = this.length;
+    if (value < 24) buffer[at++] = type | value;
+    else if (value < 0x100) {
+      buffer[at++] = type | 24;
+      buffer[at++] = value;
+    } else if (value < 0x10000) {
+      buffer[at++] = type | 25;
+      buffer[at++] = value >> 8;
+      buffer[at++] = value & 0xff;
+    } else {
+      buffer[at++] = type | 26;
+      buffer[at++] = value >>> 24;
+      buffer[at++] = (value >> 16) & 0xff;
+      buffer[at++] = (value >> 8) & 0xff;
+      buffer[at++] = value & 0xff;
     }
-    return out;
+    this.length = at;
   }
+
+  /** `value` as cbor-x encodes it; a 32-bit integer (an id) written here in the same bytes. */
+  item(value: unknown): void {
+    const integer = typeof value === 'number' && !Object.is(value, -0);
+    if (integer && value >>> 0 === value) this.head(0, value);
+    else if (integer && value >> 0 === value) this.head(1, -1 - value);
+    else this.bytes(encoder.encode(value));
+  }
+
+  /** The bytes written (a view of the writer's array). */
+  result(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
+/** A byte array to write into: a Buffer where there is one, as cbor-x hands out. */
+function allocate(size: number): Uint8Array {
+  return typeof Buffer === 'undefined' ? new Uint8Array(size) : Buffer.allocUnsafeSlow(size);
+}
+
+/** The size of the object the first entry of each lazy section was read from: about what a rewrite of it takes. */
+export function readSizeOf(fields: ReadonlyMap<string, unknown>): number {
+  let size = 0;
+  for (const name of LAZY_SECTIONS) {
+    const section = fields.get(name);
+    if (!(section instanceof Map)) continue;
+    for (const entry of section.values()) {
+      if (entry instanceof EncodedEntry) size = Math.max(size, entry.source.length);
+      break;
+    }
+  }
+  return size;
 }
 
 /** CBOR tag 259: a map whose keys are not all strings (cbor-x's tag for a `Map`). */
@@ -203,13 +246,13 @@ const TAG_MAP = 259;
  * object they were read from, keys and heads between them included, go out as one run of bytes. A
  * write that changes one user of a thousand copies two runs instead of encoding a thousand items.
  */
-export function writeLazySection(entries: ReadonlyMap<unknown, unknown>, encodings: EntryEncodings | undefined, out: ByteChunks): void {
+export function writeLazySection(entries: ReadonlyMap<unknown, unknown>, encodings: EntryEncodings | undefined, out: ByteWriter): void {
   out.head(6, TAG_MAP);
   out.head(5, entries.size);
   let run: { first: EncodedEntry; last: EncodedEntry } | undefined;
   const endRun = () => {
     if (run === undefined) return;
-    out.push(run.first.source.subarray(run.first.start, run.last.end));
+    out.bytes(run.first.source.subarray(run.first.start, run.last.end));
     run = undefined;
   };
   for (const [id, entry] of entries) {
@@ -226,7 +269,7 @@ export function writeLazySection(entries: ReadonlyMap<unknown, unknown>, encodin
     } else {
       const bytes = entryBytes(entry, encodings);
       out.head(2, bytes.length);
-      out.push(bytes);
+      out.bytes(bytes);
     }
   }
   endRun();
