@@ -93,6 +93,9 @@ export interface PicklePersistenceRow {
 /** A bot process's start as far as its data, spawn to data in hand, single-file. */
 export interface ProcessStartRow {
   users: number;
+  /** Inside the library's process (AWS SDK store), from its time origin: to the end of the imports, and to the data in hand. */
+  sdkImportedMs: Summary;
+  sdkLoadedMs: Summary;
   /** The library with the AWS SDK's store (what `new S3Persistence({ filepath })` builds). */
   sdk: PairedFigure;
   /** The library with the fetch store. */
@@ -142,10 +145,9 @@ interface LibrarySide {
   loadClient: S3Client;
 }
 
-/** Every `get*`, as PTB's start-up makes them. */
+/** Every `get*` PTB's start-up makes, at once (as bench/load-process.ts). */
 async function loadEverything(persistence: S3Persistence<Partial<UserRecord>>): Promise<void> {
-  await persistence.getBotData();
-  await Promise.all([persistence.getUserData(), persistence.getChatData(), persistence.getConversations(SURVEY)]);
+  await Promise.all([persistence.getUserData(), persistence.getChatData(), persistence.getBotData(), persistence.getConversations(SURVEY)]);
 }
 
 /** One update of the bot's instance: refresh, change, write; the milliseconds of the whole and of the write. */
@@ -297,20 +299,25 @@ export async function picklePersistence(
   }
 }
 
-/** Spawns `command args`; resolves with the milliseconds from spawn to the line `loaded` on its stdout (then waits for its exit). */
-function timeToLoaded(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/**
+ * Spawns `command args`; resolves with the milliseconds from spawn to the line `loaded` on its
+ * stdout, and what follows `loaded` on that line (then waits for its exit).
+ */
+function timeToLoaded(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; said: string }> {
   const started = now();
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let loadedAt: number | undefined;
+  let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     if (loadedAt === undefined && chunk.includes('loaded')) loadedAt = now();
+    stdout += chunk;
   });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code === 0 && loadedAt !== undefined) resolve(loadedAt - started);
+      if (code === 0 && loadedAt !== undefined) resolve({ ms: loadedAt - started, said: stdout.slice(stdout.indexOf('loaded') + 'loaded'.length).trim() });
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code} before its data was in hand:\n${stderr}`));
     });
   });
@@ -346,11 +353,20 @@ async function compareProcessStarts(
   for (const start of Object.values(cells)) await start();
   const sdk = new Pairing();
   const fetch = new Pairing();
+  const inside = { importedMs: [] as number[], loadedMs: [] as number[] };
   for (let round = 0; round < spec.rounds; round++) {
     const ms: Partial<Record<keyof typeof cells, number>> = {};
-    for (const name of shuffled(Object.keys(cells) as Array<keyof typeof cells>)) ms[name] = await cells[name]();
+    for (const name of shuffled(Object.keys(cells) as Array<keyof typeof cells>)) {
+      const { ms: took, said } = await cells[name]();
+      ms[name] = took;
+      if (name === 'sdk') {
+        const { importedMs, loadedMs } = JSON.parse(said) as { importedMs: number; loadedMs: number };
+        inside.importedMs.push(importedMs);
+        inside.loadedMs.push(loadedMs);
+      }
+    }
     sdk.round([ms.ptb!], [ms.sdk!]);
     fetch.round([ms.ptb!], [ms.fetch!]);
   }
-  return { users: spec.users, sdk: sdk.figure(), fetch: fetch.figure() };
+  return { users: spec.users, sdkImportedMs: summarize(inside.importedMs), sdkLoadedMs: summarize(inside.loadedMs), sdk: sdk.figure(), fetch: fetch.figure() };
 }
