@@ -99,6 +99,8 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
  * (the AWS SDK's store, the default); a load in a started process is reported beside it.
  */
 function pickleTargets(result: Extract<PicklePersistenceResult, { rows: unknown }>): TargetCheck[] {
+  // Results of a run before issue 16 have no process starts and no interleaved ratios: nothing to check.
+  if (!('processStart' in result)) return [];
   const ratio = (figure: PairedFigure) => `${fixed(figure.ratio)}x`;
   const spread = (figure: PairedFigure) => `${fixed(Math.min(...figure.roundRatios))}-${fixed(Math.max(...figure.roundRatios))}`;
   const writes = result.rows.map((row) => `${users(row.users)} ${row.layout}: ${ratio(row.write)} (rounds ${spread(row.write)}; the PUT alone ${ratio(row.put)})`);
