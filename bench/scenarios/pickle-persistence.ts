@@ -117,6 +117,8 @@ class PicklePeer {
   static start(): PicklePeer {
     const child = spawn('python3', [script, '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => process.stderr.write(`pickle_persistence.py: ${chunk}`));
+    // A peer that died closes its stdin: the next command then fails by the missing answer, not by EPIPE.
+    child.stdin.on('error', () => undefined);
     return new PicklePeer(child);
   }
 
@@ -130,6 +132,7 @@ class PicklePeer {
   }
 
   async close(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
     await exited;
