@@ -128,7 +128,7 @@ function readLazySection(name: string, whole: boolean, entry: EntryFactory): Map
   if (count > end - position) throw GIVE_UP;
   const entries = new Map<unknown, unknown>();
   for (let i = 0; i < count; i++) {
-    const id = readItem();
+    const id = readId();
     if (typeof id === 'object' && id !== null) throw GIVE_UP;
     if (readHead(6) !== TAG_ENCODED_CBOR) throw GIVE_UP;
     const length = readHead(2);
@@ -158,6 +158,31 @@ function readEntryInPlace(from: number, to: number, name: string, id: unknown, e
     depth = outerDepth;
     heldBot = false;
   }
+}
+
+/**
+ * An id of a lazy section, apart from {@link readItem}: when an id is the first thing read (a load
+ * reads the ids of every entry before any entry), `readItem` would otherwise be compiled for
+ * numbers alone, and thrown back to slow code by the first entry that holds anything else.
+ */
+function readId(): unknown {
+  if (position >= end) throw GIVE_UP;
+  const initial = src[position]!;
+  if (initial === 0xfb && position + 9 <= end) {
+    const value = view.getFloat64(position + 1);
+    position += 9;
+    return value;
+  }
+  if (initial < 0x18) {
+    position++;
+    return initial;
+  }
+  return readItemElsewhere();
+}
+
+/** {@link readItem} called from its own place: a call site of its own keeps its own type feedback. */
+function readItemElsewhere(): unknown {
+  return readItem();
 }
 
 /** The argument of a head of major type `major`, which must be there, definite. */
@@ -210,7 +235,8 @@ function readItem(): unknown {
       return new Uint8Array(src.subarray(position, (position += length)));
     }
     case 3:
-      return readText(info < 24 ? info : readArgument(info));
+      // The argument read even when it is the head's own: a branch first taken after V8 optimized this function would throw it back to slow code.
+      return readText(readArgument(info));
     case 4:
       return readArray(readArgument(info));
     case 5:
@@ -348,9 +374,11 @@ const CHAR_CODES = Array.from({ length: SHORT_TEXT + 1 }, (_, length) => new Arr
 
 /** Text of `length` bytes; anything but valid UTF-8 gives up (cbor-x's readers differ from each other there). */
 function readText(length: number): string {
+  // Empty texts first: a comparison that only runs after the function is optimized throws it back to slow code.
+  if (length === 0) return '';
   const to = position + length;
   if (to > end) throw GIVE_UP;
-  if (length <= SHORT_TEXT && length > 0) {
+  if (length <= SHORT_TEXT) {
     // The slot: length, first and last byte. A text met before is compared in place; only a new one is built.
     const slot = (length * 0x3f1 + src[position]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
     const cached = textCache[slot]!;
@@ -368,7 +396,6 @@ function readText(length: number): string {
       return text;
     }
   }
-  if (length === 0) return '';
   let text: string;
   try {
     text = utf8.decode(src.subarray(position, to));
