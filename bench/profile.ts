@@ -18,6 +18,8 @@ const FUNCTIONS = [
   'decodeSnapshot', 'fromWire', 'fromWireObject', 'invalidSection', 'encodeSnapshot', 'toWire', 'copyOut', 'copyIn', 'deepEqual',
   'applyChanges', 'readIdMap', 'getUserData', 'getChatData', 'getConversations', 'refreshUserData', 'updateUserData', 'writeRound', 'writeLazySection',
   'transformToByteArray', 'decode', 'encode', 'checkString', 'rebase', 'view', 'set', 'entry', 'put', 'get', 'send',
+  // The one-pass decoder (direct-decode.ts) and what hands its values out.
+  'decodeEnvelopeDirect', 'decodeEntryDirect', 'readLazySection', 'readEntryInPlace', 'readItem', 'readObject', 'readText', 'readIdSection', 'plainFreshValue',
 ];
 
 const PURE_JS = { CBOR_NATIVE_ACCELERATION_DISABLED: 'true' };
