@@ -372,6 +372,16 @@ const textCache = new Array<string>(TEXT_CACHE_SIZE).fill('');
 /** Reused argument lists of `String.fromCharCode`, one per length: building a short text makes no garbage. */
 const CHAR_CODES = Array.from({ length: SHORT_TEXT + 1 }, (_, length) => new Array<number>(length).fill(0));
 
+/**
+ * Node's native decoder of a range of UTF-8 bytes (`Buffer#utf8Slice`, which takes any Uint8Array),
+ * or `undefined` outside Node. Native from the first call and cheap per call, where TextDecoder costs
+ * a view and more per text, and a loop of JavaScript runs interpreted for much of a load in a fresh
+ * process. It replaces a byte that is not UTF-8 with U+FFFD instead of throwing, so a text holding
+ * U+FFFD is decoded again by the fatal decoder.
+ */
+const utf8Slice = (globalThis as { Buffer?: { prototype: unknown } }).Buffer?.prototype as { utf8Slice?: (this: Uint8Array, from: number, to: number) => string } | undefined;
+const nativeUtf8 = typeof utf8Slice?.utf8Slice === 'function' ? utf8Slice.utf8Slice : undefined;
+
 /** Text of `length` bytes; anything but valid UTF-8 gives up (cbor-x's readers differ from each other there). */
 function readText(length: number): string {
   // Empty texts first: a comparison that only runs after the function is optimized throws it back to slow code.
@@ -386,24 +396,42 @@ function readText(length: number): string {
       position = to;
       return cached;
     }
-    const codes = CHAR_CODES[length]!;
-    let bits = 0;
-    for (let i = 0; i < length; i++) bits |= codes[i] = src[position + i]!;
-    if (bits < 0x80) {
-      const text = String.fromCharCode.apply(null, codes);
+    const text = asciiText(length, to);
+    if (text !== undefined) {
       textCache[slot] = text;
       position = to;
       return text;
     }
   }
-  let text: string;
+  const text = utf8Text(to);
+  position = to;
+  return text;
+}
+
+/** `src[position..to)` (`length` bytes) as a new text when every byte is ASCII, else `undefined`. */
+function asciiText(length: number, to: number): string | undefined {
+  if (nativeUtf8 !== undefined) {
+    const text = nativeUtf8.call(src, position, to);
+    // One character per byte and no replacement: every byte was ASCII (a longer sequence makes one character of several bytes).
+    return text.length === length && !text.includes('\uFFFD') ? text : undefined;
+  }
+  const codes = CHAR_CODES[length]!;
+  let bits = 0;
+  for (let i = 0; i < length; i++) bits |= codes[i] = src[position + i]!;
+  return bits < 0x80 ? String.fromCharCode.apply(null, codes) : undefined;
+}
+
+/** `src[position..to)` as text, giving up unless it is valid UTF-8. */
+function utf8Text(to: number): string {
+  if (nativeUtf8 !== undefined) {
+    const text = nativeUtf8.call(src, position, to);
+    if (!text.includes('\uFFFD')) return text;
+  }
   try {
-    text = utf8.decode(src.subarray(position, to));
+    return utf8.decode(src.subarray(position, to));
   } catch {
     throw GIVE_UP;
   }
-  position = to;
-  return text;
 }
 
 function sameText(text: string, at: number): boolean {

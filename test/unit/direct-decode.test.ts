@@ -4,7 +4,7 @@
  */
 import { encode, Tag } from 'cbor-x';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { EncodedEntry} from '../../src/snapshot/codec.js';
 import { decodeSnapshot, decodeSnapshotLazily, encodeSnapshot } from '../../src/snapshot/codec.js';
 import { decodeEntryDirect, NOT_READ } from '../../src/snapshot/direct-decode.js';
@@ -141,6 +141,36 @@ describe('texts and ids', () => {
     for (let round = 0; round < 3; round++) {
       expect(decodeEntryDirect(bytes, 0, bytes.length, false)).toEqual(item);
       expectSameAsCborX(bytes);
+    }
+  });
+
+  it('reads U+FFFD where it is written and gives up on bytes that are not UTF-8, in short texts and long', () => {
+    for (const text of ['\uFFFD', 'a\uFFFDb', `${'x'.repeat(40)}\uFFFD`]) {
+      const bytes = written({ text })!;
+      expect(decodeEntryDirect(bytes, 0, bytes.length, false)).toEqual({ text });
+    }
+    for (const bad of [[0xff], [0x61, 0xc3], [0xed, 0xa0, 0x80], [...Buffer.from('y'.repeat(40)), 0xc0, 0xaf]]) {
+      // A map of one key "t" to a text of the bad bytes.
+      const bytes = new Uint8Array([0xa1, 0x61, 0x74, ...(bad.length < 24 ? [0x60 + bad.length] : [0x78, bad.length]), ...bad]);
+      expect(decodeEntryDirect(bytes, 0, bytes.length, false)).toBe(NOT_READ);
+    }
+  });
+
+  it('reads texts the same where Buffer has no utf8Slice (a runtime other than Node)', async () => {
+    const texts = ['', 'key', 'é', 'a'.repeat(32), 'b'.repeat(40), '\uFFFD', 'zoë'];
+    const bytes = written({ texts, [texts[1]!]: texts[2] })!;
+    const bad = new Uint8Array([0x61, 0xff]);
+    vi.resetModules();
+    // The library needs Buffer.from (value-tags.ts); this one has nothing else.
+    const from = Buffer.from.bind(Buffer);
+    vi.stubGlobal('Buffer', { from, prototype: {} });
+    try {
+      const elsewhere = await import('../../src/snapshot/direct-decode.js');
+      expect(elsewhere.decodeEntryDirect(bytes, 0, bytes.length, false)).toEqual({ texts, [texts[1]!]: texts[2] });
+      expect(elsewhere.decodeEntryDirect(bad, 0, bad.length, false)).toBe(elsewhere.NOT_READ);
+    } finally {
+      vi.unstubAllGlobals();
+      vi.resetModules();
     }
   });
 
