@@ -173,9 +173,14 @@ function readId(): unknown {
     position += 9;
     return value;
   }
-  if (initial < 0x18) {
+  // Integers (below 2^32, as readItem reads them): ids of users below 2^32 are written so.
+  if (initial < 0x1b) {
     position++;
-    return initial;
+    return readArgument(initial);
+  }
+  if (initial >= 0x20 && initial < 0x3b) {
+    position++;
+    return -1 - readArgument(initial & 0x1f);
   }
   return readItemElsewhere();
 }
@@ -369,6 +374,8 @@ function readObjectKey(): string {
 const SHORT_TEXT = 32;
 const TEXT_CACHE_SIZE = 4096;
 const textCache = new Array<string>(TEXT_CACHE_SIZE).fill('');
+/** The bytes of each cached text, `SHORT_TEXT` per slot: compared with the object's without a call per character. */
+const textCacheBytes = new Uint8Array(TEXT_CACHE_SIZE * SHORT_TEXT);
 /** Reused argument lists of `String.fromCharCode`, one per length: building a short text makes no garbage. */
 const CHAR_CODES = Array.from({ length: SHORT_TEXT + 1 }, (_, length) => new Array<number>(length).fill(0));
 
@@ -388,44 +395,42 @@ function readText(length: number): string {
   if (length === 0) return '';
   const to = position + length;
   if (to > end) throw GIVE_UP;
+  let slot = -1;
   if (length <= SHORT_TEXT) {
     // The slot: length, first and last byte. A text met before is compared in place; only a new one is built.
-    const slot = (length * 0x3f1 + src[position]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
+    slot = (length * 0x3f1 + src[position]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
     const cached = textCache[slot]!;
-    if (cached.length === length && sameText(cached, position)) {
+    if (cached.length === length && sameBytes(slot * SHORT_TEXT, position, length)) {
       position = to;
       return cached;
     }
-    const text = asciiText(length, to);
-    if (text !== undefined) {
-      textCache[slot] = text;
-      position = to;
-      return text;
-    }
   }
-  const text = utf8Text(to);
+  // One call for every text the cache does not give, short or long: a call first made after V8
+  // optimized this function (the first long text, in chat_data) would throw it back to slow code.
+  const text = newText(length, to, slot);
   position = to;
   return text;
 }
 
-/** `src[position..to)` (`length` bytes) as a new text when every byte is ASCII, else `undefined`. */
-function asciiText(length: number, to: number): string | undefined {
+/** `src[position..to)` (`length` bytes) as a new text, kept in cache slot `slot` (-1: none) when ASCII. */
+function newText(length: number, to: number, slot: number): string {
   if (nativeUtf8 !== undefined) {
     const text = nativeUtf8.call(src, position, to);
-    // One character per byte and no replacement: every byte was ASCII (a longer sequence makes one character of several bytes).
-    return text.length === length && !text.includes('\uFFFD') ? text : undefined;
-  }
-  const codes = CHAR_CODES[length]!;
-  let bits = 0;
-  for (let i = 0; i < length; i++) bits |= codes[i] = src[position + i]!;
-  return bits < 0x80 ? String.fromCharCode.apply(null, codes) : undefined;
-}
-
-/** `src[position..to)` as text, giving up unless it is valid UTF-8. */
-function utf8Text(to: number): string {
-  if (nativeUtf8 !== undefined) {
-    const text = nativeUtf8.call(src, position, to);
-    if (!text.includes('\uFFFD')) return text;
+    // No replacement character: valid UTF-8 (a text that holds one is read again by the fatal decoder).
+    if (!text.includes('\uFFFD')) {
+      // One character per byte: every byte was ASCII (a longer sequence makes one character of several bytes).
+      if (slot >= 0 && text.length === length) cacheText(slot, text, to);
+      return text;
+    }
+  } else if (slot >= 0) {
+    const codes = CHAR_CODES[length]!;
+    let bits = 0;
+    for (let i = 0; i < length; i++) bits |= codes[i] = src[position + i]!;
+    if (bits < 0x80) {
+      const text = String.fromCharCode.apply(null, codes);
+      cacheText(slot, text, to);
+      return text;
+    }
   }
   try {
     return utf8.decode(src.subarray(position, to));
@@ -434,7 +439,13 @@ function utf8Text(to: number): string {
   }
 }
 
-function sameText(text: string, at: number): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== src[at + i]) return false;
+function cacheText(slot: number, text: string, to: number): void {
+  textCache[slot] = text;
+  textCacheBytes.set(src.subarray(position, to), slot * SHORT_TEXT);
+}
+
+/** Whether the `length` bytes of a cached text (from `cachedAt` in {@link textCacheBytes}) are `src[at..at + length)`. */
+function sameBytes(cachedAt: number, at: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (textCacheBytes[cachedAt + i] !== src[at + i]) return false;
   return true;
 }
