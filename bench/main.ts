@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startMinio } from '../infra/minio.js';
@@ -45,7 +45,7 @@ const SCENARIOS: Record<ScenarioName, Runner> = {
   burst: (context) => burst(context),
   contention: (context) => contention(context),
   writeAmplification: (context) => writeAmplification(context),
-  picklePersistence: (context) => picklePersistence(context),
+  picklePersistence: (context, childScript) => picklePersistence(context, join(dirname(childScript), 'load-process.mjs')),
   lambda: (context) => lambda(context),
   lambdaColdStart: (context) => lambdaColdStart(context),
   memory: (context) => memory(context, memoryOptionsFromEnvironment()),

@@ -16,8 +16,10 @@ import type { WriteTask } from './scenarios/write-amplification.js';
 /** The library's functions (and cbor-x's entry points) whose inclusive time the summary lists. */
 const FUNCTIONS = [
   'decodeSnapshot', 'fromWire', 'fromWireObject', 'invalidSection', 'encodeSnapshot', 'toWire', 'copyOut', 'copyIn', 'deepEqual',
-  'applyChanges', 'readIdMap', 'getUserData', 'getChatData', 'getConversations', 'refreshUserData', 'updateUserData', 'writeRound',
+  'applyChanges', 'readIdMap', 'getUserData', 'getChatData', 'getConversations', 'refreshUserData', 'updateUserData', 'writeRound', 'writeLazySection',
   'transformToByteArray', 'decode', 'encode', 'checkString', 'rebase', 'view', 'set', 'entry', 'put', 'get', 'send',
+  // The one-pass decoder (direct-decode.ts) and what hands its values out.
+  'decodeEnvelopeDirect', 'decodeEntryDirect', 'readLazySection', 'readEntryInPlace', 'readItem', 'readObject', 'readText', 'readIdSection', 'plainFreshValue',
 ];
 
 const PURE_JS = { CBOR_NATIVE_ACCELERATION_DISABLED: 'true' };
@@ -36,6 +38,10 @@ export async function profile(context: BenchContext, childScript: string, outdir
   const writeKey = await context.snapshot(100_000, 'single-file', 'profile-write');
   const userIds = context.population(100_000).users.slice(0, 6).map(([id]) => id);
   jobs.push({ name: 'write-100000-pure-js', task: { ...base, task: 'write', key: writeKey, userIds }, env: PURE_JS });
+  // The fixed cost of a write (issue 16): a 1k-user snapshot, many writes, so that they outweigh the process's start.
+  const smallKey = await context.snapshot(1_000, 'single-file', 'profile-write-1k');
+  const smallIds = context.population(1_000).users.slice(0, 200).map(([id]) => id);
+  jobs.push({ name: 'write-1000-pure-js', task: { ...base, task: 'write', key: smallKey, userIds: smallIds }, env: PURE_JS });
 
   const report: string[] = ['# CPU profiles', ''];
   for (const job of jobs) {

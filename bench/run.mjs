@@ -37,7 +37,7 @@ const sourceTreeLocations = {
 
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'bench/main.ts', child: 'bench/child.ts', runtimes: 'bench/runtimes.ts' },
+  entryPoints: { main: 'bench/main.ts', child: 'bench/child.ts', 'load-process': 'bench/load-process.ts', runtimes: 'bench/runtimes.ts' },
   bundle: true,
   platform: 'node',
   target: 'node20',

@@ -5,6 +5,7 @@ import { isLibrary } from './peers/peer.js';
 import type { BenchResults } from './results.js';
 import type { ImportComparison, LambdaColdStartResult } from './scenarios/lambda-cold-start.js';
 import type { MemoryResult } from './scenarios/memory.js';
+import type { PairedFigure, PicklePersistenceResult } from './scenarios/pickle-persistence.js';
 import type { ScaleChange, ScaleContention, ScaleLayout, ScaleResult } from './scenarios/scale.js';
 
 export interface TargetCheck {
@@ -20,7 +21,7 @@ const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const users = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1000 ? `${n / 1000}k` : String(n));
 
 export function checkTargets(results: BenchResults): TargetCheck[] {
-  const { contention, burst, steadyState, coldStart, codec, writeAmplification, picklePersistence, scale, lambdaColdStart, memory } = results.scenarios;
+  const { contention, burst, steadyState, coldStart, codec, picklePersistence, scale, lambdaColdStart, memory } = results.scenarios;
   const checks: TargetCheck[] = [];
 
   if (contention) {
@@ -74,6 +75,13 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
         .join('; '),
       holds: rows.length === 0 ? null : rows.every((row) => row.ratioRuntime <= 1.3 && row.ratioRuntimeLambda <= 1.3),
     });
+    // Issue 16: PTB's start-up, every entry decoded by the time each get* resolves.
+    checks.push({
+      target: 'Full load',
+      goal: '<= 1.3x raw GET + JSON.parse, at 10k and 100k users (single-file layout, every get*, cbor-extract and pure JS)',
+      measured: rows.map((row) => `${users(row.users)}: ${fixed(row.ratio)}x (cbor-extract), ${fixed(row.ratioLambda)}x (Lambda bundle, pure JS)`).join('; '),
+      holds: rows.length === 0 ? null : rows.every((row) => row.ratio <= 1.3 && row.ratioLambda <= 1.3),
+    });
   }
   if (codec) {
     const { decodeSpeedupOverJson: speedup, decodeAllSpeedupOverJson: all, sizeVersusJson: size } = codec;
@@ -86,38 +94,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       holds: speedup.native >= 2 && speedup.lambda >= 2 && size <= 0.8,
     });
   }
-  if (picklePersistence && 'rows' in picklePersistence) {
-    const pickle = picklePersistence.rows;
-    if (coldStart) {
-      const pairs = coldStart.rows.flatMap((row) => {
-        const ptb = pickle.find((p) => p.users === row.users && p.layout === 'single-file');
-        const against = (ms: number) => (ptb ? ms / ptb.loadMs.median : Number.NaN);
-        return ptb
-          ? [{ users: row.users, ratio: against(row.library.totalMs.median), lambda: against(row.libraryLambda.totalMs.median), second: against(row.library.secondLoadMs.median) }]
-          : [];
-      });
-      checks.push({
-        target: 'Load vs PicklePersistence',
-        goal: 'within 1.5x of PicklePersistence loading from local disk',
-        measured: pairs
-          .map((p) => `${users(p.users)}: ${fixed(p.ratio)}x (pure JS ${fixed(p.lambda)}x; a second load in the same process ${fixed(p.second)}x)`)
-          .join('; '),
-        holds: pairs.length === 0 ? null : pairs.every((p) => p.ratio <= 1.5),
-      });
-    }
-    if (writeAmplification) {
-      const pairs = writeAmplification.rows.flatMap((row) => {
-        const ptb = pickle.find((p) => p.users === row.users && p.layout === row.layout);
-        return row.kind === 'immediate' && ptb ? [{ users: row.users, layout: row.layout!, ratio: row.latencyMs.median / ptb.writeMs.median }] : [];
-      });
-      checks.push({
-        target: 'Write vs PicklePersistence',
-        goal: 'within 1.5x of PicklePersistence writing to local disk',
-        measured: pairs.map((p) => `${users(p.users)} ${p.layout}: ${fixed(p.ratio)}x`).join('; '),
-        holds: pairs.length === 0 ? null : pairs.every((p) => p.ratio <= 1.5),
-      });
-    }
-  }
+  if (picklePersistence && 'rows' in picklePersistence) checks.push(...pickleTargets(picklePersistence));
   if (scale) checks.push(...scaleTargets(scale));
   if (lambdaColdStart) checks.push(lambdaImportTarget(lambdaColdStart));
   if (memory) checks.push(memoryTarget(memory));
@@ -135,6 +112,43 @@ function memoryTarget(result: MemoryResult): TargetCheck {
       .join('; '),
     holds: result.rows.length === 0 ? null : result.rows.filter((row) => row.cbor === 'pure JS').every((row) => row.ratio.max <= result.goal),
   };
+}
+
+/**
+ * Issue 16: writes and loads within 1.5x of PicklePersistence, each ratio the median over rounds
+ * that alternate both sides in the same run. Writes: every size and layout, the library's refresh
+ * and write against PTB's write. Load: at 1k users, a bot's process from spawn to its data in hand
+ * (the AWS SDK's store, the default); a load in a started process is reported beside it.
+ */
+function pickleTargets(result: Extract<PicklePersistenceResult, { rows: unknown }>): TargetCheck[] {
+  // Results of a run before issue 16 have no process starts and no interleaved ratios: nothing to check.
+  if (!('processStart' in result)) return [];
+  const ratio = (figure: PairedFigure) => `${fixed(figure.ratio)}x`;
+  const spread = (figure: PairedFigure) => `${fixed(Math.min(...figure.roundRatios))}-${fixed(Math.max(...figure.roundRatios))}`;
+  const writes = result.rows.map((row) => `${users(row.users)} ${row.layout}: ${ratio(row.write)} (rounds ${spread(row.write)}; the PUT alone ${ratio(row.put)})`);
+  const fresh = result.processStart.find((row) => row.users === 1_000);
+  const warm = result.rows.filter((row) => row.users === 1_000).map((row) => `${row.layout} ${ratio(row.load)}`);
+  const rounds = `median of ${result.rounds} interleaved rounds`;
+  return [
+    {
+      target: 'Write vs PicklePersistence',
+      goal: `within 1.5x of PicklePersistence writing to local disk (${rounds})`,
+      measured: writes.join('; '),
+      holds: result.rows.length === 0 ? null : result.rows.every((row) => row.write.ratio <= 1.5),
+    },
+    {
+      target: 'Load vs PicklePersistence',
+      goal: `within 1.5x, 1k users, fresh process: spawn to data in hand, both sides (${rounds})`,
+      measured:
+        (fresh === undefined
+          ? 'process start not measured'
+          : `process start + load: ${ratio(fresh.sdk)} (rounds ${spread(fresh.sdk)}; ${fresh.sdk.libraryMs.median.toFixed(0)} ms, of which ` +
+            `${fresh.sdkImportedMs.median.toFixed(0)} ms node's start and the imports, against ${fresh.sdk.ptbMs.median.toFixed(0)} ms; fetch store ${ratio(fresh.fetch)})`) +
+        `; a load in a started process: ${warm.join(', ')}` +
+        result.processStart.filter((row) => row.users !== 1_000).map((row) => `; ${users(row.users)} process start ${ratio(row.sdk)}`).join(''),
+      holds: fresh === undefined ? null : fresh.sdk.ratio <= 1.5,
+    },
+  ];
 }
 
 /** Issue 16: the Lambda bundle's import in a fresh process within 1.5x a bare `node` start, on the function's Node (24). */

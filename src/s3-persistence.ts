@@ -67,8 +67,8 @@ export class S3Persistence<
   readonly store: ObjectStore;
   private readonly loadConcurrency: number;
   private readonly environment: Environment;
-  /** This instance's id as a claim holder. */
-  private readonly holder: string;
+  /** This instance's id as a claim holder, drawn when a claim first needs it (see {@link holder}). */
+  private holderId: string | undefined;
   /** Claims this instance holds, by update id, until the update ends. */
   private readonly heldClaims = new Map<number, HeldClaim>();
   /** Objects holding changes of an update whose "handled" mark they keep: written by markUpdateProcessed or flush, last. */
@@ -90,7 +90,6 @@ export class S3Persistence<
     this.contextTypes = resolved.contextTypes;
     this.store = store;
     this.environment = environment;
-    this.holder = environment.writeId();
     const newObject = (key: string) =>
       new TrackedObject({
         store,
@@ -296,6 +295,14 @@ export class S3Persistence<
     if (held === undefined) return;
     this.heldClaims.delete(updateId);
     await releaseClaim(this.claimOptions(), updateId, held);
+  }
+
+  /**
+   * This instance's id as a claim holder. Drawn on first use, not at construction: a load needs
+   * none, and the first use of Web Crypto costs a fresh process several milliseconds.
+   */
+  private get holder(): string {
+    return (this.holderId ??= this.environment.writeId());
   }
 
   private claimOptions() {

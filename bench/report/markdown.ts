@@ -5,6 +5,7 @@ import type { BenchResults } from '../results.js';
 import type { RequestTally } from '../lib/s3.js';
 import type { Summary } from '../lib/stats.js';
 import type { ScaleResult } from '../scenarios/scale.js';
+import type { PairedFigure } from '../scenarios/pickle-persistence.js';
 
 /** `12.3 ms (11.9–13.0)`: the median, and the middle half of the samples. */
 export function ms(summary: Summary): string {
@@ -218,6 +219,27 @@ export function renderMarkdown(results: BenchResults): string {
           s.picklePersistence.rows.map((row) => [users(row.users), row.layout, ms(row.loadMs), ms(row.writeMs), bytes(row.bytesPerWrite)]),
         ),
       );
+      const pickle = s.picklePersistence;
+      if ('processStart' in pickle) {
+        const paired = (figure: PairedFigure) => `${ms(figure.libraryMs)} / ${ms(figure.ptbMs)}: **${figure.ratio.toFixed(2)}x**`;
+        out.push(
+          '',
+          `The library against it, ${pickle.rounds} rounds interleaved in the same run; each ratio the median of the rounds' ratios (library ms / PTB ms: ratio). ` +
+            'Write: `refreshUserData` and `updateUserData` (immediate) against `update_user_data`; load: a new instance and every `get*` in a started process.',
+          '',
+          table(
+            ['users', 'layout', 'write', 'the PUT alone', 'load'],
+            pickle.rows.map((row) => [users(row.users), row.layout, paired(row.write), paired(row.put), paired(row.load)]),
+          ),
+          '',
+          "A bot's process from spawn to its data in hand (single-file): `node` importing the library and loading from MinIO, against `python3` importing `telegram.ext` and loading the pickle.",
+          '',
+          table(
+            ['users', 'AWS SDK store (the default)', 'of which start and imports', 'fetch store'],
+            pickle.processStart.map((row) => [users(row.users), paired(row.sdk), ms(row.sdkImportedMs), paired(row.fetch)]),
+          ),
+        );
+      }
     }
   }
 

@@ -1,8 +1,8 @@
 /**
  * Write amplification: the bytes one update writes as the population grows, in the library's
  * single-file and multi-file layouts and for the peers. One user's data is about 200 bytes; a
- * layout that rewrites a whole snapshot writes the population each time. The per-update write time
- * measured here is also what the comparison with PicklePersistence uses.
+ * layout that rewrites a whole snapshot writes the population each time. (The comparison with
+ * PicklePersistence times its own writes, interleaved with PTB's: scenarios/pickle-persistence.ts.)
  */
 import type { MinioConnection } from '../../infra/minio.js';
 import type { LayoutName } from '../../src/index.js';

@@ -15,4 +15,5 @@ export {
 } from './envelope.js';
 export type { SnapshotFields } from './entries.js';
 export { decodeEntriesFresh, EncodedEntry, storedValue, type EntryEncodings } from './lazy-entries.js';
+export { NOT_READ } from './direct-decode.js';
 export { UndecodableSnapshot } from './value-tags.js';

@@ -128,7 +128,7 @@ function readLazySection(name: string, whole: boolean, entry: EntryFactory): Map
   if (count > end - position) throw GIVE_UP;
   const entries = new Map<unknown, unknown>();
   for (let i = 0; i < count; i++) {
-    const id = readItem();
+    const id = readId();
     if (typeof id === 'object' && id !== null) throw GIVE_UP;
     if (readHead(6) !== TAG_ENCODED_CBOR) throw GIVE_UP;
     const length = readHead(2);
@@ -158,6 +158,36 @@ function readEntryInPlace(from: number, to: number, name: string, id: unknown, e
     depth = outerDepth;
     heldBot = false;
   }
+}
+
+/**
+ * An id of a lazy section, apart from {@link readItem}: when an id is the first thing read (a load
+ * reads the ids of every entry before any entry), `readItem` would otherwise be compiled for
+ * numbers alone, and thrown back to slow code by the first entry that holds anything else.
+ */
+function readId(): unknown {
+  if (position >= end) throw GIVE_UP;
+  const initial = src[position]!;
+  if (initial === 0xfb && position + 9 <= end) {
+    const value = view.getFloat64(position + 1);
+    position += 9;
+    return value;
+  }
+  // Integers (below 2^32, as readItem reads them): ids of users below 2^32 are written so.
+  if (initial < 0x1b) {
+    position++;
+    return readArgument(initial);
+  }
+  if (initial >= 0x20 && initial < 0x3b) {
+    position++;
+    return -1 - readArgument(initial & 0x1f);
+  }
+  return readItemElsewhere();
+}
+
+/** {@link readItem} called from its own place: a call site of its own keeps its own type feedback. */
+function readItemElsewhere(): unknown {
+  return readItem();
 }
 
 /** The argument of a head of major type `major`, which must be there, definite. */
@@ -210,7 +240,8 @@ function readItem(): unknown {
       return new Uint8Array(src.subarray(position, (position += length)));
     }
     case 3:
-      return readText(info < 24 ? info : readArgument(info));
+      // The argument read even when it is the head's own: a branch first taken after V8 optimized this function would throw it back to slow code.
+      return readText(readArgument(info));
     case 4:
       return readArray(readArgument(info));
     case 5:
@@ -343,43 +374,78 @@ function readObjectKey(): string {
 const SHORT_TEXT = 32;
 const TEXT_CACHE_SIZE = 4096;
 const textCache = new Array<string>(TEXT_CACHE_SIZE).fill('');
+/** The bytes of each cached text, `SHORT_TEXT` per slot: compared with the object's without a call per character. */
+const textCacheBytes = new Uint8Array(TEXT_CACHE_SIZE * SHORT_TEXT);
 /** Reused argument lists of `String.fromCharCode`, one per length: building a short text makes no garbage. */
 const CHAR_CODES = Array.from({ length: SHORT_TEXT + 1 }, (_, length) => new Array<number>(length).fill(0));
 
+/**
+ * Node's native decoder of a range of UTF-8 bytes (`Buffer#utf8Slice`, which takes any Uint8Array),
+ * or `undefined` outside Node. Native from the first call and cheap per call, where TextDecoder costs
+ * a view and more per text, and a loop of JavaScript runs interpreted for much of a load in a fresh
+ * process. It replaces a byte that is not UTF-8 with U+FFFD instead of throwing, so a text holding
+ * U+FFFD is decoded again by the fatal decoder.
+ */
+const utf8Slice = (globalThis as { Buffer?: { prototype: unknown } }).Buffer?.prototype as { utf8Slice?: (this: Uint8Array, from: number, to: number) => string } | undefined;
+const nativeUtf8 = typeof utf8Slice?.utf8Slice === 'function' ? utf8Slice.utf8Slice : undefined;
+
 /** Text of `length` bytes; anything but valid UTF-8 gives up (cbor-x's readers differ from each other there). */
 function readText(length: number): string {
+  // Empty texts first: a comparison that only runs after the function is optimized throws it back to slow code.
+  if (length === 0) return '';
   const to = position + length;
   if (to > end) throw GIVE_UP;
-  if (length <= SHORT_TEXT && length > 0) {
+  let slot = -1;
+  if (length <= SHORT_TEXT) {
     // The slot: length, first and last byte. A text met before is compared in place; only a new one is built.
-    const slot = (length * 0x3f1 + src[position]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
+    slot = (length * 0x3f1 + src[position]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
     const cached = textCache[slot]!;
-    if (cached.length === length && sameText(cached, position)) {
+    if (cached.length === length && sameBytes(slot * SHORT_TEXT, position, length)) {
       position = to;
       return cached;
     }
+  }
+  // One call for every text the cache does not give, short or long: a call first made after V8
+  // optimized this function (the first long text, in chat_data) would throw it back to slow code.
+  const text = newText(length, to, slot);
+  position = to;
+  return text;
+}
+
+/** `src[position..to)` (`length` bytes) as a new text, kept in cache slot `slot` (-1: none) when ASCII. */
+function newText(length: number, to: number, slot: number): string {
+  if (nativeUtf8 !== undefined) {
+    const text = nativeUtf8.call(src, position, to);
+    // No replacement character: valid UTF-8 (a text that holds one is read again by the fatal decoder).
+    if (!text.includes('\uFFFD')) {
+      // One character per byte: every byte was ASCII (a longer sequence makes one character of several bytes).
+      if (slot >= 0 && text.length === length) cacheText(slot, text, to);
+      return text;
+    }
+  } else if (slot >= 0) {
     const codes = CHAR_CODES[length]!;
     let bits = 0;
     for (let i = 0; i < length; i++) bits |= codes[i] = src[position + i]!;
     if (bits < 0x80) {
       const text = String.fromCharCode.apply(null, codes);
-      textCache[slot] = text;
-      position = to;
+      cacheText(slot, text, to);
       return text;
     }
   }
-  if (length === 0) return '';
-  let text: string;
   try {
-    text = utf8.decode(src.subarray(position, to));
+    return utf8.decode(src.subarray(position, to));
   } catch {
     throw GIVE_UP;
   }
-  position = to;
-  return text;
 }
 
-function sameText(text: string, at: number): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== src[at + i]) return false;
+function cacheText(slot: number, text: string, to: number): void {
+  textCache[slot] = text;
+  textCacheBytes.set(src.subarray(position, to), slot * SHORT_TEXT);
+}
+
+/** Whether the `length` bytes of a cached text (from `cachedAt` in {@link textCacheBytes}) are `src[at..at + length)`. */
+function sameBytes(cachedAt: number, at: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (textCacheBytes[cachedAt + i] !== src[at + i]) return false;
   return true;
 }

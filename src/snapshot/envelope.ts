@@ -8,9 +8,9 @@
  * `value-tags.ts`, which also names what is wrong.
  */
 import { decodeEnvelopeDirect } from './direct-decode.js';
-import type { ChunkedBody } from '../store/object-store.js';
+import { joinChunks, type ChunkedBody } from '../store/object-store.js';
 import { ChunkWriter } from './chunk-writer.js';
-import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, toWireLazySection, writeLazySection, type EntryEncodings } from './lazy-entries.js';
+import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, writeLazySection, type EntryEncodings } from './lazy-entries.js';
 import { decoder, encoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
 import { defineEntry, isPlainObject } from './values.js';
 
@@ -20,16 +20,12 @@ export const SNAPSHOT_FORMAT = 'telegram-s3-persistence';
 export const SNAPSHOT_VERSION = 2;
 
 /**
- * Encodes snapshot fields in the newest format. The values must already be in the value model
- * (see `copyIn`); `EncodedEntry` values are written as the bytes they were read as.
+ * Encodes snapshot fields in the newest format, as one array. The values must already be in the
+ * value model (see `copyIn`); `EncodedEntry` values are written as the bytes they were read as,
+ * neighbours as one run. The bytes are those cbor-x writes for the envelope as an object.
  */
 export function encodeSnapshot(fields: ReadonlyMap<string, unknown>, encodings?: EntryEncodings): Uint8Array {
-  const envelope: Record<string, unknown> = { $format: SNAPSHOT_FORMAT, $version: SNAPSHOT_VERSION };
-  for (const [name, value] of fields) {
-    const wire = LAZY_SECTIONS.has(name) && value instanceof Map ? toWireLazySection(value, encodings) : toWire(value);
-    defineEntry(envelope, name, wire);
-  }
-  return encoder.encode(envelope);
+  return joinChunks(encodeSnapshotChunks(fields, encodings));
 }
 
 /**

@@ -115,6 +115,18 @@ export class EncodedEntry {
   }
 
   /**
+   * The entry's value as the caller's own when that takes no copy: the value a whole read decoded
+   * (handed over once), or a fresh decode by the one-pass decoder of an entry nobody holds the value
+   * of, its bytes free of the bot placeholder. Otherwise {@link NOT_READ}, and the caller goes the
+   * long way ({@link decodesFresh}, {@link freshValue}, or a copy). Cheaper than asking
+   * {@link decodesFresh} first: the bytes are read once, by the decode itself.
+   */
+  plainFreshValue(): unknown {
+    if (this.hasFresh) return this.freshValue();
+    return this.isDecoded ? NOT_READ : decodeEntryDirect(this.source, this.start, this.end, false);
+  }
+
+  /**
    * The entry's value, not kept: the caller's own. A value the whole read decoded is handed over
    * (once); otherwise the one-pass decoder reads the bytes, and cbor-x (with the walk) reads what
    * that one leaves, naming the entry (`section.get(id)`) when its bytes are not a value

@@ -12,9 +12,9 @@ import { ChangeSet, outgoingOf, PROCESSED_UPDATES_KEPT, PROCESSED_UPDATES_TTL_MS
 import {
   decodeSnapshotLazily,
   EncodedEntry,
+  NOT_READ,
   encodeSnapshot,
   encodeSnapshotChunks,
-  storedValue,
   UndecodableSnapshot,
   type EntryEncodings,
   type SnapshotFields,
@@ -181,7 +181,12 @@ export class TrackedObject {
     const { exportValue } = this.options;
     this.decoding(() =>
       stored.forEach((value, id) => {
-        into.set(id, value instanceof EncodedEntry && value.decodesFresh ? value.freshValue(section, id) : exportValue(storedValue(value, section, id)));
+        if (value instanceof EncodedEntry) {
+          const plain = value.plainFreshValue();
+          into.set(id, plain !== NOT_READ ? plain : value.decodesFresh ? value.freshValue(section, id) : exportValue(value.read(section, id)));
+        } else {
+          into.set(id, exportValue(value));
+        }
       }),
     );
   }

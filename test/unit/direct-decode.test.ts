@@ -4,7 +4,7 @@
  */
 import { encode, Tag } from 'cbor-x';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { EncodedEntry} from '../../src/snapshot/codec.js';
 import { decodeSnapshot, decodeSnapshotLazily, encodeSnapshot } from '../../src/snapshot/codec.js';
 import { decodeEntryDirect, NOT_READ } from '../../src/snapshot/direct-decode.js';
@@ -131,6 +131,61 @@ describe('the one-pass decoder', () => {
   });
 });
 
+describe('texts and ids', () => {
+  it('reads texts that share a cache slot, repeat, are empty, long or not ASCII, each exactly', () => {
+    // Same length, first and last byte: the same slot of the text cache, told apart by the bytes between.
+    const colliding = ['k0z', 'k1z', 'k0z', 'kéz', 'k1z', 'k\u0000z'];
+    const texts = [...colliding, '', 'a'.repeat(32), 'a'.repeat(33), 'b'.repeat(32), 'a'.repeat(32), 'ü', 'zoë', '\uFEFFbom', '日本語'];
+    const item = { list: texts, [colliding[0]!]: 1, [colliding[1]!]: 2, nested: texts.map((text) => ({ [text]: text })) };
+    const bytes = written(item)!;
+    for (let round = 0; round < 3; round++) {
+      expect(decodeEntryDirect(bytes, 0, bytes.length, false)).toEqual(item);
+      expectSameAsCborX(bytes);
+    }
+  });
+
+  it('reads U+FFFD where it is written and gives up on bytes that are not UTF-8, in short texts and long', () => {
+    for (const text of ['\uFFFD', 'a\uFFFDb', `${'x'.repeat(40)}\uFFFD`]) {
+      const bytes = written({ text })!;
+      expect(decodeEntryDirect(bytes, 0, bytes.length, false)).toEqual({ text });
+    }
+    for (const bad of [[0xff], [0x61, 0xc3], [0xed, 0xa0, 0x80], [...Buffer.from('y'.repeat(40)), 0xc0, 0xaf]]) {
+      // A map of one key "t" to a text of the bad bytes.
+      const bytes = new Uint8Array([0xa1, 0x61, 0x74, ...(bad.length < 24 ? [0x60 + bad.length] : [0x78, bad.length]), ...bad]);
+      expect(decodeEntryDirect(bytes, 0, bytes.length, false)).toBe(NOT_READ);
+    }
+  });
+
+  it('reads texts the same where Buffer has no utf8Slice (a runtime other than Node)', async () => {
+    const texts = ['', 'key', 'é', 'a'.repeat(32), 'b'.repeat(40), '\uFFFD', 'zoë'];
+    const bytes = written({ texts, [texts[1]!]: texts[2] })!;
+    const bad = new Uint8Array([0x61, 0xff]);
+    vi.resetModules();
+    // The library needs Buffer.from (value-tags.ts); this one has nothing else.
+    const from = Buffer.from.bind(Buffer);
+    vi.stubGlobal('Buffer', { from, prototype: {} });
+    try {
+      const elsewhere = await import('../../src/snapshot/direct-decode.js');
+      expect(elsewhere.decodeEntryDirect(bytes, 0, bytes.length, false)).toEqual({ texts, [texts[1]!]: texts[2] });
+      expect(elsewhere.decodeEntryDirect(bad, 0, bad.length, false)).toBe(elsewhere.NOT_READ);
+    } finally {
+      vi.unstubAllGlobals();
+      vi.resetModules();
+    }
+  });
+
+  it('reads the ids of a lazy section as they were written, of every kind', () => {
+    const ids: unknown[] = [0, 23, 24, 255, 65_536, 3_000_000_000, -1, -1_000_000_000_123, 1.5, 'text', 2 ** 53];
+    const users = new Map(ids.map((id, i) => [id, { i }]));
+    const bytes = encodeSnapshot(new Map<string, unknown>([['user_data', users]]));
+    for (const whole of [false, true]) {
+      const entries = decodeSnapshotLazily(bytes, whole).get('user_data') as Map<unknown, EncodedEntry>;
+      expect([...entries.keys()].every((id, i) => Object.is(id, ids[i]))).toBe(true);
+      expect([...entries.values()].map((entry) => entry.value)).toEqual(ids.map((_, i) => ({ i })));
+    }
+  });
+});
+
 describe('a whole read', () => {
   const users = new Map<number, unknown>([
     [1, { name: 'Ann', tags: new Set(['a']), seen: new Date(5) }],
@@ -152,6 +207,22 @@ describe('a whole read', () => {
     expect(entries.get(2)!.decodesFresh).toBe(false);
     expect(entries.get(2)!.value).toEqual({ bot: BOT_PLACEHOLDER });
     expect(entries.get(3_000_000_000)!.value).toEqual(new Map([[1, -0]]));
+  });
+
+  it('hands an entry over without a copy only when nobody holds its value and it holds no bot', () => {
+    const lazy = decodeSnapshotLazily(bytes).get('user_data') as Map<number, EncodedEntry>;
+    const first = lazy.get(1)!;
+    const handed = first.plainFreshValue();
+    expect(handed).toEqual(users.get(1));
+    expect(first.plainFreshValue()).not.toBe(handed); // a new decode each time, the caller's own
+    expect(lazy.get(2)!.plainFreshValue()).toBe(NOT_READ); // the bot: only a copy puts it in
+    expect(first.value).toEqual(users.get(1));
+    expect(first.plainFreshValue()).toBe(NOT_READ); // someone holds the stored value now
+    // A whole read's value is handed over once, then the stored value stays apart.
+    const whole = decodeSnapshotLazily(bytes, true).get('user_data') as Map<number, EncodedEntry>;
+    const taken = whole.get(1)!.plainFreshValue();
+    expect(taken).toEqual(users.get(1));
+    expect(whole.get(1)!.value).not.toBe(taken);
   });
 
   it('gives what the lazy read gives', () => {
