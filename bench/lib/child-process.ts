@@ -11,11 +11,13 @@ export interface ChildOptions {
   /** Node flags, e.g. `--cpu-prof`. */
   nodeFlags?: string[];
   timeoutMs?: number;
+  /** The node binary (default: this process's). */
+  node?: string;
 }
 
 export function runChild<T>(childScript: string, task: object, options: ChildOptions = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeFlags ?? []), childScript, JSON.stringify(task)], {
+    const child = spawn(options.node ?? process.execPath, [...(options.nodeFlags ?? []), childScript, JSON.stringify(task)], {
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -100,6 +100,26 @@ export function renderMarkdown(results: BenchResults): string {
         ]),
       ),
     );
+    const on24 = s.coldStart.rows.filter((row) => row.node24 !== undefined);
+    if (on24.length > 0) {
+      out.push(
+        '',
+        `Every get* again on Node ${on24[0]!.node24!.version.slice(1)}, the Node the sample function runs on Lambda (serverless.yml: nodejs24.x), interleaved with the rows above:`,
+        '',
+        table(
+          ['users', 'GET + JSON.parse', 'every get* (cbor-extract)', 'read + rest', 'ratio', 'every get* (pure JS)', 'ratio'],
+          on24.map((row) => [
+            users(row.users),
+            ms(row.node24!.json.totalMs),
+            ms(row.node24!.library.totalMs),
+            `${row.node24!.library.readMs.median.toFixed(0)} + ${row.node24!.library.materializeMs.median.toFixed(0)}`,
+            `${row.node24!.ratio.toFixed(2)}x`,
+            ms(row.node24!.libraryLambda.totalMs),
+            `${row.node24!.ratioLambda.toFixed(2)}x`,
+          ]),
+        ),
+      );
+    }
   }
 
   if (s.codec) {

@@ -17,6 +17,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { isNativeAccelerationEnabled } from 'cbor-x';
 import type { MinioConnection } from '../../infra/minio.js';
 import { PersistenceRuntime, S3Persistence } from '../../src/index.js';
+import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { runChild } from '../lib/child-process.js';
 import type { BenchContext } from '../lib/context.js';
 import { SURVEY } from '../lib/population.js';
@@ -54,6 +55,8 @@ export interface ColdStartMeasurement {
   warm?: LoadTiming;
   bytes: number;
   cborNative: boolean;
+  /** The child's Node version. */
+  node: string;
 }
 
 /** Runs in the fresh process: loads once cold, then once warm. */
@@ -65,7 +68,7 @@ export async function measureColdStart(task: ColdStartTask): Promise<ColdStartMe
   const cold = await load(task, client, started, 0);
   const warm = task.secondLoad === false ? undefined : await load(task, client, now(), 1);
   client.destroy();
-  return { cold, ...(warm ? { warm } : {}), bytes: log.records[0]?.bytesDown ?? 0, cborNative: isNativeAccelerationEnabled };
+  return { cold, ...(warm ? { warm } : {}), bytes: log.records[0]?.bytesDown ?? 0, cborNative: isNativeAccelerationEnabled, node: process.version };
 }
 
 type Client = ReturnType<typeof meteredClient>;
@@ -139,6 +142,11 @@ export interface ColdStartRow {
   json: LoadSummary;
   /** The sharded layout's cold start for one update (cbor-x without cbor-extract). */
   sharded: LoadSummary;
+  /**
+   * The full load and its baseline again on Node 24, the Node the sample function runs on Lambda
+   * (serverless.yml: nodejs24.x); the rows above run on this process's Node.
+   */
+  node24?: { version: string; library: LoadSummary; libraryLambda: LoadSummary; json: LoadSummary; ratio: number; ratioLambda: number };
   /** Median cold load over the baseline's: the runtime's, for each cbor-x build; every `get*`'s; the sharded layout's. */
   ratioRuntime: number;
   ratioRuntimeLambda: number;
@@ -169,6 +177,7 @@ function summarizeLoads(measurements: ColdStartMeasurement[]): LoadSummary {
 
 export async function coldStart(context: BenchContext, childScript: string, options: ColdStartOptions = COLD_START_DEFAULTS): Promise<ColdStartResult> {
   const rows: ColdStartRow[] = [];
+  const node24 = await ensureRuntime('node24');
   for (const users of options.sizes) {
     const repetitions = options.repetitions(users);
     const userIds = context.population(users).users.slice(0, 2 * repetitions).map(([id]) => id);
@@ -184,6 +193,9 @@ export async function coldStart(context: BenchContext, childScript: string, opti
     const libraryLambda: ColdStartMeasurement[] = [];
     const shardedLoads: ColdStartMeasurement[] = [];
     const json: ColdStartMeasurement[] = [];
+    const library24: ColdStartMeasurement[] = [];
+    const libraryLambda24: ColdStartMeasurement[] = [];
+    const json24: ColdStartMeasurement[] = [];
     // Interleaved, so that a slow moment of the machine touches every variant alike.
     for (let i = 0; i < repetitions; i++) {
       const ids = userIds.slice(2 * i, 2 * i + 2);
@@ -195,6 +207,10 @@ export async function coldStart(context: BenchContext, childScript: string, opti
         await runChild(childScript, { ...base, task: 'cold-start', variant: 'library', key: snapshot } satisfies ColdStartTask, { env: LAMBDA_CBOR }),
       );
       json.push(await runChild(childScript, { ...base, task: 'cold-start', variant: 'json', key: document } satisfies ColdStartTask));
+      const fullLoad = { ...base, task: 'cold-start', variant: 'library', key: snapshot } satisfies ColdStartTask;
+      library24.push(await runChild(childScript, fullLoad, { node: node24 }));
+      libraryLambda24.push(await runChild(childScript, fullLoad, { node: node24, env: LAMBDA_CBOR }));
+      json24.push(await runChild(childScript, { ...base, task: 'cold-start', variant: 'json', key: document } satisfies ColdStartTask, { node: node24 }));
       shardedLoads.push(
         await runChild(childScript, { ...base, task: 'cold-start', variant: 'sharded', key: sharded, userIds: ids } satisfies ColdStartTask, { env: LAMBDA_CBOR }),
       );
@@ -213,6 +229,7 @@ export async function coldStart(context: BenchContext, childScript: string, opti
       json: summarizeLoads(json),
       sharded: summarizeLoads(shardedLoads),
     };
+    const on24 = { library: summarizeLoads(library24), libraryLambda: summarizeLoads(libraryLambda24), json: summarizeLoads(json24) };
     rows.push({
       ...row,
       ratioRuntime: ratio(row.runtime.totalMs.median, row.json.totalMs.median),
@@ -220,6 +237,12 @@ export async function coldStart(context: BenchContext, childScript: string, opti
       ratio: ratio(row.library.totalMs.median, row.json.totalMs.median),
       ratioLambda: ratio(row.libraryLambda.totalMs.median, row.json.totalMs.median),
       ratioSharded: ratio(row.sharded.totalMs.median, row.json.totalMs.median),
+      node24: {
+        version: library24[0]!.node,
+        ...on24,
+        ratio: ratio(on24.library.totalMs.median, on24.json.totalMs.median),
+        ratioLambda: ratio(on24.libraryLambda.totalMs.median, on24.json.totalMs.median),
+      },
     });
   }
   return { rows };
