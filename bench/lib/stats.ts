@@ -116,3 +116,13 @@ export function ratioOfMedians(
   ratios.sort((x, y) => x - y);
   return { ratio: median(b) / median(a), low: quantile(ratios, (1 - level) / 2), high: quantile(ratios, 1 - (1 - level) / 2), level };
 }
+
+/** A new random order of `items` (Fisher-Yates): interleaved rounds start with a different side each time. */
+export function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -28,7 +28,7 @@ import { ensureRuntime } from '../../infra/runtimes.mjs';
 import { messageUpdate, startFakeBotApi } from '../../test/support/fake-bot-api.js';
 import { invokeInFreshProcess, webhookEvent } from '../../test/support/lambda.js';
 import type { BenchContext } from '../lib/context.js';
-import { summarize, type Summary } from '../lib/stats.js';
+import { shuffled, summarize, type Summary } from '../lib/stats.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const ptbScript = fileURLToPath(new URL('../peers/pickle_persistence.py', import.meta.url));
@@ -112,16 +112,6 @@ export interface LambdaColdStartResult {
     ptb: { version: string; python: string } | { skipped: string };
   };
   loadAverage: { start: number; end: number };
-}
-
-/** A new random order of `items`. */
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 /** Runs `command args` to its end; resolves with the wall milliseconds from spawn to exit and its stdout. */

@@ -36,7 +36,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { S3Persistence } from '../../src/index.js';
 import type { BenchContext } from '../lib/context.js';
 import { SURVEY, touchUser, type UserRecord } from '../lib/population.js';
-import { now, summarize, type Summary } from '../lib/stats.js';
+import { now, shuffled, summarize, type Summary } from '../lib/stats.js';
 
 const script = fileURLToPath(new URL('../peers/pickle_persistence.py', import.meta.url));
 const run = promisify(execFile);
@@ -324,15 +324,6 @@ function timeToLoaded(command: string, args: string[], env: NodeJS.ProcessEnv): 
       else reject(new Error(`${command} ${args.join(' ')} exited with ${code} before its data was in hand:\n${stderr}`));
     });
   });
-}
-
-function shuffled<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 async function compareProcessStarts(
