@@ -204,7 +204,8 @@ export class LazySection extends Map<unknown, unknown> {
 
   /** The entry at index `at`: the one kept, or a new one (kept when `keep`) that takes a whole read's value. */
   private entryAt(at: number, keep: boolean): EncodedEntry {
-    const kept = this.kept.get(at);
+    // Most sections keep no entry or a few: the lookup is skipped for none.
+    const kept = this.kept.size === 0 ? undefined : this.kept.get(at);
     if (kept !== undefined) return kept;
     let value: unknown = NONE;
     if (this.fresh !== undefined) {
@@ -275,6 +276,30 @@ export class LazySection extends Map<unknown, unknown> {
   override *values(): MapIterator<unknown> {
     if (this.thawed) return yield* super.values();
     for (let at = 0; at < this.index.size; at++) yield this.entryAt(at, false);
+  }
+
+  /**
+   * A full load's walk over the section, in order: `own` is called with each value the caller may
+   * take as its own without an entry object being made (what {@link EncodedEntry.plainFreshValue}
+   * gives: a whole read's value, handed over once, or a fresh decode of an entry nobody holds the
+   * value of, free of the bot placeholder), `other` with the entry for the rest.
+   */
+  forEachPlain(own: (value: unknown, id: number) => void, other: (entry: unknown, id: number) => void): void {
+    if (this.thawed) return super.forEach((entry, id) => other(entry, id as number));
+    const { index, fresh, source } = this;
+    for (let at = 0; at < index.size; at++) {
+      const id = index.idAt(at);
+      if (this.kept.size === 0 || !this.kept.has(at)) {
+        let value: unknown = fresh === undefined ? NONE : fresh[at];
+        if (value !== NONE) fresh![at] = NONE;
+        else value = decodeEntryDirect(source, index.startAt(at), index.endAt(at), false);
+        if (value !== NOT_READ) {
+          own(value, id);
+          continue;
+        }
+      }
+      other(this.entryAt(at, false), id);
+    }
   }
 
   override forEach(callback: (value: unknown, id: unknown, map: Map<unknown, unknown>) => void, thisArg?: unknown): void {
