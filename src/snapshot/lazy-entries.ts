@@ -279,12 +279,14 @@ export class LazySection extends Map<unknown, unknown> {
   }
 
   /**
-   * A full load's walk over the section, in order: `own` is called with each value the caller may
-   * take as its own without an entry object being made (what {@link EncodedEntry.plainFreshValue}
-   * gives: a whole read's value, handed over once, or a fresh decode of an entry nobody holds the
-   * value of, free of the bot placeholder), `other` with the entry for the rest.
+   * A full load's walk over the section, in order: each value the caller may take as its own
+   * without an entry object being made (what {@link EncodedEntry.plainFreshValue} gives: a whole
+   * read's value, handed over once, or a fresh decode of an entry nobody holds the value of, free of
+   * the bot placeholder) is set in `into`, and `other` is called with the entry for the rest. (Set
+   * here rather than through a callback: a new callback per section, inlined for the first, would
+   * throw the optimized walk back to slow code for the next.)
    */
-  forEachPlain(own: (value: unknown, id: number) => void, other: (entry: unknown, id: number) => void): void {
+  forEachPlain(into: Map<number, unknown>, other: (entry: unknown, id: number) => void): void {
     if (this.thawed) return super.forEach((entry, id) => other(entry, id as number));
     const { index, fresh, source } = this;
     for (let at = 0; at < index.size; at++) {
@@ -294,7 +296,7 @@ export class LazySection extends Map<unknown, unknown> {
         if (value !== NONE) fresh![at] = NONE;
         else value = decodeEntryDirect(source, index.startAt(at), index.endAt(at), false);
         if (value !== NOT_READ) {
-          own(value, id);
+          into.set(id, value);
           continue;
         }
       }

@@ -189,7 +189,7 @@ export class TrackedObject {
       }
     };
     // A section as read hands most values over without an entry object being made for each.
-    this.decoding(() => (stored instanceof LazySection ? stored.forEachPlain((value, id) => into.set(id, value), other) : stored.forEach(other)));
+    this.decoding(() => (stored instanceof LazySection ? stored.forEachPlain(into, other) : stored.forEach(other)));
   }
 
   /**

@@ -154,7 +154,7 @@ describe('LazySection', () => {
     const own = new Map<number, unknown>();
     const others: number[] = [];
     section.forEachPlain(
-      (value, id) => own.set(id, value),
+      own,
       (entry, id) => {
         others.push(id);
         own.set(id, (entry as EncodedEntry).value);
@@ -163,13 +163,13 @@ describe('LazySection', () => {
     expect(others).toEqual([5_000_000_000]); // the bot: only a copy puts it in
     expect([...own]).toEqual([...users]);
     const again = new Map<number, unknown>();
-    section.forEachPlain((value, id) => again.set(id, value), (entry, id) => again.set(id, (entry as EncodedEntry).value));
+    section.forEachPlain(again, (entry, id) => again.set(id, (entry as EncodedEntry).value));
     expect(again.get(7)).toEqual(own.get(7));
     expect(again.get(7)).not.toBe(own.get(7));
     // A kept entry answers for itself: its stored value is not handed out.
     const stored = (section.get(7) as EncodedEntry).value;
     const kept: unknown[] = [];
-    section.forEachPlain(() => undefined, (entry, id) => kept.push(id, entry));
+    section.forEachPlain(new Map(), (entry, id) => kept.push(id, entry));
     expect(kept.slice(0, 2)).toEqual([7, section.get(7)]);
     expect((kept[1] as EncodedEntry).value).toBe(stored);
   });
