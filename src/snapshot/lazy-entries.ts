@@ -35,9 +35,9 @@ const NONE: unique symbol = Symbol('none');
  * here for the first caller, who takes it as its own ({@link freshValue}) or adopts it as the stored
  * value ({@link read}), so that nothing is decoded twice.
  *
- * A load holds one of these per user and chat, so it keeps four fields (56 bytes; bench/README,
- * Memory): its section and id, which only messages need, are the caller's to give (the Map holds the
- * id as its key), and one field holds either value, `stop` saying which.
+ * A load makes these only for the entries asked for ({@link LazySection}); each keeps four fields:
+ * its section and id, which only messages need, are the caller's to give (the section holds the id),
+ * and one field holds either value, `stop` saying which.
  */
 export class EncodedEntry {
   /** The value decoded and kept, or (while `stop` is negative) the value a whole read decoded, waiting for the first caller; {@link NONE} before either. */
