@@ -14,6 +14,6 @@ export {
   snapshotVersion,
 } from './envelope.js';
 export type { SnapshotFields } from './entries.js';
-export { decodeEntriesFresh, EncodedEntry, storedValue, type EntryEncodings } from './lazy-entries.js';
+export { decodeEntriesFresh, EncodedEntry, LazySection, storedValue, type EntryEncodings } from './lazy-entries.js';
 export { NOT_READ } from './direct-decode.js';
 export { UndecodableSnapshot } from './value-tags.js';

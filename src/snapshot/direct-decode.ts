@@ -1,9 +1,9 @@
 /**
  * The one-pass decoder: from a snapshot's bytes straight to the value model, with no cbor-x tree
  * and no walk after it. Each item is built as the value it stands for (Maps, Sets, Dates and this
- * format's private tags revived as they are read), and a whole read decodes each lazy entry where
- * it stands, beside the bytes its `EncodedEntry` keeps: one pass over the object, however many
- * entries it holds.
+ * format's private tags revived as they are read). A lazy section is handed, entry by entry, to the
+ * caller's builder (the compact index of `lazy-entries.ts`), and a whole read decodes each entry
+ * where it stands, beside its offsets: one pass over the object, however many entries it holds.
  *
  * It reads only what this format writes: definite lengths, the tags of `value-tags.ts`, text that is
  * valid UTF-8, plain objects with string keys. On anything else it gives up, and the cbor-x path
@@ -25,11 +25,14 @@ const TAG_MAP = 259;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/**
- * What a lazy section's entry becomes: built by the caller (`EncodedEntry`), given where its bytes
- * stand (`source[start..end)`) and, in a whole read, its value.
- */
-export type EntryFactory = (source: Uint8Array, start: number, end: number, section: string, id: unknown, value: unknown, decoded: boolean) => unknown;
+/** A lazy section as it is read (the caller's `LazySection`): its entries added in order. */
+export interface LazySectionBuilder {
+  /** Entry `id` stands in `source[start..end)`; `value` is what a whole read decoded of it, {@link NOT_READ} when nothing. */
+  add(id: number, start: number, end: number, value: unknown): void;
+}
+
+/** Makes the builder of a lazy section of `count` entries (as its head says) of `source`; `whole`: each entry comes with its value. */
+export type LazySectionFactory = (source: Uint8Array, count: number, whole: boolean) => LazySectionBuilder;
 
 /** Where a lazy section stands: the top-level fields whose entries are encoded items, from which version on. */
 export interface LazySections {
@@ -92,14 +95,14 @@ export function decodeEntryDirect(bytes: Uint8Array, from: number, to: number, a
 }
 
 /**
- * A snapshot's envelope as a plain object of final values, the entries of lazy sections made by
- * `entry` (with their values when `whole`), or `undefined` when the bytes hold anything only the
- * cbor-x path reads. The format and version are not checked here.
+ * A snapshot's envelope as a plain object of final values, each lazy section a builder made by
+ * `newSection` (its entries with their values when `whole`), or `undefined` when the bytes hold
+ * anything only the cbor-x path reads. The format and version are not checked here.
  */
-export function decodeEnvelopeDirect(bytes: Uint8Array, lazy: LazySections, whole: boolean, entry: EntryFactory): Record<string, unknown> | undefined {
+export function decodeEnvelopeDirect(bytes: Uint8Array, lazy: LazySections, whole: boolean, newSection: LazySectionFactory): Record<string, unknown> | undefined {
   start(bytes, 0, bytes.length);
   try {
-    const envelope = readEnvelope(lazy, whole, entry);
+    const envelope = readEnvelope(lazy, whole, newSection);
     return position === bytes.length ? envelope : undefined;
   } catch (error) {
     if (error === GIVE_UP || error instanceof RangeError) return undefined;
@@ -107,7 +110,7 @@ export function decodeEnvelopeDirect(bytes: Uint8Array, lazy: LazySections, whol
   }
 }
 
-function readEnvelope(lazy: LazySections, whole: boolean, entry: EntryFactory): Record<string, unknown> {
+function readEnvelope(lazy: LazySections, whole: boolean, newSection: LazySectionFactory): Record<string, unknown> {
   const initial = src[position++]!;
   if (initial >> 5 !== 5) throw GIVE_UP;
   const count = readArgument(initial & 0x1f);
@@ -116,43 +119,48 @@ function readEnvelope(lazy: LazySections, whole: boolean, entry: EntryFactory): 
     const name = readObjectKey();
     const version = envelope.$version;
     envelope[name] =
-      lazy.names.has(name) && typeof version === 'number' && version >= lazy.fromVersion ? readLazySection(name, whole, entry) : readItem();
+      lazy.names.has(name) && typeof version === 'number' && version >= lazy.fromVersion ? readLazySection(whole, newSection) : readItem();
   }
   return envelope;
 }
 
-/** A lazy section: tag 259 over a map of id to tag 24 over the entry's bytes. */
-function readLazySection(name: string, whole: boolean, entry: EntryFactory): Map<unknown, unknown> {
+/**
+ * A lazy section: tag 259 over a map of id to tag 24 over the entry's bytes. Only ids that are
+ * numbers fit the compact index; any other the cbor-x path reads (and the section's shape check
+ * refuses).
+ */
+function readLazySection(whole: boolean, newSection: LazySectionFactory): LazySectionBuilder {
   if (readHead(6) !== TAG_MAP) throw GIVE_UP;
   const count = readHead(5);
-  if (count > end - position) throw GIVE_UP;
-  const entries = new Map<unknown, unknown>();
+  // Each entry takes four bytes at least (id, tag, byte string head, item): no head makes the index larger than the object.
+  if (count > (end - position) / 4) throw GIVE_UP;
+  const section = newSection(source!, count, whole);
   for (let i = 0; i < count; i++) {
     const id = readId();
-    if (typeof id === 'object' && id !== null) throw GIVE_UP;
+    if (typeof id !== 'number') throw GIVE_UP;
     if (readHead(6) !== TAG_ENCODED_CBOR) throw GIVE_UP;
     const length = readHead(2);
     const from = position;
     const to = from + length;
     if (to > end) throw GIVE_UP;
-    entries.set(id, whole ? readEntryInPlace(from, to, name, id, entry) : entry(source!, from, to, name, id, undefined, false));
+    section.add(id, from, to, whole ? readEntryInPlace(to) : NOT_READ);
     position = to;
   }
-  return entries;
+  return section;
 }
 
-/** An entry read where it stands; left undecoded (for the cbor-x path, later) when it is not plainly one value. */
-function readEntryInPlace(from: number, to: number, name: string, id: unknown, entry: EntryFactory): unknown {
+/** The value of an entry read where it stands, or {@link NOT_READ} (for the cbor-x path, later) when it is not plainly one value. */
+function readEntryInPlace(to: number): unknown {
   const outerEnd = end;
   const outerDepth = depth;
   end = to;
   heldBot = false;
   try {
     const value = readItem();
-    return position === to && !heldBot ? entry(source!, from, to, name, id, value, true) : entry(source!, from, to, name, id, undefined, false);
+    return position === to && !heldBot ? value : NOT_READ;
   } catch (error) {
     if (error !== GIVE_UP) throw error;
-    return entry(source!, from, to, name, id, undefined, false);
+    return NOT_READ;
   } finally {
     end = outerEnd;
     depth = outerDepth;

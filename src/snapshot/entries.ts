@@ -5,7 +5,7 @@
  */
 import type { CallbackData } from '../contract.js';
 import { CallbackDataShapeError, parseCallbackData } from './callback-data.js';
-import { storedValue } from './lazy-entries.js';
+import { LazySection, storedValue } from './lazy-entries.js';
 import { overlayOf } from './overlay-map.js';
 import { UndecodableSnapshot } from './value-tags.js';
 import { defineEntry, isPlainObject } from './values.js';
@@ -121,6 +121,8 @@ export function invalidSection(fields: ReadonlyMap<string, unknown>): string | u
     const value = fields.get(section);
     if (value === undefined) continue;
     if (!(value instanceof Map)) return `${section} is not a map`;
+    // A compact index holds numbers alone: its ids need no look.
+    if (value instanceof LazySection) continue;
     // Keys alone where the values need no check: a [key, value] pair per entry is garbage by the 100k.
     for (const id of value.keys()) {
       if (typeof id !== 'number') return `${section} has an id that is a ${typeof id}, not a number`;

@@ -10,7 +10,7 @@
 import { decodeEnvelopeDirect } from './direct-decode.js';
 import { joinChunks, type ChunkedBody } from '../store/object-store.js';
 import { ChunkWriter } from './chunk-writer.js';
-import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, lazyEntry, writeLazySection, type EntryEncodings } from './lazy-entries.js';
+import { decodeLazySection, fromWireLazySection, LAZY_SECTIONS, newLazySection, writeLazySection, type EntryEncodings } from './lazy-entries.js';
 import { decoder, encoder, toWire, UndecodableSnapshot, visitedSetFor, walk } from './value-tags.js';
 import { defineEntry, isPlainObject } from './values.js';
 
@@ -68,7 +68,7 @@ export function decodeSnapshot(bytes: Uint8Array): Map<string, unknown> {
   const fields = decodeSnapshotLazily(bytes, true);
   for (const name of LAZY_SECTIONS) {
     const entries = fields.get(name);
-    if (entries instanceof Map) decodeLazySection(name, entries);
+    if (entries instanceof Map) fields.set(name, decodeLazySection(name, entries));
   }
   return fields;
 }
@@ -77,10 +77,10 @@ export function decodeSnapshot(bytes: Uint8Array): Map<string, unknown> {
  * Decodes a snapshot object's envelope and checks it as {@link decodeSnapshot} does, but leaves the
  * entries of format 2's lazy sections encoded (`EncodedEntry`): each is decoded, and checked, when
  * first read. This is what a load does. With `whole` (a load for every `get*`) each entry is also
- * decoded in the same pass, its value kept for the first caller (`EncodedEntry.takeFresh`).
+ * decoded in the same pass, its value kept for the first caller (`EncodedEntry.freshValue`).
  */
 export function decodeSnapshotLazily(bytes: Uint8Array, whole = false): Map<string, unknown> {
-  const direct = decodeEnvelopeDirect(bytes, LAZY_FROM_VERSION, whole, lazyEntry);
+  const direct = decodeEnvelopeDirect(bytes, LAZY_FROM_VERSION, whole, newLazySection);
   const envelope = direct ?? decodeEnvelope(bytes);
   if (envelope.$format !== SNAPSHOT_FORMAT) throw new UndecodableSnapshot(`not a ${SNAPSHOT_FORMAT} snapshot (no "$format" marker)`);
   const version = envelope.$version;
@@ -98,7 +98,7 @@ export function decodeSnapshotLazily(bytes: Uint8Array, whole = false): Map<stri
     if (name === '$format' || name === '$version') continue;
     const value = envelope[name];
     if (direct !== undefined) fields.set(name, value);
-    else fields.set(name, version >= 2 && LAZY_SECTIONS.has(name) ? fromWireLazySection(name, value, seen) : walk(value, [name], seen));
+    else fields.set(name, version >= 2 && LAZY_SECTIONS.has(name) ? fromWireLazySection(name, value, seen, bytes) : walk(value, [name], seen));
   }
   return fields;
 }

@@ -8,6 +8,7 @@
  */
 import { Tag } from '#cbor-x';
 import { decodeEntryDirect, NOT_READ } from './direct-decode.js';
+import { IdIndex } from './id-index.js';
 import { writeHead, writeNumber, type ChunkWriter } from './chunk-writer.js';
 import {
   decoder,
@@ -34,9 +35,9 @@ const NONE: unique symbol = Symbol('none');
  * here for the first caller, who takes it as its own ({@link freshValue}) or adopts it as the stored
  * value ({@link read}), so that nothing is decoded twice.
  *
- * A load holds one of these per user and chat, so it keeps four fields (56 bytes; bench/README,
- * Memory): its section and id, which only messages need, are the caller's to give (the Map holds the
- * id as its key), and one field holds either value, `stop` saying which.
+ * A load makes these only for the entries asked for ({@link LazySection}); each keeps four fields:
+ * its section and id, which only messages need, are the caller's to give (the section holds the id),
+ * and one field holds either value, `stop` saying which.
  */
 export class EncodedEntry {
   /** The value decoded and kept, or (while `stop` is negative) the value a whole read decoded, waiting for the first caller; {@link NONE} before either. */
@@ -46,22 +47,20 @@ export class EncodedEntry {
 
   /**
    * `source[start..end)` is the entry's CBOR item (by default the whole of `source`): the bytes it
-   * was read from, kept as they are.
+   * was read from, kept as they are. `fresh`, when given, is the value a whole read decoded from
+   * them in the same pass (each object in it new, no bot placeholder).
    */
   constructor(
     readonly source: Uint8Array,
     readonly start = 0,
     end = source.length,
+    fresh: unknown = NONE,
   ) {
     this.stop = end;
-  }
-
-  /** An entry read with its value, decoded from its bytes in the same pass (each object in it new, no bot placeholder). */
-  static withValue(source: Uint8Array, start: number, end: number, value: unknown): EncodedEntry {
-    const entry = new EncodedEntry(source, start, end);
-    entry.held = value;
-    entry.stop = -end - 1;
-    return entry;
+    if (fresh !== NONE) {
+      this.held = fresh;
+      this.stop = -end - 1;
+    }
   }
 
   /** Where the entry's item ends in {@link source}. */
@@ -154,9 +153,186 @@ export function decodeEntriesFresh(section: string, entries: ReadonlyMap<unknown
   return Array.from(entries, ([id, entry]) => entry.freshValue(section, id));
 }
 
-/** Makes an entry of a lazy section for the one-pass decoder (`source[start..end)`): with its value when it read one. */
-export function lazyEntry(source: Uint8Array, start: number, end: number, _section: string, _id: unknown, value: unknown, decoded: boolean): EncodedEntry {
-  return decoded ? EncodedEntry.withValue(source, start, end, value) : new EncodedEntry(source, start, end);
+/**
+ * A lazy section as a load reads it: a Map of id to {@link EncodedEntry}, in the order of the object
+ * read, held as a compact index ({@link IdIndex}: ids and offsets in typed arrays) instead of an
+ * entry object per id, which for a million users was most of what a load kept beside the bytes
+ * (bench/README, Memory).
+ *
+ * An entry object is made when asked for. One looked up by id is kept (in {@link kept}), so that its
+ * decoded value is decoded once and stays the same value; one met while iterating is kept only once
+ * its value is read and kept ({@link SectionEntry}): a write, which iterates every entry to send the
+ * unchanged ones as the bytes read, leaves nothing behind. A whole read's values wait in
+ * {@link fresh}, each handed to the entry made first for its id.
+ *
+ * Sections as read are never changed (changes are overlaid, see overlay-map.ts); should one be, it
+ * becomes a plain Map of its entries first ({@link thaw}), and behaves as one from then on.
+ */
+export class LazySection extends Map<unknown, unknown> {
+  private readonly index: IdIndex;
+  /** A whole read's values by index ({@link NONE} where there is none, or no longer), or `undefined` for a lazy read. */
+  private readonly fresh: unknown[] | undefined;
+  /** The entries made so far whose state must last, by index. */
+  private readonly kept = new Map<number, EncodedEntry>();
+  /** Whether the section was changed, and is now the plain Map it extends. */
+  private thawed = false;
+
+  /** A section of at most `capacity` entries, each bytes of `source`; `whole`: each added with its value. */
+  constructor(
+    readonly source: Uint8Array,
+    capacity: number,
+    whole: boolean,
+  ) {
+    super();
+    this.index = new IdIndex(capacity);
+    this.fresh = whole ? [] : undefined;
+  }
+
+  /** Adds (or, for an id already there, replaces) the entry `source[start..end)`, with `value` when a whole read decoded one ({@link NOT_READ} when not). */
+  add(id: number, start: number, end: number, value: unknown): void {
+    const at = this.index.add(id, start, end);
+    if (this.fresh === undefined) return;
+    const held = value === NOT_READ ? NONE : value;
+    if (at === this.fresh.length) this.fresh.push(held);
+    else this.fresh[at] = held;
+  }
+
+  /** Keeps `entry`, made for index `at` while iterating, now that it holds a value that must last. */
+  keep(at: number, entry: EncodedEntry): void {
+    if (!this.thawed && !this.kept.has(at)) this.kept.set(at, entry);
+  }
+
+  /** The entry at index `at`: the one kept, or a new one (kept when `keep`) that takes a whole read's value. */
+  private entryAt(at: number, keep: boolean): EncodedEntry {
+    // Most sections keep no entry or a few: the lookup is skipped for none.
+    const kept = this.kept.size === 0 ? undefined : this.kept.get(at);
+    if (kept !== undefined) return kept;
+    let value: unknown = NONE;
+    if (this.fresh !== undefined) {
+      value = this.fresh[at];
+      this.fresh[at] = NONE;
+    }
+    const entry = new SectionEntry(this.source, this.index.startAt(at), this.index.endAt(at), value, this, at);
+    if (keep) this.kept.set(at, entry);
+    return entry;
+  }
+
+  private indexOf(id: unknown): number {
+    return typeof id === 'number' ? this.index.indexOf(id) : -1;
+  }
+
+  /** Makes the section the plain Map it extends, its entries in order, before it is changed. */
+  private thaw(): void {
+    if (this.thawed) return;
+    const entries = Array.from(this.entries());
+    this.thawed = true;
+    for (const [id, entry] of entries) super.set(id, entry);
+    this.kept.clear();
+  }
+
+  override get size(): number {
+    return this.thawed ? super.size : this.index.size;
+  }
+
+  override has(id: unknown): boolean {
+    return this.thawed ? super.has(id) : this.indexOf(id) >= 0;
+  }
+
+  override get(id: unknown): unknown {
+    if (this.thawed) return super.get(id);
+    const at = this.indexOf(id);
+    return at < 0 ? undefined : this.entryAt(at, true);
+  }
+
+  override set(id: unknown, value: unknown): this {
+    this.thaw();
+    return super.set(id, value);
+  }
+
+  override delete(id: unknown): boolean {
+    this.thaw();
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.thaw();
+    super.clear();
+  }
+
+  override *entries(): MapIterator<[unknown, unknown]> {
+    if (this.thawed) return yield* super.entries();
+    for (let at = 0; at < this.index.size; at++) yield [this.index.idAt(at), this.entryAt(at, false)];
+  }
+
+  override [Symbol.iterator](): MapIterator<[unknown, unknown]> {
+    return this.entries();
+  }
+
+  override *keys(): MapIterator<unknown> {
+    if (this.thawed) return yield* super.keys();
+    for (let at = 0; at < this.index.size; at++) yield this.index.idAt(at);
+  }
+
+  override *values(): MapIterator<unknown> {
+    if (this.thawed) return yield* super.values();
+    for (let at = 0; at < this.index.size; at++) yield this.entryAt(at, false);
+  }
+
+  /**
+   * A full load's walk over the section, in order: each value the caller may take as its own
+   * without an entry object being made (what {@link EncodedEntry.plainFreshValue} gives: a whole
+   * read's value, handed over once, or a fresh decode of an entry nobody holds the value of, free of
+   * the bot placeholder) is set in `into`, and `other` is called with the entry for the rest. (Set
+   * here rather than through a callback: a new callback per section, inlined for the first, would
+   * throw the optimized walk back to slow code for the next.)
+   */
+  forEachPlain(into: Map<number, unknown>, other: (entry: unknown, id: number) => void): void {
+    if (this.thawed) return super.forEach((entry, id) => other(entry, id as number));
+    const { index, fresh, source } = this;
+    for (let at = 0; at < index.size; at++) {
+      const id = index.idAt(at);
+      if (this.kept.size === 0 || !this.kept.has(at)) {
+        let value: unknown = fresh === undefined ? NONE : fresh[at];
+        if (value !== NONE) fresh![at] = NONE;
+        else value = decodeEntryDirect(source, index.startAt(at), index.endAt(at), false);
+        if (value !== NOT_READ) {
+          into.set(id, value);
+          continue;
+        }
+      }
+      other(this.entryAt(at, false), id);
+    }
+  }
+
+  override forEach(callback: (value: unknown, id: unknown, map: Map<unknown, unknown>) => void, thisArg?: unknown): void {
+    if (this.thawed) return super.forEach(callback, thisArg);
+    for (let at = 0; at < this.index.size; at++) callback.call(thisArg, this.entryAt(at, false), this.index.idAt(at), this);
+  }
+}
+
+/** An entry of a {@link LazySection}, made while iterating: once it keeps a decoded value, the section keeps it too. */
+class SectionEntry extends EncodedEntry {
+  constructor(
+    source: Uint8Array,
+    start: number,
+    end: number,
+    fresh: unknown,
+    private readonly section: LazySection,
+    private readonly at: number,
+  ) {
+    super(source, start, end, fresh);
+  }
+
+  override read(section?: string, id?: unknown): unknown {
+    const value = super.read(section, id);
+    this.section.keep(this.at, this);
+    return value;
+  }
+}
+
+/** Makes a lazy section for the one-pass decoder. */
+export function newLazySection(source: Uint8Array, count: number, whole: boolean): LazySection {
+  return new LazySection(source, count, whole);
 }
 
 /**
@@ -216,26 +392,41 @@ function entryBytes(entry: unknown, encodings: EntryEncodings | undefined): Uint
   return bytes;
 }
 
-/** A lazy section's map as read, with each entry left encoded; anything else is walked (and then refused by its shape check). */
-export function fromWireLazySection(name: string, value: unknown, seen: Set<object> | undefined): unknown {
+/**
+ * A lazy section's map as cbor-x read it from `bytes`, with each entry left encoded: a
+ * {@link LazySection} standing in `bytes` while every id is a number and every entry's bytes a
+ * view of them (as cbor-x reads byte strings), else a plain Map of {@link EncodedEntry}. Anything
+ * but a map is walked (and then refused by its shape check).
+ */
+export function fromWireLazySection(name: string, value: unknown, seen: Set<object> | undefined, bytes: Uint8Array): unknown {
   if (!(value instanceof Map)) return walk(value, [name], seen);
-  const entries = new Map<unknown, unknown>();
   const wire: Map<unknown, unknown> = value;
+  let section: LazySection | undefined = new LazySection(bytes, wire.size, false);
+  let entries: Map<unknown, unknown> | undefined;
   for (const [key, item] of wire) {
     const id = typeof key === 'object' && key !== null ? walk(key, [name, ' key'], seen) : key;
     if (!(item instanceof Tag) || item.tag !== TAG_ENCODED_CBOR || !(item.value instanceof Uint8Array)) {
       throw new UndecodableSnapshot(`${name}.get(${formatStep(id)}) is not an encoded entry (tag ${TAG_ENCODED_CBOR} holding bytes)`);
     }
-    entries.set(id, new EncodedEntry(item.value));
+    const entry: Uint8Array = item.value;
+    const start = entry.byteOffset - bytes.byteOffset;
+    if (section !== undefined && typeof id === 'number' && entry.buffer === bytes.buffer && start >= 0 && start + entry.length <= bytes.length) {
+      section.add(id, start, start + entry.length, NOT_READ);
+      continue;
+    }
+    // An id or entry the index cannot hold: the entries so far move to a plain Map, and the rest follow.
+    entries ??= new Map(section);
+    section = undefined;
+    entries.set(id, new EncodedEntry(entry));
   }
-  return entries;
+  return entries ?? section;
 }
 
-/** Replaces every {@link EncodedEntry} in a lazy section's map by its value, decoded afresh. */
-export function decodeLazySection(name: string, entries: Map<unknown, unknown>): void {
-  entries.forEach((entry, id) => {
-    if (entry instanceof EncodedEntry) entries.set(id, entry.freshValue(name, id));
-  });
+/** A lazy section's map with each {@link EncodedEntry} replaced by its value, decoded afresh (a new Map: the one read is left as it is). */
+export function decodeLazySection(name: string, entries: ReadonlyMap<unknown, unknown>): Map<unknown, unknown> {
+  const values = new Map<unknown, unknown>();
+  entries.forEach((entry, id) => values.set(id, entry instanceof EncodedEntry ? entry.freshValue(name, id) : entry));
+  return values;
 }
 
 function decodeEntry(bytes: Uint8Array, section: string, id: unknown): unknown {

@@ -1,0 +1,232 @@
+/**
+ * The compact index of a lazy section (`IdIndex`) and the Map it stands behind (`LazySection`): a
+ * lookup finds what a Map would, in the order a Map keeps, with far less memory per entry.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { EncodedEntry } from '../../src/snapshot/codec.js';
+import { decodeSnapshotLazily, encodeSnapshot, LazySection } from '../../src/snapshot/codec.js';
+import { decodeEnvelopeDirect } from '../../src/snapshot/direct-decode.js';
+import { parseSections } from '../../src/snapshot/entries.js';
+import { hashId, IdIndex } from '../../src/snapshot/id-index.js';
+import { UndecodableSnapshot } from '../../src/snapshot/value-tags.js';
+import { BOT_PLACEHOLDER } from '../../src/snapshot/values.js';
+
+/** `count` distinct ids whose hashes pick the same slot of an index of `capacity`. */
+function collidingIds(capacity: number, count: number): number[] {
+  const slots = 2 ** (32 - Math.clz32(Math.max(1, capacity * 2 - 1)));
+  const ids: number[] = [];
+  for (let id = 1; ids.length < count; id++) if ((hashId(id) & (slots - 1)) === (hashId(1) & (slots - 1))) ids.push(id);
+  return ids;
+}
+
+describe('IdIndex', () => {
+  it('finds each id added, in the order added, and no other', () => {
+    const index = new IdIndex(4);
+    expect([10, 20, 30].map((id, i) => index.add(id, i * 10, i * 10 + 5))).toEqual([0, 1, 2]);
+    expect(index.size).toBe(3);
+    expect([10, 20, 30, 40].map((id) => index.indexOf(id))).toEqual([0, 1, 2, -1]);
+    expect([0, 1, 2].map((at) => [index.idAt(at), index.startAt(at), index.endAt(at)])).toEqual([
+      [10, 0, 5],
+      [20, 10, 15],
+      [30, 20, 25],
+    ]);
+  });
+
+  it('tells apart ids that collide in the hash', () => {
+    const ids = collidingIds(8, 5);
+    expect(new Set(ids.map((id) => hashId(id) & 15)).size).toBe(1);
+    const index = new IdIndex(8);
+    ids.slice(0, 4).forEach((id, i) => index.add(id, i, i + 1));
+    expect(ids.map((id) => index.indexOf(id))).toEqual([0, 1, 2, 3, -1]);
+    // An id added again keeps its place and takes the new offsets, as Map#set keeps the first place.
+    expect(index.add(ids[1]!, 100, 200)).toBe(1);
+    expect([index.size, index.startAt(1), index.endAt(1)]).toEqual([4, 100, 200]);
+  });
+
+  it('holds negative, fractional and large ids, NaN, and -0 as the 0 a Map makes of it', () => {
+    const ids = [-1, -1_000_000_000_123, 1.5, -2.25, 2 ** 53, -(2 ** 31), 2 ** 31, 5_000_000_000, Infinity, NaN];
+    const index = new IdIndex(ids.length + 1);
+    ids.forEach((id, i) => index.add(id, i, i));
+    ids.forEach((id, i) => expect(index.indexOf(id)).toBe(i));
+    expect(index.indexOf(1.25)).toBe(-1);
+    // Every NaN is the one key, whatever its bits.
+    const otherNaN = new Float64Array(new Uint32Array([1, 0x7ff00000]).buffer)[0]!;
+    expect(index.indexOf(otherNaN)).toBe(ids.length - 1);
+    const zero = index.add(-0, 7, 8);
+    expect(Object.is(index.idAt(zero), 0)).toBe(true);
+    expect(index.indexOf(0)).toBe(zero);
+    expect(index.add(0, 9, 10)).toBe(zero);
+    expect(index.startAt(zero)).toBe(9);
+    expect(hashId(-0)).toBe(hashId(0));
+  });
+
+  it('holds sections of no entry and of one', () => {
+    const empty = new IdIndex(0);
+    expect([empty.size, empty.indexOf(0)]).toEqual([0, -1]);
+    expect(() => empty.add(1, 0, 1)).toThrow(RangeError);
+    const one = new IdIndex(1);
+    expect(one.add(42, 3, 4)).toBe(0);
+    expect([one.indexOf(42), one.indexOf(43)]).toEqual([0, -1]);
+    expect(() => one.add(43, 0, 1)).toThrow(RangeError);
+  });
+
+  it('answers as a Map of the same ids would, order included', () => {
+    const id = fc.oneof(fc.integer({ min: -50, max: 50 }), fc.double(), fc.constantFrom(-0, 0, 2 ** 53, -(2 ** 53), NaN));
+    fc.assert(
+      fc.property(fc.array(id, { maxLength: 80 }), fc.array(id, { maxLength: 20 }), (added, looked) => {
+        const index = new IdIndex(added.length);
+        const model = new Map<number, number>();
+        added.forEach((id, i) => {
+          index.add(id, i, i + 1);
+          model.set(id, i);
+        });
+        const keys = [...model.keys()];
+        expect(index.size).toBe(model.size);
+        keys.forEach((key, at) => {
+          expect(Object.is(index.idAt(at), key)).toBe(true);
+          expect(index.startAt(at)).toBe(model.get(key));
+        });
+        // A Map's SameValueZero: 0 and -0 alike, NaN itself.
+        for (const id of [...looked, ...added]) expect(index.indexOf(id)).toBe(keys.findIndex((key) => key === id || (key !== key && id !== id)));
+      }),
+    );
+  });
+});
+
+describe('LazySection', () => {
+  const users = new Map<number, unknown>([
+    [7, { name: 'Ann' }],
+    [-3, { name: 'Bob', seen: new Date(5) }],
+    [1.5, [1, 2]],
+    [5_000_000_000, { bot: BOT_PLACEHOLDER }],
+    [0, 'zero'],
+  ]);
+  const bytes = encodeSnapshot(new Map<string, unknown>([['user_data', users], ['chat_data', new Map()], ['bot_data', { n: 1 }]]));
+  const sectionOf = (read: Map<string, unknown>, name = 'user_data') => read.get(name) as LazySection;
+
+  it('is what a load reads: a Map of the entries in the snapshot order, looked up by id', () => {
+    for (const whole of [false, true]) {
+      const section = sectionOf(decodeSnapshotLazily(bytes, whole));
+      expect(section).toBeInstanceOf(LazySection);
+      expect(section.size).toBe(5);
+      expect([...section.keys()]).toEqual([...users.keys()]);
+      expect([...section.entries()].map(([id, entry]) => [id, (entry as EncodedEntry).value])).toEqual([...users]);
+      expect([...section.values()].map((entry) => (entry as EncodedEntry).value)).toEqual([...users.values()]);
+      const seen: unknown[] = [];
+      section.forEach((entry, id, map) => seen.push([id, (entry as EncodedEntry).value, map === section]));
+      expect(seen).toEqual([...users].map(([id, value]) => [id, value, true]));
+      expect([section.has(-3), section.has(4), section.has('7'), section.get(4), section.get('7')]).toEqual([true, false, false, undefined, undefined]);
+      expect((section.get(-0) as EncodedEntry).value).toBe('zero');
+      expect(new Map(section).size).toBe(5);
+    }
+  });
+
+  it('holds a section of no entry and one of one entry', () => {
+    const empty = sectionOf(decodeSnapshotLazily(bytes), 'chat_data');
+    expect([empty.size, [...empty], empty.get(1)]).toEqual([0, [], undefined]);
+    const one = sectionOf(decodeSnapshotLazily(encodeSnapshot(new Map([['user_data', new Map([[-0, { n: 1 }]])]]))));
+    expect([...one.keys()].map((id) => Object.is(id, 0))).toEqual([true]);
+    expect((one.get(0) as EncodedEntry).value).toEqual({ n: 1 });
+  });
+
+  it('keeps the entry looked up by id, and an iterated one only once its value is kept', () => {
+    const section = sectionOf(decodeSnapshotLazily(bytes));
+    expect(section.get(7)).toBe(section.get(7));
+    expect((section.get(7) as EncodedEntry).value).toBe((section.get(7) as EncodedEntry).value);
+    // Iterating makes entries that nothing keeps (a write leaves nothing behind) ...
+    const [, passing] = [...section][1]!;
+    // (Identity compared by hand: a failed toBe looks through both entries, and so into the section.)
+    expect(section.get(-3) === passing).toBe(false);
+    const [, read] = [...section][2]!;
+    (read as EncodedEntry).freshValue();
+    expect(section.get(1.5) === read).toBe(false);
+    // ... until one is read: then a lookup gives that entry and its value, decoded once.
+    const [, kept] = [...section][3]!;
+    const value = (kept as EncodedEntry).read('user_data', 5_000_000_000);
+    expect(section.get(5_000_000_000)).toBe(kept);
+    expect((section.get(5_000_000_000) as EncodedEntry).value).toBe(value);
+    expect([...section][3]![1]).toBe(kept);
+  });
+
+  it('hands a whole read values over once, each the caller own, without entries for them', () => {
+    const section = sectionOf(decodeSnapshotLazily(bytes, true));
+    const own = new Map<number, unknown>();
+    const others: number[] = [];
+    section.forEachPlain(
+      own,
+      (entry, id) => {
+        others.push(id);
+        own.set(id, (entry as EncodedEntry).value);
+      },
+    );
+    expect(others).toEqual([5_000_000_000]); // the bot: only a copy puts it in
+    expect([...own]).toEqual([...users]);
+    const again = new Map<number, unknown>();
+    section.forEachPlain(again, (entry, id) => again.set(id, (entry as EncodedEntry).value));
+    expect(again.get(7)).toEqual(own.get(7));
+    expect(again.get(7)).not.toBe(own.get(7));
+    // A kept entry answers for itself: its stored value is not handed out.
+    const stored = (section.get(7) as EncodedEntry).value;
+    const kept: unknown[] = [];
+    section.forEachPlain(new Map(), (entry, id) => kept.push(id, entry));
+    expect(kept.slice(0, 2)).toEqual([7, section.get(7)]);
+    expect((kept[1] as EncodedEntry).value).toBe(stored);
+  });
+
+  it('becomes a plain Map when changed, as a copy changed by the same calls would', () => {
+    const changes: Array<(map: Map<unknown, unknown>) => unknown> = [
+      (map) => map.set(-3, 'new'),
+      (map) => map.delete(7),
+      (map) => map.set(99, 'added'),
+      (map) => map.set(7, 'back'),
+    ];
+    const section = sectionOf(decodeSnapshotLazily(bytes));
+    const kept = section.get(0);
+    const copy = new Map(section);
+    for (const change of changes) {
+      const [answer, expected] = [change(section), change(copy)];
+      expect(answer === section ? 'the map' : answer).toEqual(expected === copy ? 'the map' : expected);
+    }
+    expect([...section.keys()]).toEqual([...copy.keys()]);
+    expect([...section.keys()]).toEqual([-3, 1.5, 5_000_000_000, 0, 99, 7]);
+    expect([section.get(-3), section.get(99), section.get(0), section.size]).toEqual(['new', 'added', kept, 6]);
+    section.clear();
+    expect([section.size, [...section]]).toEqual([0, []]);
+  });
+
+  it('is written back as the bytes it was read from', () => {
+    for (const whole of [false, true]) expect(encodeSnapshot(decodeSnapshotLazily(bytes, whole))).toEqual(bytes);
+  });
+
+  it('is what the cbor-x path reads too, and a plain Map where an id is not a number', () => {
+    // bot_data, written last, as an indefinite array: only the cbor-x path reads that.
+    const written = encodeSnapshot(new Map<string, unknown>([['user_data', users], ['bot_data', [1]]]));
+    expect([...written.subarray(-2)]).toEqual([0x81, 0x01]);
+    const indefinite = Uint8Array.of(...written.subarray(0, -2), 0x9f, 0x01, 0xff);
+    expect(decodeEnvelopeDirect(indefinite, { names: new Set(['user_data']), fromVersion: 2 }, false, () => ({ add() {} }))).toBeUndefined();
+    const read = decodeSnapshotLazily(indefinite);
+    expect(read.get('bot_data')).toEqual([1]);
+    const section = sectionOf(read);
+    expect(section).toBeInstanceOf(LazySection);
+    expect([...section].map(([id, entry]) => [id, (entry as EncodedEntry).value])).toEqual([...users]);
+    expect(encodeSnapshot(read)).toEqual(written);
+
+    const texts = decodeSnapshotLazily(encodeSnapshot(new Map([['user_data', new Map<unknown, unknown>([[1, 'a'], ['two', 'b'], [3, 'c']])]])));
+    const plain = texts.get('user_data') as Map<unknown, EncodedEntry>;
+    expect(plain).not.toBeInstanceOf(LazySection);
+    expect([...plain].map(([id, entry]) => [id, entry.value])).toEqual([[1, 'a'], ['two', 'b'], [3, 'c']]);
+    expect(() => parseSections(texts)).toThrow(new UndecodableSnapshot('user_data has an id that is a string, not a number'));
+  });
+
+  it('names the entry whose bytes do not decode', () => {
+    const bad = Buffer.from(bytes);
+    bad[bad.indexOf(Buffer.from('Bob')) - 1] = 0x7f; // an indefinite text head where the name's head was
+    for (const whole of [false, true]) {
+      const section = sectionOf(decodeSnapshotLazily(bad, whole));
+      expect(section).toBeInstanceOf(LazySection);
+      expect(() => (section.get(-3) as EncodedEntry).read('user_data', -3)).toThrow(/user_data\.get\(-3\)/);
+      expect((section.get(7) as EncodedEntry).value).toEqual({ name: 'Ann' });
+    }
+  });
+});
