@@ -4,11 +4,21 @@
  * body are checked before any state is touched, and everything the bot writes is flushed before the
  * response returns, because Lambda freezes after it.
  */
+import { setFlagsFromString } from 'node:v8';
 import { webhookHandler, type LambdaWebhookEvent, type LambdaWebhookResult } from 'telegram-s3-persistence/webhook';
 import { ConfigError, readConfig } from './config.js';
 import { setUpBot } from './setup.js';
 
 export type { LambdaWebhookEvent as HttpApiEvent, LambdaWebhookResult as HttpApiResult };
+
+// Node's fetch (undici) parses HTTP with llhttp compiled to WebAssembly, and V8 recompiles that
+// parser's one large function with its optimizing compiler after a few requests, on a background
+// thread whose working memory (about 20 MB) stays resident: half of what a first update costs above
+// the imported bundle, whatever the snapshot (bench/README.md, Memory). A tiering budget this large
+// keeps the parser on V8's baseline WebAssembly code for the life of an instance; a 40 MB body is read
+// no slower. NODE_OPTIONS cannot carry this V8 flag, so it is set here, before the first request
+// compiles the parser (it only applies to code compiled after it).
+setFlagsFromString('--wasm-tiering-budget=2000000000');
 
 let handle: ((event: LambdaWebhookEvent) => Promise<LambdaWebhookResult>) | undefined;
 
