@@ -4,7 +4,6 @@
  * body are checked before any state is touched, and everything the bot writes is flushed before the
  * response returns, because Lambda freezes after it.
  */
-import { setFlagsFromString } from 'node:v8';
 import { webhookHandler, type LambdaWebhookEvent, type LambdaWebhookResult } from 'telegram-s3-persistence/webhook';
 import { ConfigError, readConfig } from './config.js';
 import { setUpBot } from './setup.js';
@@ -17,8 +16,9 @@ export type { LambdaWebhookEvent as HttpApiEvent, LambdaWebhookResult as HttpApi
 // the imported bundle, whatever the snapshot (bench/README.md, Memory). A tiering budget this large
 // keeps the parser on V8's baseline WebAssembly code for the life of an instance; a 40 MB body is read
 // no slower. NODE_OPTIONS cannot carry this V8 flag, so it is set here, before the first request
-// compiles the parser (it only applies to code compiled after it).
-setFlagsFromString('--wasm-tiering-budget=2000000000');
+// compiles the parser (it only applies to code compiled after it). node:v8 is got, not imported: a
+// built-in imported at the top of the bundle is loaded with every export at each cold start.
+process.getBuiltinModule('node:v8').setFlagsFromString('--wasm-tiering-budget=2000000000');
 
 let handle: ((event: LambdaWebhookEvent) => Promise<LambdaWebhookResult>) | undefined;
 
