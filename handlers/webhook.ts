@@ -10,6 +10,16 @@ import { setUpBot } from './setup.js';
 
 export type { LambdaWebhookEvent as HttpApiEvent, LambdaWebhookResult as HttpApiResult };
 
+// Node's fetch (undici) parses HTTP with llhttp compiled to WebAssembly, and V8 recompiles that
+// parser's one large function with its optimizing compiler after a few requests, on a background
+// thread whose working memory (about 20 MB) stays resident: half of what a first update costs above
+// the imported bundle, whatever the snapshot (bench/README.md, Memory). A tiering budget this large
+// keeps the parser on V8's baseline WebAssembly code for the life of an instance; a 40 MB body is read
+// no slower. NODE_OPTIONS cannot carry this V8 flag, so it is set here, before the first request
+// compiles the parser (it only applies to code compiled after it). node:v8 is got, not imported: a
+// built-in imported at the top of the bundle is loaded with every export at each cold start.
+process.getBuiltinModule('node:v8').setFlagsFromString('--wasm-tiering-budget=2000000000');
+
 let handle: ((event: LambdaWebhookEvent) => Promise<LambdaWebhookResult>) | undefined;
 
 /** Environment: BOT_TOKEN, WEBHOOK_SECRET, PERSISTENCE_URL, and optionally BOT_INFO, PERSISTENCE_LAYOUT, S3_CLIENT (fetch or sdk: handlers/setup.ts), S3_ENDPOINT, TELEGRAM_API_ROOT. */

@@ -10,6 +10,9 @@
  *   is loaded;
  * - **peak**: the peak RSS after the first update has returned.
  *
+ * The process gets the variables serverless.yml sets on the function itself (its process settings,
+ * such as glibc's mmap threshold), as the deployed function does.
+ *
  * Ratio = (peak - floor) / snapshot bytes; the target is at most 2 at every size. Each snapshot
  * (about 40, 120 and 300 MB, from the bench population, encoded by the library's own
  * `encodeSnapshot` and stored with a plain PUT) is seeded once per run; every process reads a fresh
@@ -18,6 +21,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +32,7 @@ import { messageUpdate, startFakeBotApi } from '../../test/support/fake-bot-api.
 import { webhookEvent } from '../../test/support/lambda.js';
 import type { BenchContext } from '../lib/context.js';
 import { generatePopulation, toSnapshotFields } from '../lib/population.js';
+import { functionEnvironment } from '../lib/serverless-environment.js';
 import { plainClient, putObject } from '../lib/s3.js';
 import { summarize, type Summary } from '../lib/stats.js';
 
@@ -166,6 +171,7 @@ export async function memory(context: BenchContext, options: MemoryOptions = MEM
     const sample = 20_000;
     const bytesPerUser = encodeSnapshot(toSnapshotFields(generatePopulation(sample))).length / sample;
     const env: Record<string, string> = {
+      ...functionEnvironment(readFileSync(join(root, 'serverless.yml'), 'utf8'), 'webhook'),
       BOT_TOKEN,
       WEBHOOK_SECRET,
       BOT_INFO: JSON.stringify(api.botInfo),

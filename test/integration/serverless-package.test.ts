@@ -164,7 +164,7 @@ describe('serverless package', () => {
     expect(integration?.Properties.PayloadFormatVersion).toBe('2.0');
   });
 
-  it('leaves the secrets to CloudFormation dynamic references, points PERSISTENCE_URL at the prefix, and sets the layout', () => {
+  it('leaves the secrets to CloudFormation dynamic references, points PERSISTENCE_URL at the prefix, sets the layout and the function process settings', () => {
     const [fn] = resourcesOfType(template, 'AWS::Lambda::Function');
     const variables = resolveIntrinsics((fn?.Properties.Environment as { Variables: unknown }).Variables, BUCKET);
     expect(variables).toEqual({
@@ -174,6 +174,7 @@ describe('serverless package', () => {
       PERSISTENCE_LAYOUT: 'single-file',
       S3_CLIENT: 'fetch',
       UPDATE_CLAIMS: '25',
+      MALLOC_MMAP_THRESHOLD_: '32768',
     });
   });
 
