@@ -42,9 +42,9 @@ export interface ColdStartTask {
 /** One load, in milliseconds, with its two phases. */
 export interface LoadTiming {
   totalMs: number;
-  /** library: GET and decode (the first `get*`); runtime, sharded: the whole (no split); json: GetObject with the body read. */
+  /** library: the first `get*` (`getUserData`: GET, and every user decoded); runtime, sharded: the whole (no split); json: GetObject with the body read. */
   readMs: number;
-  /** library: copies handed to the caller (`getUserData`, `getChatData`, ...); runtime, sharded: 0; json: JSON.parse. */
+  /** library: the other `get*` (chat, bot, callback data, conversations); runtime, sharded: 0; json: JSON.parse. */
   materializeMs: number;
 }
 
@@ -73,11 +73,18 @@ export async function measureColdStart(task: ColdStartTask): Promise<ColdStartMe
 
 type Client = ReturnType<typeof meteredClient>;
 
+/**
+ * Every `get*`, one after another in the order of PTB's `Application.initialize`: user, chat, bot
+ * and callback data (`_initialize_persistence`), then the conversation handler's states.
+ */
 async function loadWithLibrary(task: ColdStartTask, client: Client, started: number): Promise<LoadTiming> {
   const persistence = new S3Persistence({ filepath: `s3://${task.bucket}/${task.key}`, client });
-  await persistence.getBotData();
+  await persistence.getUserData();
   const read = now();
-  await Promise.all([persistence.getUserData(), persistence.getChatData(), persistence.getConversations(SURVEY)]);
+  await persistence.getChatData();
+  await persistence.getBotData();
+  await persistence.getCallbackData();
+  await persistence.getConversations(SURVEY);
   const done = now();
   return { totalMs: done - started, readMs: read - started, materializeMs: done - read };
 }

@@ -58,6 +58,8 @@ function start(bytes: Uint8Array, from: number, to: number): void {
     // A plain view: a Buffer's subarray would be a Buffer, built by a slower constructor.
     src = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // The cached texts' places are in the object read before.
+    textCacheAt.fill(-1);
     if (!releaseScheduled) {
       releaseScheduled = true;
       queueMicrotask(release);
@@ -303,6 +305,15 @@ function readArray(length: number): unknown[] {
   return items;
 }
 
+/**
+ * Makes plain objects (their prototype `Object.prototype`, as `{}`'s) with room for ten properties
+ * in the object itself, where `{}` has four and puts the rest in a separate array that grows by
+ * copies. V8 shrinks the room to what the first objects made used, so that a load of many entries
+ * of the same shape makes one object per entry, not two or three.
+ */
+const PlainObject = function PlainObject() {} as unknown as new () => Record<string, unknown>;
+PlainObject.prototype = Object.prototype;
+
 /** A plain object (a map not tagged 259, as cbor-x reads it with `mapsAsObjects`), string keys only. */
 function readObject(count: number): Record<string, unknown> {
   if (count > (end - position) / 2) throw GIVE_UP;
@@ -382,8 +393,12 @@ function readObjectKey(): string {
 const SHORT_TEXT = 32;
 const TEXT_CACHE_SIZE = 4096;
 const textCache = new Array<string>(TEXT_CACHE_SIZE).fill('');
-/** The bytes of each cached text, `SHORT_TEXT` per slot: compared with the object's without a call per character. */
-const textCacheBytes = new Uint8Array(TEXT_CACHE_SIZE * SHORT_TEXT);
+/**
+ * Where in the object being read each cached text's bytes stand (-1: nowhere, as after a change of
+ * object): a text met again is compared with its first occurrence in place, and caching a text
+ * copies no bytes (a copy through a view cost most of a cold load's misses: usernames, each new).
+ */
+const textCacheAt = new Int32Array(TEXT_CACHE_SIZE).fill(-1);
 /** Reused argument lists of `String.fromCharCode`, one per length: building a short text makes no garbage. */
 const CHAR_CODES = Array.from({ length: SHORT_TEXT + 1 }, (_, length) => new Array<number>(length).fill(0));
 
@@ -408,7 +423,8 @@ function readText(length: number): string {
     // The slot: length, first and last byte. A text met before is compared in place; only a new one is built.
     slot = (length * 0x3f1 + src[position]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
     const cached = textCache[slot]!;
-    if (cached.length === length && sameBytes(slot * SHORT_TEXT, position, length)) {
+    const cachedAt = textCacheAt[slot]!;
+    if (cachedAt >= 0 && cached.length === length && sameBytes(cachedAt, position, length)) {
       position = to;
       return cached;
     }
@@ -427,7 +443,7 @@ function newText(length: number, to: number, slot: number): string {
     // No replacement character: valid UTF-8 (a text that holds one is read again by the fatal decoder).
     if (!text.includes('\uFFFD')) {
       // One character per byte: every byte was ASCII (a longer sequence makes one character of several bytes).
-      if (slot >= 0 && text.length === length) cacheText(slot, text, to);
+      if (slot >= 0 && text.length === length) cacheText(slot, text);
       return text;
     }
   } else if (slot >= 0) {
@@ -436,7 +452,7 @@ function newText(length: number, to: number, slot: number): string {
     for (let i = 0; i < length; i++) bits |= codes[i] = src[position + i]!;
     if (bits < 0x80) {
       const text = String.fromCharCode.apply(null, codes);
-      cacheText(slot, text, to);
+      cacheText(slot, text);
       return text;
     }
   }
@@ -447,13 +463,13 @@ function newText(length: number, to: number, slot: number): string {
   }
 }
 
-function cacheText(slot: number, text: string, to: number): void {
+function cacheText(slot: number, text: string): void {
   textCache[slot] = text;
-  textCacheBytes.set(src.subarray(position, to), slot * SHORT_TEXT);
+  textCacheAt[slot] = position;
 }
 
-/** Whether the `length` bytes of a cached text (from `cachedAt` in {@link textCacheBytes}) are `src[at..at + length)`. */
+/** Whether the `length` bytes of a cached text (its first occurrence, at `cachedAt`) are `src[at..at + length)`. */
 function sameBytes(cachedAt: number, at: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (textCacheBytes[cachedAt + i] !== src[at + i]) return false;
+  for (let i = 0; i < length; i++) if (src[cachedAt + i] !== src[at + i]) return false;
   return true;
 }

@@ -144,6 +144,17 @@ describe('texts and ids', () => {
     }
   });
 
+  it('does not take a text cached from one object for the bytes at the same place of another', () => {
+    // The cache holds where a text stands in the object read: the same place of the next object holds other bytes.
+    const first = written({ key: 'k0z' })!;
+    const second = written({ key: 'k1z' })!;
+    expect(first.length).toBe(second.length);
+    for (let round = 0; round < 3; round++) {
+      expect(decodeEntryDirect(first, 0, first.length, false)).toEqual({ key: 'k0z' });
+      expect(decodeEntryDirect(second, 0, second.length, false)).toEqual({ key: 'k1z' });
+    }
+  });
+
   it('reads U+FFFD where it is written and gives up on bytes that are not UTF-8, in short texts and long', () => {
     for (const text of ['\uFFFD', 'a\uFFFDb', `${'x'.repeat(40)}\uFFFD`]) {
       const bytes = written({ text })!;
