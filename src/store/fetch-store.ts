@@ -30,6 +30,12 @@ export interface FetchObjectStoreOptions {
   sessionToken?: string;
   /** Retries of a 5xx or 429 answer, with exponential backoff; default 2 (three attempts, as the AWS SDK). */
   retries?: number;
+  /**
+   * What sends each signed request; default the platform's `fetch`. Any function that takes a
+   * `Request` and answers as `fetch` does (rejecting when no answer came), such as a transport on
+   * Node's `http` module that spares a small function undici's start (the sample bot's Lambda handler).
+   */
+  fetch?: (request: Request) => Promise<Response>;
 }
 
 /** The variables {@link fetchStoreFromEnvironment} reads; a Worker's `env` or Node's `process.env`. */
@@ -45,7 +51,11 @@ export interface FetchStoreEnvironment {
  * A fetch store from the same variables as the AWS SDK's client: `AWS_ACCESS_KEY_ID`,
  * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, and `S3_ENDPOINT` for MinIO or R2.
  */
-export function fetchStoreFromEnvironment(bucket: string, env: FetchStoreEnvironment): FetchObjectStore {
+export function fetchStoreFromEnvironment(
+  bucket: string,
+  env: FetchStoreEnvironment,
+  options: Pick<FetchObjectStoreOptions, 'fetch'> = {},
+): FetchObjectStore {
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
     throw new StorageError(
@@ -60,6 +70,7 @@ export function fetchStoreFromEnvironment(bucket: string, env: FetchStoreEnviron
     sessionToken: env.AWS_SESSION_TOKEN || undefined,
     region: env.AWS_REGION || undefined,
     endpoint: env.S3_ENDPOINT || undefined,
+    ...options,
   });
 }
 
@@ -91,9 +102,9 @@ function encodeKey(key: string): string {
  */
 export class FetchObjectStore implements ObjectStore {
   readonly bucket: string;
-  private readonly client: AwsClient;
-  /** The same credentials without aws4fetch's retries: a streamed body is made anew for each attempt (see `putChunks`). */
-  private readonly singleAttempt: AwsClient;
+  /** Signs requests (aws4fetch); `send` sends them and retries. */
+  private readonly signer: AwsClient;
+  private readonly fetch: (request: Request) => Promise<Response>;
   private readonly retries: number;
   /** The bucket's URL, ending in `/`. */
   private readonly bucketUrl: string;
@@ -109,8 +120,9 @@ export class FetchObjectStore implements ObjectStore {
     const region = options.region ?? 'us-east-1';
     const credentials = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, sessionToken: options.sessionToken };
     this.retries = options.retries ?? 2;
-    this.client = new AwsClient({ ...credentials, service: 's3', region, retries: this.retries });
-    this.singleAttempt = new AwsClient({ ...credentials, service: 's3', region, retries: 0 });
+    this.signer = new AwsClient({ ...credentials, service: 's3', region });
+    // The global looked up at each request, not when the store is made.
+    this.fetch = options.fetch ?? ((request) => fetch(request));
     const custom = options.endpoint?.replace(/\/+$/, '');
     this.endpoint =
       custom === undefined
@@ -162,14 +174,9 @@ export class FetchObjectStore implements ObjectStore {
     if (body.length < STREAM_FROM || !onNode()) return this.put(key, joinChunks(body), condition);
     const headers = { ...writeHeaders(condition), 'content-length': String(body.length) };
     const url = this.bucketUrl + encodeKey(key);
-    // aws4fetch's own retries would send the one stream again: each attempt gets a new one.
-    for (let attempt = 0; ; attempt++) {
-      const init = { method: 'PUT', headers, body: streamOf(body), duplex: 'half' } as RequestInit;
-      const response = await this.send('write', key, url, init, this.singleAttempt);
-      if (attempt >= this.retries || (response.status < 500 && response.status !== 429)) return this.written(key, condition, response);
-      await response.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
-    }
+    // A stream is sent once: each attempt gets a new one.
+    const init = () => ({ method: 'PUT', headers, body: streamOf(body), duplex: 'half' }) as RequestInit;
+    return this.written(key, condition, await this.send('write', key, url, init));
   }
 
   /** The outcome of a conditional PUT: its ETag, or the error its answer means. */
@@ -209,13 +216,23 @@ export class FetchObjectStore implements ObjectStore {
     } while (continuationToken !== undefined);
   }
 
-  /** Signs and sends one request; a request that got no answer is a StorageError naming the cause. */
-  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: RequestInit, client = this.client): Promise<Response> {
-    try {
-      return await client.fetch(url, init);
-    } catch (error) {
-      // fetch's own error (Node: "fetch failed", the socket's error as its cause) is explained as the SDK's is.
-      throw storageFailure(operation, { bucket: this.bucket, key }, error, this.endpoint);
+  /**
+   * Signs and sends one request, again after a 5xx or 429 answer (with exponential backoff, as
+   * aws4fetch's own `fetch` does); a request that got no answer is a StorageError naming the cause.
+   * `init` is a function where the body is a stream, which each attempt needs anew.
+   */
+  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: RequestInit | (() => RequestInit)): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        response = await this.fetch(await this.signer.sign(url, typeof init === 'function' ? init() : init));
+      } catch (error) {
+        // fetch's own error (Node: "fetch failed", the socket's error as its cause) is explained as the SDK's is.
+        throw storageFailure(operation, { bucket: this.bucket, key }, error, this.endpoint);
+      }
+      if (attempt >= this.retries || (response.status < 500 && response.status !== 429)) return response;
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
     }
   }
 }
