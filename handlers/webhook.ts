@@ -6,6 +6,7 @@
  */
 import { webhookHandler, type LambdaWebhookEvent, type LambdaWebhookResult } from 'telegram-s3-persistence/webhook';
 import { ConfigError, readConfig } from './config.js';
+import { nodeFetch } from './node-fetch.js';
 import { setUpBot } from './setup.js';
 
 export type { LambdaWebhookEvent as HttpApiEvent, LambdaWebhookResult as HttpApiResult };
@@ -29,7 +30,8 @@ export async function handler(event: LambdaWebhookEvent): Promise<LambdaWebhookR
       const config = readConfig(process.env);
       if (config.webhookSecret === undefined) throw new ConfigError('WEBHOOK_SECRET is not set: refusing every update');
       // The fetch store unless S3_CLIENT says sdk: the default bundle has no AWS SDK (infra/bundle.mjs).
-      const { bot, persistence } = setUpBot(config, process.env, 'fetch');
+      // Its S3 requests and the Bot API calls go through node:http, not Node's fetch (handlers/node-fetch.ts).
+      const { bot, persistence } = setUpBot(config, process.env, 'fetch', nodeFetch as typeof fetch);
       const secretToken = config.webhookSecret;
       handle = webhookHandler(bot, persistence, { platform: 'aws-lambda-async', secretToken, botInfo: config.botInfo });
     } catch (error) {
