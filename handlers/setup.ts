@@ -3,7 +3,7 @@
  * Functions and long polling: the object store from the environment, then persistence and bot.
  *
  * `S3_CLIENT` chooses how the state is reached:
- * - `fetch`: the fetch store (`telegram-s3-persistence/fetch-store`: SigV4 by aws4fetch on Node's
+ * - `fetch`: the fetch store (`telegram-s3-persistence/fetch-store`: SigV4 on Node's
  *   `fetch`), behind the check of conditional writes as `S3Persistence` puts its default store. It
  *   signs with `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which Lambda
  *   sets for the function's role (and which the SDK's credential chain reads there too). The
