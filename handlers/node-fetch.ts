@@ -155,9 +155,7 @@ class NodeResponse {
     if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
     this.bodyUsed = true;
     if (this.body === null) return new ArrayBuffer(0);
-    const chunks: Uint8Array[] = [];
-    for await (const chunk of this.body as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
-    const joined = Buffer.concat(chunks);
+    const joined = await readAll(this.body);
     return joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
   }
 
