@@ -31,6 +31,8 @@ export interface SampleBotOptions {
   botInfo?: UserFromGetMe | undefined;
   store: BasePersistence<UserData, ChatData, BotData>;
   apiRoot?: string;
+  /** What grammY sends Bot API requests with; default the platform's `fetch`. */
+  fetch?: typeof fetch;
   /** Claim each update for this many seconds before it runs (one reply per update); `false`: no claims. */
   claimLeaseSeconds?: number | false;
   /** The runtime's log: its logger (default JSON lines on stdout), EMF metrics, the large-snapshot warning. */
@@ -62,7 +64,10 @@ const notCommand = (ctx: Context) => text(ctx) && !ctx.message.text.startsWith('
 export function createBot(options: SampleBotOptions): Bot<BotContext> {
   const bot = new Bot<BotContext>(options.token, {
     botInfo: options.botInfo,
-    client: options.apiRoot === undefined ? {} : { apiRoot: options.apiRoot },
+    client: {
+      ...(options.apiRoot === undefined ? {} : { apiRoot: options.apiRoot }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    },
   });
   const { claimLeaseSeconds = false } = options;
   const store = persistence<UserData, ChatData, BotData, BotContext>(options.store, {

@@ -14,7 +14,8 @@ export type SamplePersistence = S3Persistence<BotContext['userData'], BotContext
 /** Where the state goes: an AWS SDK client (the persistence checks its conditional writes), or a store. */
 export type StateStorage = { client: S3Client } | { store: ObjectStore };
 
-export function setUpBotOn(config: BotConfig, storage: StateStorage): { bot: Bot<BotContext>; persistence: SamplePersistence } {
+/** `fetch`: what the bot's Bot API requests go through (default the platform's `fetch`). */
+export function setUpBotOn(config: BotConfig, storage: StateStorage, fetch?: typeof globalThis.fetch): { bot: Bot<BotContext>; persistence: SamplePersistence } {
   const persistence: SamplePersistence = new S3Persistence({
     filepath: config.persistenceUrl,
     layout: config.layout,
@@ -28,6 +29,7 @@ export function setUpBotOn(config: BotConfig, storage: StateStorage): { bot: Bot
     store: persistence,
     apiRoot: config.apiRoot,
     claimLeaseSeconds: config.claimLeaseSeconds,
+    fetch,
   });
   persistence.setBot(bot);
   return { bot, persistence };

@@ -3,7 +3,7 @@
  * Functions and long polling: the object store from the environment, then persistence and bot.
  *
  * `S3_CLIENT` chooses how the state is reached:
- * - `fetch`: the fetch store (`telegram-s3-persistence/fetch-store`: SigV4 by aws4fetch on Node's
+ * - `fetch`: the fetch store (`telegram-s3-persistence/fetch-store`: SigV4 on Node's
  *   `fetch`), behind the check of conditional writes as `S3Persistence` puts its default store. It
  *   signs with `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which Lambda
  *   sets for the function's role (and which the SDK's credential chain reads there too). The
@@ -41,18 +41,27 @@ export function s3ClientOf(env: NodeJS.ProcessEnv, fallback: S3ClientName = 'sdk
   return value;
 }
 
-export function setUpBot(config: BotConfig, env: NodeJS.ProcessEnv = process.env, defaultClient: S3ClientName = 'sdk'): SampleBot {
+/**
+ * `fetch`: what the fetch store's S3 requests and the Bot API requests go through (default the
+ * platform's `fetch`; the Lambda handler gives its transport on Node's http module, handlers/node-fetch.ts).
+ */
+export function setUpBot(
+  config: BotConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  defaultClient: S3ClientName = 'sdk',
+  fetch?: typeof globalThis.fetch,
+): SampleBot {
   const s3Client = s3ClientOf(env, defaultClient);
   let storage: StateStorage;
   let close = () => {};
   if (s3Client === 'fetch') {
     const { bucket, path } = parseFilepath(config.persistenceUrl);
-    const store = fetchStoreFromEnvironment(bucket, env);
+    const store = fetchStoreFromEnvironment(bucket, env, fetch === undefined ? {} : { fetch });
     storage = { store: new ConditionalWriteGuard({ store, endpoint: store.endpointUrl, path }) };
   } else {
     const client: S3Client = clientFromEnvironment(env);
     storage = { client };
     close = () => client.destroy();
   }
-  return { ...setUpBotOn(config, storage), s3Client, close };
+  return { ...setUpBotOn(config, storage, fetch), s3Client, close };
 }

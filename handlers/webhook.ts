@@ -6,19 +6,10 @@
  */
 import { webhookHandler, type LambdaWebhookEvent, type LambdaWebhookResult } from 'telegram-s3-persistence/webhook';
 import { ConfigError, readConfig } from './config.js';
+import { nodeFetch } from './node-fetch.js';
 import { setUpBot } from './setup.js';
 
 export type { LambdaWebhookEvent as HttpApiEvent, LambdaWebhookResult as HttpApiResult };
-
-// Node's fetch (undici) parses HTTP with llhttp compiled to WebAssembly, and V8 recompiles that
-// parser's one large function with its optimizing compiler after a few requests, on a background
-// thread whose working memory (about 20 MB) stays resident: half of what a first update costs above
-// the imported bundle, whatever the snapshot (bench/README.md, Memory). A tiering budget this large
-// keeps the parser on V8's baseline WebAssembly code for the life of an instance; a 40 MB body is read
-// no slower. NODE_OPTIONS cannot carry this V8 flag, so it is set here, before the first request
-// compiles the parser (it only applies to code compiled after it). node:v8 is got, not imported: a
-// built-in imported at the top of the bundle is loaded with every export at each cold start.
-process.getBuiltinModule('node:v8').setFlagsFromString('--wasm-tiering-budget=2000000000');
 
 let handle: ((event: LambdaWebhookEvent) => Promise<LambdaWebhookResult>) | undefined;
 
@@ -29,7 +20,10 @@ export async function handler(event: LambdaWebhookEvent): Promise<LambdaWebhookR
       const config = readConfig(process.env);
       if (config.webhookSecret === undefined) throw new ConfigError('WEBHOOK_SECRET is not set: refusing every update');
       // The fetch store unless S3_CLIENT says sdk: the default bundle has no AWS SDK (infra/bundle.mjs).
-      const { bot, persistence } = setUpBot(config, process.env, 'fetch');
+      // Its S3 requests and the Bot API calls go through node:http, not Node's fetch, whose first use
+      // costs a small function about 10 MB (handlers/node-fetch.ts). Nothing else in the handler
+      // starts undici, so V8's tiering budget for its WebAssembly parser is no longer set here.
+      const { bot, persistence } = setUpBot(config, process.env, 'fetch', nodeFetch as typeof fetch);
       const secretToken = config.webhookSecret;
       handle = webhookHandler(bot, persistence, { platform: 'aws-lambda-async', secretToken, botInfo: config.botInfo });
     } catch (error) {

@@ -5,7 +5,7 @@
 // the demo use this script directly.
 //
 // Two builds, by the S3 client the sample bot stores through (`S3_CLIENT`, handlers/setup.ts):
-//   fetch (default)  the fetch store (aws4fetch SigV4 on Node's fetch): the AWS SDK is left out of the
+//   fetch (default)  the fetch store (SigV4 on Node's fetch): the AWS SDK is left out of the
 //                    bundle, 0.22 MB instead of 0.82 MB, and its import a third of the SDK build's
 //   sdk              AWS SDK v3 (multipart uploads of snapshots from 16 MiB, the SDK's credential chain)
 //

@@ -1,5 +1,5 @@
 /**
- * {@link ObjectStore} on the platform's `fetch`, requests signed with SigV4 by `aws4fetch`: S3 or
+ * {@link ObjectStore} on the platform's `fetch`, requests signed with SigV4 (./sigv4.ts): S3 or
  * an S3-compatible server (MinIO, R2) from runtimes where the AWS SDK is too big or needs Node,
  * such as Cloudflare Workers. Same answers and errors as `S3ObjectStore`, judged on the raw HTTP
  * status and the S3 error code of the XML body.
@@ -8,12 +8,12 @@
  * multipart upload here. A large body is read into one array sized by its Content-Length, and a large
  * snapshot is sent streamed from its chunks (on Node), so that neither is held twice.
  */
-import { AwsClient } from 'aws4fetch';
 import { KeyInTheWayError, SnapshotTooLargeError, StorageError } from '../errors.js';
 import type { EndpointInfo } from './failure-hints.js';
 import { joinChunks, type ChunkedBody, type ObjectStore, type ReadOptions, type ReadResult, type WriteCondition } from './object-store.js';
 import { contentLength, readBody } from './read-body.js';
 import { isMissingKey, keyInTheWayCode, lostCondition, oddAnswer, storageFailure } from './s3-failure.js';
+import { S3Signer } from './sigv4.js';
 
 const SNAPSHOT_CONTENT_TYPE = 'application/cbor';
 /** Bodies from this size on are streamed from their chunks; smaller ones are joined and sent as one array. */
@@ -30,6 +30,14 @@ export interface FetchObjectStoreOptions {
   sessionToken?: string;
   /** Retries of a 5xx or 429 answer, with exponential backoff; default 2 (three attempts, as the AWS SDK). */
   retries?: number;
+  /**
+   * What sends each signed request; default the platform's `fetch`. Any function called as `fetch`
+   * is, `(url, { method, headers, body, duplex })` with the headers as a plain object, that answers
+   * as it does (rejecting when no answer came): the store reads the answer's `status`, `ok`,
+   * `headers.get()` and `has()`, `body`, `text()` and `arrayBuffer()`. Such as a transport on Node's
+   * `http` module that spares a small function undici's start (the sample bot's Lambda handler).
+   */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** The variables {@link fetchStoreFromEnvironment} reads; a Worker's `env` or Node's `process.env`. */
@@ -45,7 +53,11 @@ export interface FetchStoreEnvironment {
  * A fetch store from the same variables as the AWS SDK's client: `AWS_ACCESS_KEY_ID`,
  * `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, and `S3_ENDPOINT` for MinIO or R2.
  */
-export function fetchStoreFromEnvironment(bucket: string, env: FetchStoreEnvironment): FetchObjectStore {
+export function fetchStoreFromEnvironment(
+  bucket: string,
+  env: FetchStoreEnvironment,
+  options: Pick<FetchObjectStoreOptions, 'fetch'> = {},
+): FetchObjectStore {
   const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
     throw new StorageError(
@@ -60,6 +72,7 @@ export function fetchStoreFromEnvironment(bucket: string, env: FetchStoreEnviron
     sessionToken: env.AWS_SESSION_TOKEN || undefined,
     region: env.AWS_REGION || undefined,
     endpoint: env.S3_ENDPOINT || undefined,
+    ...options,
   });
 }
 
@@ -91,9 +104,8 @@ function encodeKey(key: string): string {
  */
 export class FetchObjectStore implements ObjectStore {
   readonly bucket: string;
-  private readonly client: AwsClient;
-  /** The same credentials without aws4fetch's retries: a streamed body is made anew for each attempt (see `putChunks`). */
-  private readonly singleAttempt: AwsClient;
+  private readonly signer: S3Signer;
+  private readonly fetch: (url: string, init: RequestInit) => Promise<Response>;
   private readonly retries: number;
   /** The bucket's URL, ending in `/`. */
   private readonly bucketUrl: string;
@@ -109,8 +121,9 @@ export class FetchObjectStore implements ObjectStore {
     const region = options.region ?? 'us-east-1';
     const credentials = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, sessionToken: options.sessionToken };
     this.retries = options.retries ?? 2;
-    this.client = new AwsClient({ ...credentials, service: 's3', region, retries: this.retries });
-    this.singleAttempt = new AwsClient({ ...credentials, service: 's3', region, retries: 0 });
+    this.signer = new S3Signer(credentials, region);
+    // The global looked up at each request, not when the store is made.
+    this.fetch = options.fetch ?? ((url, init) => fetch(url, init));
     const custom = options.endpoint?.replace(/\/+$/, '');
     this.endpoint =
       custom === undefined
@@ -154,22 +167,17 @@ export class FetchObjectStore implements ObjectStore {
 
   /**
    * {@link put} of a body in chunks: from 1 MiB on, on Node, streamed from the chunks with its
-   * Content-Length, so that neither the body nor fetch's copy of it is made (aws4fetch signs S3
-   * requests with `UNSIGNED-PAYLOAD`, so nothing hashes the body first); smaller bodies, and runtimes
+   * Content-Length, so that neither the body nor fetch's copy of it is made (requests are signed
+   * with `UNSIGNED-PAYLOAD`, so nothing hashes the body first); smaller bodies, and runtimes
    * other than Node, join the chunks and `put` them.
    */
   async putChunks(key: string, body: ChunkedBody, condition: WriteCondition): Promise<{ etag: string }> {
     if (body.length < STREAM_FROM || !onNode()) return this.put(key, joinChunks(body), condition);
     const headers = { ...writeHeaders(condition), 'content-length': String(body.length) };
     const url = this.bucketUrl + encodeKey(key);
-    // aws4fetch's own retries would send the one stream again: each attempt gets a new one.
-    for (let attempt = 0; ; attempt++) {
-      const init = { method: 'PUT', headers, body: streamOf(body), duplex: 'half' } as RequestInit;
-      const response = await this.send('write', key, url, init, this.singleAttempt);
-      if (attempt >= this.retries || (response.status < 500 && response.status !== 429)) return this.written(key, condition, response);
-      await response.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
-    }
+    // A stream is sent once: each attempt gets a new one.
+    const init = (): SignedInit => ({ method: 'PUT', headers, body: streamOf(body), duplex: 'half' });
+    return this.written(key, condition, await this.send('write', key, url, init));
   }
 
   /** The outcome of a conditional PUT: its ETag, or the error its answer means. */
@@ -209,15 +217,36 @@ export class FetchObjectStore implements ObjectStore {
     } while (continuationToken !== undefined);
   }
 
-  /** Signs and sends one request; a request that got no answer is a StorageError naming the cause. */
-  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: RequestInit, client = this.client): Promise<Response> {
-    try {
-      return await client.fetch(url, init);
-    } catch (error) {
-      // fetch's own error (Node: "fetch failed", the socket's error as its cause) is explained as the SDK's is.
-      throw storageFailure(operation, { bucket: this.bucket, key }, error, this.endpoint);
+  /**
+   * Signs and sends one request, again after a 5xx or 429 answer (with exponential backoff, as the
+   * AWS SDK does); a request that got no answer is a StorageError naming the cause. `init` is a
+   * function where the body is a stream, which each attempt needs anew.
+   */
+  private async send(operation: 'read' | 'write' | 'list', key: string, url: string, init: SignedInit | (() => SignedInit)): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        const request = typeof init === 'function' ? init() : init;
+        const headers = await this.signer.sign(request.method, url, request.headers ?? {});
+        response = await this.fetch(url, { ...request, headers } as RequestInit);
+      } catch (error) {
+        // fetch's own error (Node: "fetch failed", the socket's error as its cause) is explained as the SDK's is.
+        throw storageFailure(operation, { bucket: this.bucket, key }, error, this.endpoint);
+      }
+      if (attempt >= this.retries || (response.status < 500 && response.status !== 429)) return response;
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 50 * 2 ** attempt));
     }
   }
+}
+
+/** A request before it is signed: its headers a plain object, names in lower case. */
+interface SignedInit {
+  method: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | ReadableStream<Uint8Array>;
+  /** A stream body: the request is sent while the body is still read (Node's fetch requires it). */
+  duplex?: 'half';
 }
 
 /** The headers of a conditional PUT of a snapshot. */

@@ -1,4 +1,4 @@
-// The fetch store (aws4fetch's SigV4 on fetch) against the real MinIO: the conformance suite every
+// The fetch store (its SigV4 on fetch) against the real MinIO: the conformance suite every
 // store passes, then what it shares with the AWS SDK store side by side (odd keys, a missing bucket),
 // refused credentials, and S3Persistence on it: two instances merging their writes.
 import { randomBytes } from 'node:crypto';
