@@ -305,15 +305,6 @@ function readArray(length: number): unknown[] {
   return items;
 }
 
-/**
- * Makes plain objects (their prototype `Object.prototype`, as `{}`'s) with room for ten properties
- * in the object itself, where `{}` has four and puts the rest in a separate array that grows by
- * copies. V8 shrinks the room to what the first objects made used, so that a load of many entries
- * of the same shape makes one object per entry, not two or three.
- */
-const PlainObject = function PlainObject() {} as unknown as new () => Record<string, unknown>;
-PlainObject.prototype = Object.prototype;
-
 /** A plain object (a map not tagged 259, as cbor-x reads it with `mapsAsObjects`), string keys only. */
 function readObject(count: number): Record<string, unknown> {
   if (count > (end - position) / 2) throw GIVE_UP;
@@ -351,6 +342,8 @@ function readTagged(tag: number): unknown {
       return new Set(items);
     }
     case TAG_DATE_MS: {
+      // A tagged time (its tag revived here, -0 say) is no number to the cbor-x path, which refuses it.
+      if (position < end && src[position]! >> 5 === 6) throw GIVE_UP;
       const time = readItem();
       if (typeof time !== 'number') throw GIVE_UP;
       return new Date(time);

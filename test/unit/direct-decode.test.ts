@@ -97,7 +97,8 @@ describe('the one-pass decoder', () => {
       fc.property(value, (item) => {
         for (const bytes of [encode(item), written(item)]) if (bytes !== undefined) expectSameAsCborX(bytes);
       }),
-      { numRuns: 500 },
+      // Found by this property: a date whose time is itself tagged (-0), which the cbor-x path refuses.
+      { numRuns: 500, examples: [[new Tag(new Tag({}, 51202), 51201)]] },
     );
   });
 
