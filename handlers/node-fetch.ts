@@ -73,6 +73,11 @@ function youngCollector(): (() => void) | undefined {
   return collectYoung;
 }
 
+/** Why `signal` aborted: its reason, or fetch's AbortError where the signal (a polyfill's) gives none. */
+function abortReason(signal: AbortSignal): unknown {
+  return (signal.reason as unknown) ?? new DOMException('This operation was aborted', 'AbortError');
+}
+
 function fetchFailed(cause: unknown): TypeError {
   return new TypeError('fetch failed', { cause });
 }
@@ -186,11 +191,13 @@ async function bodyToSend(body: RequestInit['body']): Promise<Uint8Array | Reada
   if (body instanceof ArrayBuffer) return new Uint8Array(body);
   if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   if (body instanceof ReadableStream) return body as ReadableStream<Uint8Array>;
+  // A Node stream or an async generator (grammY's Node build sends its multipart bodies so): read whole, sent with its length.
+  if (typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') return readAll(body as unknown as AsyncIterable<Uint8Array>);
   throw new TypeError('fetch failed: this transport sends strings, bytes and streams only');
 }
 
 /** Every chunk of a stream joined. */
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+async function readAll(stream: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
   return Buffer.concat(chunks);
@@ -215,7 +222,8 @@ async function writeStream(request: ClientRequest, body: ReadableStream<Uint8Arr
 export async function nodeFetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
   if (typeof input !== 'string' && !(input instanceof URL)) throw new TypeError('nodeFetch takes a URL, not a Request');
   const signal = init.signal ?? undefined;
-  signal?.throwIfAborted();
+  // Not `throwIfAborted()`: grammY's Node build passes the signal of an AbortController polyfill, which has no such method.
+  if (signal?.aborted) throw abortReason(signal);
   const url = new URL(input);
   const transport = transportFor(url.protocol);
   const method = (init.method ?? 'GET').toUpperCase();
@@ -226,7 +234,7 @@ export async function nodeFetch(input: string | URL, init: RequestInit = {}): Pr
   if (body instanceof Uint8Array) headers['content-length'] = String(body.byteLength);
   const send = (agent: Agent) =>
     new Promise<Response>((resolve, reject) => {
-      const onAbort = () => outgoing.destroy(signal?.reason as Error);
+      const onAbort = () => outgoing.destroy(abortReason(signal!) as Error);
       const outgoing = transport.module.request(url, { method, headers, agent }, (answer) => {
         const status = answer.statusCode ?? 0;
         const answerHeaders = new AnswerHeaders(answer.rawHeaders);
@@ -246,7 +254,7 @@ export async function nodeFetch(input: string | URL, init: RequestInit = {}): Pr
       signal?.addEventListener('abort', onAbort, { once: true });
       outgoing.once('error', (error) => {
         signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) reject(signal.reason);
+        if (signal?.aborted) reject(abortReason(signal));
         else if (!streamed && outgoing.reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') resolve(send(transport.fresh));
         else reject(fetchFailed(error));
       });

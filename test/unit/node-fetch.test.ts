@@ -48,6 +48,27 @@ beforeEach(() => {
 const MiB = 2 ** 20;
 
 describe('nodeFetch', () => {
+  it("takes what grammY's Node build gives it: a polyfill's signal (no throwIfAborted, no reason) and an async iterable body", async () => {
+    const listeners = new Set<() => void>();
+    const polyfill = {
+      aborted: false,
+      addEventListener: (_type: string, listener: () => void) => listeners.add(listener),
+      removeEventListener: (_type: string, listener: () => void) => listeners.delete(listener),
+    };
+    async function* parts(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('--b\r\n');
+      yield new TextEncoder().encode('part--b--');
+    }
+    answers.push((response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+    const init = { method: 'POST', body: parts() as unknown as RequestInit['body'], signal: polyfill as unknown as AbortSignal };
+    const answer = await nodeFetch(`${base}/bot/sendDocument`, init);
+    expect(await answer.json()).toEqual({ ok: true });
+    expect(received[0]!.body.toString()).toBe('--b\r\npart--b--');
+    expect(received[0]!.headers['content-length']).toBe('14');
+    const aborted = { ...polyfill, aborted: true };
+    await expect(nodeFetch(`${base}/bot/getMe`, { signal: aborted as unknown as AbortSignal })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('answers with the status, the headers and the body, which read-body reads into one array', async () => {
     const bytes = Uint8Array.from({ length: 5 * MiB + 3 }, (_, i) => i % 251);
     answers = [(response) => response.writeHead(200, 'Fine', { etag: '"e1"', 'x-two': ['a', 'b'], 'content-length': bytes.length }).end(bytes)];
