@@ -3,8 +3,8 @@
  * Functions and long polling: the object store from the environment, then persistence and bot.
  *
  * `S3_CLIENT` chooses how the state is reached:
- * - `fetch`: the fetch store (`telegram-s3-persistence/fetch-store`: SigV4 on Node's
- *   `fetch`), behind the check of conditional writes as `S3Persistence` puts its default store. It
+ * - `fetch`: the fetch store (`telegram-s3-persistence/fetch-store`: SigV4 signed by the store, sent
+ *   by the `fetch` given, else the platform's), behind the check of conditional writes as `S3Persistence` puts its default store. It
  *   signs with `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, which Lambda
  *   sets for the function's role (and which the SDK's credential chain reads there too). The
  *   Lambda bundle on it has no AWS SDK (infra/bundle.mjs). Snapshots go up as one PUT at any size.

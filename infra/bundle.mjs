@@ -5,7 +5,7 @@
 // the demo use this script directly.
 //
 // Two builds, by the S3 client the sample bot stores through (`S3_CLIENT`, handlers/setup.ts):
-//   fetch (default)  the fetch store (SigV4 on Node's fetch): the AWS SDK is left out of the
+//   fetch (default)  the fetch store (its own SigV4; the handler sends through node:http): the AWS SDK is left out of the
 //                    bundle, 0.22 MB instead of 0.82 MB, and its import a third of the SDK build's
 //   sdk              AWS SDK v3 (multipart uploads of snapshots from 16 MiB, the SDK's credential chain)
 //
@@ -68,8 +68,9 @@ export const handlerBuildOptions = {
  * The Lambda builds: grammY's web build, and so no keepNames (without node-fetch nothing in the
  * bundle reads the name of a class or function it bundles: cbor-x and the library compare the names
  * of built-in classes only, and every error class sets its `name`). On the SDK build these cut the
- * import by a fifth of its CPU time, and the whole first update with it: the first Bot API call
- * then starts undici, which costs less than what they leave out (bench/README.md, Lambda cold start).
+ * import by a fifth of its CPU time, and the whole first update with it. (The handler gives grammY
+ * its `node:http` transport, handlers/node-fetch.ts, so no Bot API call starts undici: bench/README.md,
+ * Memory.)
  */
 const lambdaBuildOptions = {
   ...handlerBuildOptions,

@@ -30,10 +30,10 @@ const WINDOW = 64 * 1024;
 
 /**
  * The body read by a BYOB reader into a small window, each read copied into the array: the stream
- * copies each chunk it receives into the window and keeps none queued (Node's fetch then holds about
- * 15 MB less of a 40 MB body's socket chunks at the peak than with the default reader). Not into the
- * array itself: each read transfers the buffer it is given, and Node 20 copies a buffer to transfer
- * it, the whole array at every read (a 120 MB body read in 8-15 s instead of half a second).
+ * copies each chunk it receives into the window and keeps none queued. Not into the array itself,
+ * though that peaked lower (a standalone 120 MB read: 129 MiB above the floor against 152-154,
+ * bench/README.md, Memory): each read transfers the buffer it is given, and Node 20 copies a buffer
+ * to transfer it, the whole array at every read (a 120 MB body read in 8-15 s instead of 0.9 s).
  */
 async function readInto(reader: ReadableStreamBYOBReader, size: number): Promise<Uint8Array | undefined> {
   const bytes = new Uint8Array(size);
