@@ -137,37 +137,37 @@ function readLazySection(whole: boolean, newSection: LazySectionFactory): LazySe
   // Each entry takes four bytes at least (id, tag, byte string head, item): no head makes the index larger than the object.
   if (count > (end - position) / 4) throw GIVE_UP;
   const section = newSection(source!, count, whole);
+  const sectionEnd = end;
+  const sectionDepth = depth;
   for (let i = 0; i < count; i++) {
     const id = readId();
     if (typeof id !== 'number') throw GIVE_UP;
-    if (readHead(6) !== TAG_ENCODED_CBOR) throw GIVE_UP;
+    // Tag 24 as its short head writes it (any other head of it read as such), then the byte string's head.
+    if (position + 1 < end && src[position] === 0xd8 && src[position + 1] === TAG_ENCODED_CBOR) position += 2;
+    else if (readHead(6) !== TAG_ENCODED_CBOR) throw GIVE_UP;
     const length = readHead(2);
     const from = position;
     const to = from + length;
     if (to > end) throw GIVE_UP;
-    section.add(id, from, to, whole ? readEntryInPlace(to) : NOT_READ);
+    let value: unknown = NOT_READ;
+    if (whole) {
+      // The entry's value read where it stands (not plainly one value: none, for the cbor-x path later).
+      end = to;
+      heldBot = false;
+      try {
+        value = readItem();
+        if (position !== to || heldBot) value = NOT_READ;
+      } catch (error) {
+        if (error !== GIVE_UP) throw error;
+      }
+      end = sectionEnd;
+      depth = sectionDepth;
+      heldBot = false;
+    }
+    section.add(id, from, to, value);
     position = to;
   }
   return section;
-}
-
-/** The value of an entry read where it stands, or {@link NOT_READ} (for the cbor-x path, later) when it is not plainly one value. */
-function readEntryInPlace(to: number): unknown {
-  const outerEnd = end;
-  const outerDepth = depth;
-  end = to;
-  heldBot = false;
-  try {
-    const value = readItem();
-    return position === to && !heldBot ? value : NOT_READ;
-  } catch (error) {
-    if (error !== GIVE_UP) throw error;
-    return NOT_READ;
-  } finally {
-    end = outerEnd;
-    depth = outerDepth;
-    heldBot = false;
-  }
 }
 
 /**
@@ -234,32 +234,60 @@ function readArgument(info: number): number {
 function readItem(): unknown {
   if (position >= end) throw GIVE_UP;
   const initial = src[position++]!;
-  const info = initial & 0x1f;
-  switch (initial >> 5) {
+  const major = initial >> 5;
+  let argument = initial & 0x1f;
+  if (argument >= 24) {
+    if (major === 7) return readSimple(argument);
+    if (argument === 27 && major < 2) return readUint64(major === 1);
+    argument = readArgument(argument);
+  }
+  switch (major) {
     case 0:
-      if (info < 24) return info;
-      if (info === 27) return readUint64(false);
-      return readArgument(info);
+      return argument;
     case 1:
-      if (info === 27) return readUint64(true);
-      return -1 - readArgument(info);
-    case 2: {
-      const length = readArgument(info);
-      if (position + length > end) throw GIVE_UP;
+      return -1 - argument;
+    case 2:
+      if (position + argument > end) throw GIVE_UP;
       // A copy of its own, a plain Uint8Array (the walk makes the same of cbor-x's view).
-      return new Uint8Array(src.subarray(position, (position += length)));
-    }
+      return new Uint8Array(src.subarray(position, (position += argument)));
     case 3:
-      // The argument read even when it is the head's own: a branch first taken after V8 optimized this function would throw it back to slow code.
-      return readText(readArgument(info));
+      return readText(argument);
     case 4:
-      return readArray(readArgument(info));
-    case 5:
-      return readObject(readArgument(info));
+      return readArray(argument);
+    case 5: {
+      // A plain object (a map not tagged 259, as cbor-x reads it with `mapsAsObjects`), string keys only.
+      if (argument > (end - position) / 2) throw GIVE_UP;
+      enter();
+      const object: Record<string, unknown> = {};
+      for (let i = 0; i < argument; i++) {
+        if (position >= end) throw GIVE_UP;
+        const head = src[position]!;
+        let key: string;
+        // Most keys are short texts met before: looked up here, not through calls that cost most in a fresh process.
+        if (head > 0x60 && head < 0x78) {
+          const length = head - 0x60;
+          const from = position + 1;
+          const to = from + length;
+          if (to > end) throw GIVE_UP;
+          const slot = (length * 0x3f1 + src[from]! * 0x1f + src[to - 1]!) & (TEXT_CACHE_SIZE - 1);
+          const cachedAt = textCacheAt[slot]!;
+          key = textCache[slot]!;
+          position = from;
+          if (cachedAt < 0 || key.length !== length || !sameBytes(cachedAt, from, length)) key = newText(length, to, slot);
+          position = to;
+        } else {
+          key = readText(readHead(3));
+        }
+        if (key === '__proto__') throw GIVE_UP;
+        object[key] = readItem();
+      }
+      depth--;
+      return object;
+    }
     case 6:
-      return readTagged(readArgument(info));
+      return readTagged(argument);
     default:
-      return readSimple(info);
+      return readSimple(argument);
   }
 }
 
@@ -303,19 +331,6 @@ function readArray(length: number): unknown[] {
   for (let i = 0; i < length; i++) items[i] = readItem();
   depth--;
   return items;
-}
-
-/** A plain object (a map not tagged 259, as cbor-x reads it with `mapsAsObjects`), string keys only. */
-function readObject(count: number): Record<string, unknown> {
-  if (count > (end - position) / 2) throw GIVE_UP;
-  enter();
-  const object: Record<string, unknown> = {};
-  for (let i = 0; i < count; i++) {
-    const key = readObjectKey();
-    object[key] = readItem();
-  }
-  depth--;
-  return object;
 }
 
 function readMap(): Map<unknown, unknown> {

@@ -288,10 +288,12 @@ export class LazySection extends Map<unknown, unknown> {
    */
   forEachPlain(into: Map<number, unknown>, other: (entry: unknown, id: number) => void): void {
     if (this.thawed) return super.forEach((entry, id) => other(entry, id as number));
-    const { index, fresh, source } = this;
-    for (let at = 0; at < index.size; at++) {
+    const { index, fresh, source, kept } = this;
+    // Read once: a getter called per entry costs a call each in code not yet optimized.
+    const size = index.size;
+    for (let at = 0; at < size; at++) {
       const id = index.idAt(at);
-      if (this.kept.size === 0 || !this.kept.has(at)) {
+      if (kept.size === 0 || !kept.has(at)) {
         let value: unknown = fresh === undefined ? NONE : fresh[at];
         if (value !== NONE) fresh![at] = NONE;
         else value = decodeEntryDirect(source, index.startAt(at), index.endAt(at), false);
