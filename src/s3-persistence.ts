@@ -343,12 +343,12 @@ export class S3Persistence<
   }
 
   private async readIdMap<T>(section: 'user_data' | 'chat_data'): Promise<Map<number, T>> {
-    const entries = new Map<number, unknown>();
+    let entries: Map<number, unknown> | undefined;
     for (const object of await this.objects.holding(section, undefined, 'every-entry')) {
       object.sawScope({ section, id: 0 });
-      object.readIdSection(section, entries);
+      entries = object.readIdSection(section, entries);
     }
-    return entries as Map<number, T>;
+    return (entries ?? new Map()) as Map<number, T>;
   }
 
   /** The current value of an entry that is a whole section (bot data, callback data), which the caller of its `get*` now sees. */

@@ -35,6 +35,10 @@ export function hashId(id: number): number {
  * Ids (numbers) in the order they were added, each with the `[start, end)` of its entry's bytes.
  * Adding an id already there keeps its place and takes the new offsets, as `Map#set` would. The
  * arrays are sized once, from the count the section's CBOR head gives, and never grow.
+ *
+ * Adding only appends: the ids are hashed on the first question asked after, all in one loop. A
+ * load adds every entry of a section before it asks anything, and in a fresh process a call per
+ * entry into a hash insert ran mostly before V8 had optimized it, where one loop soon is.
  */
 export class IdIndex {
   private readonly ids: Float64Array;
@@ -43,7 +47,10 @@ export class IdIndex {
   /** Open addressing with linear probing: index + 1 of the id hashed to the slot, 0 where empty; at most half full. */
   private readonly slots: Int32Array;
   private readonly mask: number;
+  /** Ids hashed, each once (an id added again merged into its first place). */
   private count = 0;
+  /** Ids in the arrays: the hashed ones, then those added since, not yet hashed. */
+  private added = 0;
 
   /** An index for at most `capacity` ids. */
   constructor(readonly capacity: number) {
@@ -58,38 +65,65 @@ export class IdIndex {
 
   /** How many ids the index holds. */
   get size(): number {
+    if (this.added > this.count) this.hashAdded();
     return this.count;
   }
 
   /**
-   * Adds `id` with its entry's `[start, end)`, or gives an id already there these offsets; returns
-   * its index. Throws a RangeError when the index is full.
+   * Adds `id` with its entry's `[start, end)`; an id already there takes these offsets and keeps its
+   * place. Throws a RangeError when the index is full.
    */
-  add(id: number, start: number, end: number): number {
-    const { ids, slots, mask } = this;
-    let slot = hashId(id) & mask;
-    for (let held = slots[slot]!; held !== 0; held = slots[slot]!) {
-      const other = ids[held - 1]!;
-      if (other === id || (other !== other && id !== id)) {
-        this.starts[held - 1] = start;
-        this.ends[held - 1] = end;
-        return held - 1;
+  add(id: number, start: number, end: number): void {
+    let at = this.added;
+    if (at >= this.capacity) {
+      // Full: merging the ids added again may make room, and an id already there needs none.
+      const there = this.indexOf(id);
+      if (there >= 0) {
+        this.starts[there] = start;
+        this.ends[there] = end;
+        return;
       }
-      slot = (slot + 1) & mask;
+      at = this.added;
+      if (at >= this.capacity) throw new RangeError(`an index of ${this.capacity} ids is full`);
     }
-    const index = this.count;
-    if (index >= this.capacity) throw new RangeError(`an index of ${this.capacity} ids is full`);
     // A Map keeps -0 as 0: `id + 0` is 0 for both and the id itself otherwise.
-    ids[index] = id + 0;
-    this.starts[index] = start;
-    this.ends[index] = end;
-    slots[slot] = index + 1;
-    this.count = index + 1;
-    return index;
+    this.ids[at] = id + 0;
+    this.starts[at] = start;
+    this.ends[at] = end;
+    this.added = at + 1;
+  }
+
+  /** Hashes the ids added since the last question: each new one takes the next place, one already there gives its first place the new offsets. */
+  private hashAdded(): void {
+    const { ids, starts, ends, slots, mask } = this;
+    let count = this.count;
+    for (let at = count; at < this.added; at++) {
+      const id = ids[at]!;
+      let slot = hashId(id) & mask;
+      let held = slots[slot]!;
+      for (; held !== 0; held = slots[slot]!) {
+        const other = ids[held - 1]!;
+        if (other === id || (other !== other && id !== id)) break;
+        slot = (slot + 1) & mask;
+      }
+      if (held !== 0) {
+        starts[held - 1] = starts[at]!;
+        ends[held - 1] = ends[at]!;
+        continue;
+      }
+      // The arrays close up over the ids merged away: an id's place is its index.
+      ids[count] = id;
+      starts[count] = starts[at]!;
+      ends[count] = ends[at]!;
+      slots[slot] = ++count;
+    }
+    this.count = count;
+    this.added = count;
   }
 
   /** The index of `id`, or -1 when it is not there. */
   indexOf(id: number): number {
+    if (this.added > this.count) this.hashAdded();
     const { ids, slots, mask } = this;
     let slot = hashId(id) & mask;
     for (let held = slots[slot]!; held !== 0; held = slots[slot]!) {
@@ -102,16 +136,19 @@ export class IdIndex {
 
   /** The id at `index` (below {@link size}). */
   idAt(index: number): number {
+    if (this.added > this.count) this.hashAdded();
     return this.ids[index]!;
   }
 
   /** Where the entry at `index` starts in the object read. */
   startAt(index: number): number {
+    if (this.added > this.count) this.hashAdded();
     return this.starts[index]!;
   }
 
   /** Where the entry at `index` ends in the object read. */
   endAt(index: number): number {
+    if (this.added > this.count) this.hashAdded();
     return this.ends[index]!;
   }
 }

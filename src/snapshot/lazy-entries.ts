@@ -170,8 +170,13 @@ export function decodeEntriesFresh(section: string, entries: ReadonlyMap<unknown
  */
 export class LazySection extends Map<unknown, unknown> {
   private readonly index: IdIndex;
-  /** A whole read's values by index ({@link NONE} where there is none, or no longer), or `undefined` for a lazy read. */
-  private readonly fresh: unknown[] | undefined;
+  /**
+   * A whole read's values by id, in the order read (an entry without one, or whose value was taken,
+   * is not there), or `undefined` for a lazy read and once handed over whole ({@link takeFresh}).
+   */
+  private fresh: Map<unknown, unknown> | undefined;
+  /** Whether every entry added came with its value, so that {@link fresh} holds them in the order of the index. */
+  private freshWhole: boolean;
   /** The entries made so far whose state must last, by index. */
   private readonly kept = new Map<number, EncodedEntry>();
   /** Whether the section was changed, and is now the plain Map it extends. */
@@ -185,16 +190,45 @@ export class LazySection extends Map<unknown, unknown> {
   ) {
     super();
     this.index = new IdIndex(capacity);
-    this.fresh = whole ? [] : undefined;
+    this.fresh = whole ? new Map() : undefined;
+    this.freshWhole = whole;
   }
 
   /** Adds (or, for an id already there, replaces) the entry `source[start..end)`, with `value` when a whole read decoded one ({@link NOT_READ} when not). */
   add(id: number, start: number, end: number, value: unknown): void {
-    const at = this.index.add(id, start, end);
-    if (this.fresh === undefined) return;
-    const held = value === NOT_READ ? NONE : value;
-    if (at === this.fresh.length) this.fresh.push(held);
-    else this.fresh[at] = held;
+    this.index.add(id, start, end);
+    const fresh = this.fresh;
+    if (fresh === undefined) return;
+    if (value !== NOT_READ) {
+      fresh.set(id, value);
+    } else {
+      fresh.delete(id);
+      this.freshWhole = false;
+    }
+  }
+
+  /**
+   * A whole read's values as a Map of id to value, in order, for the caller to take as its own:
+   * only while every entry has its value there and none was asked for, so that the Map is what a
+   * walk over the section would build (then the entries decode afresh from their bytes when read).
+   * Otherwise `undefined`.
+   */
+  takeFresh(): Map<number, unknown> | undefined {
+    const fresh = this.fresh;
+    if (fresh === undefined || !this.freshWhole || this.thawed || this.kept.size !== 0 || fresh.size !== this.index.size) return undefined;
+    this.fresh = undefined;
+    return fresh as Map<number, unknown>;
+  }
+
+  /** A whole read's value of entry `id`, handed over once; {@link NONE} when there is none (any more). */
+  private takeFreshValue(id: number): unknown {
+    const fresh = this.fresh;
+    if (fresh === undefined || fresh.size === 0) return NONE;
+    const value = fresh.get(id);
+    // A value may be undefined: only a miss needs the second lookup.
+    if (value === undefined && !fresh.has(id)) return NONE;
+    fresh.delete(id);
+    return value;
   }
 
   /** Keeps `entry`, made for index `at` while iterating, now that it holds a value that must last. */
@@ -207,11 +241,7 @@ export class LazySection extends Map<unknown, unknown> {
     // Most sections keep no entry or a few: the lookup is skipped for none.
     const kept = this.kept.size === 0 ? undefined : this.kept.get(at);
     if (kept !== undefined) return kept;
-    let value: unknown = NONE;
-    if (this.fresh !== undefined) {
-      value = this.fresh[at];
-      this.fresh[at] = NONE;
-    }
+    const value = this.takeFreshValue(this.index.idAt(at));
     const entry = new SectionEntry(this.source, this.index.startAt(at), this.index.endAt(at), value, this, at);
     if (keep) this.kept.set(at, entry);
     return entry;
@@ -288,15 +318,14 @@ export class LazySection extends Map<unknown, unknown> {
    */
   forEachPlain(into: Map<number, unknown>, other: (entry: unknown, id: number) => void): void {
     if (this.thawed) return super.forEach((entry, id) => other(entry, id as number));
-    const { index, fresh, source, kept } = this;
+    const { index, source, kept } = this;
     // Read once: a getter called per entry costs a call each in code not yet optimized.
     const size = index.size;
     for (let at = 0; at < size; at++) {
       const id = index.idAt(at);
       if (kept.size === 0 || !kept.has(at)) {
-        let value: unknown = fresh === undefined ? NONE : fresh[at];
-        if (value !== NONE) fresh![at] = NONE;
-        else value = decodeEntryDirect(source, index.startAt(at), index.endAt(at), false);
+        let value = this.takeFreshValue(id);
+        if (value === NONE) value = decodeEntryDirect(source, index.startAt(at), index.endAt(at), false);
         if (value !== NOT_READ) {
           into.set(id, value);
           continue;

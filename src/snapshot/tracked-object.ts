@@ -172,24 +172,31 @@ export class TrackedObject {
   }
 
   /**
-   * Puts every current entry of an id section into `into`, each a value of the caller's own: the
-   * value a whole read decoded, or a fresh decode when nobody holds the entry's value, or else a
-   * copy (`exportValue`). See {@link entry} for the errors.
+   * Every current entry of an id section, added to `into` (a new Map when none is given, which it
+   * returns), each a value of the caller's own: the value a whole read decoded, or a fresh decode
+   * when nobody holds the entry's value, or else a copy (`exportValue`). A section as a whole read
+   * left it hands over the Map of its values itself. See {@link entry} for the errors.
    */
-  readIdSection(section: 'user_data' | 'chat_data', into: Map<number, unknown>): void {
+  readIdSection(section: 'user_data' | 'chat_data', into?: Map<number, unknown>): Map<number, unknown> {
     const stored = this.view(section).get(section);
-    if (stored === undefined) return;
+    if (stored === undefined) return into ?? new Map();
+    if (into === undefined && stored instanceof LazySection) {
+      const taken = stored.takeFresh();
+      if (taken !== undefined) return taken;
+    }
+    const entries = into ?? new Map<number, unknown>();
     const { exportValue } = this.options;
     const other = (value: unknown, id: number): void => {
       if (value instanceof EncodedEntry) {
         const plain = value.plainFreshValue();
-        into.set(id, plain !== NOT_READ ? plain : value.decodesFresh ? value.freshValue(section, id) : exportValue(value.read(section, id)));
+        entries.set(id, plain !== NOT_READ ? plain : value.decodesFresh ? value.freshValue(section, id) : exportValue(value.read(section, id)));
       } else {
-        into.set(id, exportValue(value));
+        entries.set(id, exportValue(value));
       }
     };
     // A section as read hands most values over without an entry object being made for each.
-    this.decoding(() => (stored instanceof LazySection ? stored.forEachPlain(into, other) : stored.forEach(other)));
+    this.decoding(() => (stored instanceof LazySection ? stored.forEachPlain(entries, other) : stored.forEach(other)));
+    return entries;
   }
 
   /**

@@ -23,7 +23,7 @@ function collidingIds(capacity: number, count: number): number[] {
 describe('IdIndex', () => {
   it('finds each id added, in the order added, and no other', () => {
     const index = new IdIndex(4);
-    expect([10, 20, 30].map((id, i) => index.add(id, i * 10, i * 10 + 5))).toEqual([0, 1, 2]);
+    [10, 20, 30].forEach((id, i) => index.add(id, i * 10, i * 10 + 5));
     expect(index.size).toBe(3);
     expect([10, 20, 30, 40].map((id) => index.indexOf(id))).toEqual([0, 1, 2, -1]);
     expect([0, 1, 2].map((at) => [index.idAt(at), index.startAt(at), index.endAt(at)])).toEqual([
@@ -40,8 +40,8 @@ describe('IdIndex', () => {
     ids.slice(0, 4).forEach((id, i) => index.add(id, i, i + 1));
     expect(ids.map((id) => index.indexOf(id))).toEqual([0, 1, 2, 3, -1]);
     // An id added again keeps its place and takes the new offsets, as Map#set keeps the first place.
-    expect(index.add(ids[1]!, 100, 200)).toBe(1);
-    expect([index.size, index.startAt(1), index.endAt(1)]).toEqual([4, 100, 200]);
+    index.add(ids[1]!, 100, 200);
+    expect([index.size, index.indexOf(ids[1]!), index.startAt(1), index.endAt(1)]).toEqual([4, 1, 100, 200]);
   });
 
   it('holds negative, fractional and large ids, NaN, and -0 as the 0 a Map makes of it', () => {
@@ -53,10 +53,12 @@ describe('IdIndex', () => {
     // Every NaN is the one key, whatever its bits.
     const otherNaN = new Float64Array(new Uint32Array([1, 0x7ff00000]).buffer)[0]!;
     expect(index.indexOf(otherNaN)).toBe(ids.length - 1);
-    const zero = index.add(-0, 7, 8);
+    index.add(-0, 7, 8);
+    const zero = index.indexOf(0);
+    expect(zero).toBe(ids.length);
     expect(Object.is(index.idAt(zero), 0)).toBe(true);
-    expect(index.indexOf(0)).toBe(zero);
-    expect(index.add(0, 9, 10)).toBe(zero);
+    index.add(0, 9, 10);
+    expect([index.indexOf(-0), index.size]).toEqual([zero, ids.length + 1]);
     expect(index.startAt(zero)).toBe(9);
     expect(hashId(-0)).toBe(hashId(0));
   });
@@ -66,7 +68,7 @@ describe('IdIndex', () => {
     expect([empty.size, empty.indexOf(0)]).toEqual([0, -1]);
     expect(() => empty.add(1, 0, 1)).toThrow(RangeError);
     const one = new IdIndex(1);
-    expect(one.add(42, 3, 4)).toBe(0);
+    one.add(42, 3, 4);
     expect([one.indexOf(42), one.indexOf(43)]).toEqual([0, -1]);
     expect(() => one.add(43, 0, 1)).toThrow(RangeError);
   });
@@ -89,6 +91,35 @@ describe('IdIndex', () => {
         });
         // A Map's SameValueZero: 0 and -0 alike, NaN itself.
         for (const id of [...looked, ...added]) expect(index.indexOf(id)).toBe(keys.findIndex((key) => key === id || (key !== key && id !== id)));
+      }),
+    );
+  });
+
+  it('answers as the Map would when questions come between adds (ids are hashed on the first question after an add)', () => {
+    const id = fc.oneof(fc.integer({ min: -20, max: 20 }), fc.constantFrom(-0, NaN, 5_000_000_000));
+    const step = fc.oneof(
+      fc.record({ add: id }),
+      fc.record({ ask: fc.constantFrom('size', 'indexOf', 'idAt', 'startAt', 'endAt'), id }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const adds = steps.filter((step) => 'add' in step).length;
+        const index = new IdIndex(adds);
+        const model = new Map<number, [number, number]>();
+        steps.forEach((step, i) => {
+          if ('add' in step) {
+            index.add(step.add, i, i + 1);
+            model.set(step.add, [i, i + 1]);
+            return;
+          }
+          const keys = [...model.keys()];
+          const at = keys.findIndex((key) => key === step.id || (key !== key && step.id !== step.id));
+          if (step.ask === 'size') expect(index.size).toBe(model.size);
+          else if (step.ask === 'indexOf') expect(index.indexOf(step.id)).toBe(at);
+          else if (at >= 0 && step.ask === 'idAt') expect(Object.is(index.idAt(at), keys[at])).toBe(true);
+          else if (at >= 0) expect(index[step.ask](at)).toBe(model.get(keys[at]!)![step.ask === 'startAt' ? 0 : 1]);
+        });
+        expect(index.size).toBe(model.size);
       }),
     );
   });
@@ -172,6 +203,25 @@ describe('LazySection', () => {
     section.forEachPlain(new Map(), (entry, id) => kept.push(id, entry));
     expect(kept.slice(0, 2)).toEqual([7, section.get(7)]);
     expect((kept[1] as EncodedEntry).value).toBe(stored);
+  });
+
+  it('hands a whole read over as the Map of its values, once, and only while every entry has its value there', () => {
+    const plain = new Map<number, unknown>([...users].filter(([id]) => id !== 5_000_000_000));
+    const plainBytes = encodeSnapshot(new Map<string, unknown>([['user_data', plain]]));
+    const section = sectionOf(decodeSnapshotLazily(plainBytes, true));
+    const taken = section.takeFresh()!;
+    expect([...taken]).toEqual([...plain]);
+    expect(section.takeFresh()).toBeUndefined();
+    // The section stays whole: its entries decode afresh from their bytes, no value shared with the Map taken.
+    expect([...section.keys()]).toEqual([...plain.keys()]);
+    expect((section.get(7) as EncodedEntry).value).toEqual(taken.get(7));
+    expect((section.get(7) as EncodedEntry).value).not.toBe(taken.get(7));
+    // Not from a lazy read, nor once an entry was asked for, nor with an entry whose value waits elsewhere (the bot placeholder).
+    expect(sectionOf(decodeSnapshotLazily(plainBytes)).takeFresh()).toBeUndefined();
+    const asked = sectionOf(decodeSnapshotLazily(plainBytes, true));
+    asked.get(-3);
+    expect(asked.takeFresh()).toBeUndefined();
+    expect(sectionOf(decodeSnapshotLazily(bytes, true)).takeFresh()).toBeUndefined();
   });
 
   it('becomes a plain Map when changed, as a copy changed by the same calls would', () => {

@@ -85,6 +85,32 @@ describe('S3Persistence load', () => {
     users.get(1)!.n = 99;
     expect((await p.getUserData()).get(1)).toEqual({ n: 1 });
   });
+
+  it('returns copies after a cold load too, where the first get is handed the Map the load decoded', async () => {
+    const store = new ControlledStore();
+    const writer = persistence(store);
+    await Promise.all([1, 2, 3].map((id) => writer.updateUserData(id, { n: id, tags: ['a'] })));
+    await writer.updateChatData(-5, { title: 'chat' });
+    const p = persistence(store);
+    const users = await p.getUserData();
+    expect([...users]).toEqual([1, 2, 3].map((id) => [id, { n: id, tags: ['a'] }]));
+    users.get(1)!.n = 99;
+    (users.get(2)!.tags as string[]).push('b');
+    users.delete(3);
+    users.set(4, { n: 4 });
+    const again = await p.getUserData();
+    expect([...again]).toEqual([1, 2, 3].map((id) => [id, { n: id, tags: ['a'] }]));
+    expect(again.get(1)).not.toBe(users.get(1));
+    // An update after it writes its own entry and leaves the others as they were stored.
+    await p.updateUserData(2, { n: 20 });
+    const reader = persistence(store);
+    expect([...(await reader.getUserData())]).toEqual([
+      [1, { n: 1, tags: ['a'] }],
+      [2, { n: 20 }],
+      [3, { n: 3, tags: ['a'] }],
+    ]);
+    expect(await reader.getChatData()).toEqual(new Map([[-5, { title: 'chat' }]]));
+  });
 });
 
 describe('S3Persistence writes', () => {
