@@ -145,7 +145,15 @@ function readLazySection(whole: boolean, newSection: LazySectionFactory): LazySe
     // Tag 24 as its short head writes it (any other head of it read as such), then the byte string's head.
     if (position + 1 < end && src[position] === 0xd8 && src[position + 1] === TAG_ENCODED_CBOR) position += 2;
     else if (readHead(6) !== TAG_ENCODED_CBOR) throw GIVE_UP;
-    const length = readHead(2);
+    // The byte string's head: most entries are shorter than 256 bytes.
+    let length: number;
+    const head = position < end ? src[position]! : 0;
+    if (head === 0x58 && position + 1 < end) {
+      length = src[position + 1]!;
+      position += 2;
+    } else {
+      length = readHead(2);
+    }
     const from = position;
     const to = from + length;
     if (to > end) throw GIVE_UP;

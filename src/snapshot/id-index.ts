@@ -70,6 +70,14 @@ export class IdIndex {
   }
 
   /**
+   * How many ids were added, each added again counted again until a question merges it: at least
+   * {@link size}, and equal when no id was added twice. Asks nothing, so hashes nothing.
+   */
+  get addedCount(): number {
+    return this.added;
+  }
+
+  /**
    * Adds `id` with its entry's `[start, end)`; an id already there takes these offsets and keeps its
    * place. Throws a RangeError when the index is full.
    */

@@ -215,7 +215,9 @@ export class LazySection extends Map<unknown, unknown> {
    */
   takeFresh(): Map<number, unknown> | undefined {
     const fresh = this.fresh;
-    if (fresh === undefined || !this.freshWhole || this.thawed || this.kept.size !== 0 || fresh.size !== this.index.size) return undefined;
+    // As many values as adds: no id was added twice, and none was taken. (The index's size would hash
+    // every id, which only a lookup by id needs: a full load makes none.)
+    if (fresh === undefined || !this.freshWhole || this.thawed || this.kept.size !== 0 || fresh.size !== this.index.addedCount) return undefined;
     this.fresh = undefined;
     return fresh as Map<number, unknown>;
   }

@@ -41,7 +41,10 @@ describe('IdIndex', () => {
     expect(ids.map((id) => index.indexOf(id))).toEqual([0, 1, 2, 3, -1]);
     // An id added again keeps its place and takes the new offsets, as Map#set keeps the first place.
     index.add(ids[1]!, 100, 200);
+    // Counted as added until a question merges it into its first place.
+    expect(index.addedCount).toBe(5);
     expect([index.size, index.indexOf(ids[1]!), index.startAt(1), index.endAt(1)]).toEqual([4, 1, 100, 200]);
+    expect(index.addedCount).toBe(4);
   });
 
   it('holds negative, fractional and large ids, NaN, and -0 as the 0 a Map makes of it', () => {
@@ -222,6 +225,20 @@ describe('LazySection', () => {
     asked.get(-3);
     expect(asked.takeFresh()).toBeUndefined();
     expect(sectionOf(decodeSnapshotLazily(bytes, true)).takeFresh()).toBeUndefined();
+  });
+
+  it('hands over no Map when an id came twice: the walk gives each id once, in its first place, with its last value', () => {
+    const section = new LazySection(new Uint8Array(8), 3, true);
+    section.add(1, 0, 1, 'one');
+    section.add(2, 1, 2, 'two');
+    section.add(1, 2, 3, 'one again');
+    expect(section.takeFresh()).toBeUndefined();
+    const walked = new Map<number, unknown>();
+    section.forEachPlain(walked, () => expect.unreachable());
+    expect([...walked]).toEqual([
+      [1, 'one again'],
+      [2, 'two'],
+    ]);
   });
 
   it('becomes a plain Map when changed, as a copy changed by the same calls would', () => {
