@@ -140,7 +140,18 @@ function readLazySection(whole: boolean, newSection: LazySectionFactory): LazySe
   const sectionEnd = end;
   const sectionDepth = depth;
   for (let i = 0; i < count; i++) {
-    const id = readId();
+    // The commonest ids read here (a double, as cbor-x writes an integer from 2^32 on, and a 32-bit integer), any other by readId.
+    let id: unknown;
+    const first = position < end ? src[position]! : -1;
+    if (first === 0xfb && position + 9 <= end) {
+      id = view.getFloat64(position + 1);
+      position += 9;
+    } else if (first === 0x1a && position + 5 <= end) {
+      id = view.getUint32(position + 1);
+      position += 5;
+    } else {
+      id = readId();
+    }
     if (typeof id !== 'number') throw GIVE_UP;
     // Tag 24 as its short head writes it (any other head of it read as such), then the byte string's head.
     if (position + 1 < end && src[position] === 0xd8 && src[position + 1] === TAG_ENCODED_CBOR) position += 2;

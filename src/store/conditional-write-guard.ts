@@ -7,9 +7,9 @@
  * Before the first `put`, the guard probes the server with the object `<path>.conditional-writes.json`
  * itself: a create-only PUT of an existing object and an `If-Match` PUT with a stale ETag must both
  * be refused (412). The verdict is kept in that object, per endpoint, and in memory: a later cold
- * start pays one GET, read while the state loads. Multipart writes are probed apart, before the first
- * one, on `<path>.conditional-writes.multipart`. Needs only s3:GetObject and s3:PutObject on the
- * prefix: the probe objects are reused, never deleted.
+ * start pays one GET, sent once the state's first read has its answer. Multipart writes are probed
+ * apart, before the first one, on `<path>.conditional-writes.multipart`. Needs only s3:GetObject and
+ * s3:PutObject on the prefix: the probe objects are reused, never deleted.
  *
  * @example
  * const store = new ConditionalWriteGuard({
@@ -121,7 +121,7 @@ export class ConditionalWriteGuard implements ObjectStore {
   private readonly multipartKey: string;
   private readonly multipartThreshold: number;
   private endpoint: Promise<string> | undefined;
-  /** The first read of the verdict object, started by the first `get` so that it overlaps the load. */
+  /** The first read of the verdict object, started once the first `get` has its answer, so that it overlaps the rest of the load. */
   private storedVerdicts: Promise<ReadResult> | undefined;
   private readonly verified = new Map<WriteKind, Promise<void>>();
 
@@ -134,11 +134,20 @@ export class ConditionalWriteGuard implements ObjectStore {
     this.multipartThreshold = options.multipartThreshold ?? Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * Reads `key`, and then (answered or failed) starts the read of the verdict object, which the first
+   * write needs: after the load's read, not beside it, so that the load has a cold process's
+   * connection and code to itself (beside it, its answer came about 6 ms later at 10k users).
+   */
   get(key: string, options?: ReadOptions): Promise<ReadResult> {
-    this.readStoredVerdicts().catch(() => {
-      // Reported by the first put, which awaits the same read.
-    });
-    return this.store.get(key, options);
+    const read = this.store.get(key, options);
+    const readVerdicts = (): void => {
+      this.readStoredVerdicts().catch(() => {
+        // Reported by the first put, which awaits the same read.
+      });
+    };
+    read.then(readVerdicts, readVerdicts);
+    return read;
   }
 
   async put(key: string, body: Uint8Array, condition: WriteCondition): Promise<{ etag: string }> {

@@ -113,17 +113,54 @@ describe('ConditionalWriteGuard on a server that honours conditions', () => {
     expect(recording.requests).toEqual([`get ${verdictKey(PATH)}`, `put ${PATH}`, `put ${PATH}`]);
   });
 
-  it('reads the verdict while the state loads: the first get starts the read the first put uses', async () => {
+  it('reads the verdict once the state read has its answer (not beside it), and the first put uses that read', async () => {
     const memory = new MemoryObjectStore('bot-state');
     await guard(memory).put(PATH, bytes('first'), { ifNoneMatch: '*' });
     const recording = new RecordingStore(memory);
-    const coldStart = guard(recording);
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    // The state's read waits for `answer`; the verdict's goes straight through.
+    const held: ObjectStore = {
+      bucket: recording.bucket,
+      get: async (key, options) => {
+        if (key === PATH) await answered;
+        return recording.get(key, options);
+      },
+      put: (key, body, condition) => recording.put(key, body, condition),
+      list: (prefix) => recording.list(prefix),
+      delete: (key) => recording.delete(key),
+    };
+    const coldStart = guard(held);
 
-    const read = await coldStart.get(PATH);
+    const reading = coldStart.get(PATH);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recording.requests).toEqual([]);
+    answer();
+    const read = await reading;
     await coldStart.put(PATH, bytes('second'), { ifMatch: (read as { etag: string }).etag });
 
-    expect(recording.requests.filter((request) => request === `get ${verdictKey(PATH)}`)).toHaveLength(1);
-    expect(recording.requests.indexOf(`get ${verdictKey(PATH)}`)).toBeLessThan(recording.requests.indexOf(`put ${PATH}`));
+    expect(recording.requests).toEqual([`get ${PATH}`, `get ${verdictKey(PATH)}`, `put ${PATH}`]);
+  });
+
+  it('reads the verdict after a failed state read too', async () => {
+    const memory = new MemoryObjectStore('bot-state');
+    await guard(memory).put(PATH, bytes('first'), { ifNoneMatch: '*' });
+    const recording = new RecordingStore(memory);
+    const failing: ObjectStore = {
+      bucket: recording.bucket,
+      get: (key, options) => (key === PATH ? Promise.reject(new StorageError('the state read failed', { bucket: 'bot-state', key })) : recording.get(key, options)),
+      put: (key, body, condition) => recording.put(key, body, condition),
+      list: (prefix) => recording.list(prefix),
+      delete: (key) => recording.delete(key),
+    };
+    const coldStart = guard(failing);
+
+    await expect(coldStart.get(PATH)).rejects.toThrow('the state read failed');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(recording.requests).toEqual([`get ${verdictKey(PATH)}`]);
+    await coldStart.put(PATH, bytes('second'), { ifMatch: memory.objects.get(PATH)!.etag });
+
+    expect(recording.requests).toEqual([`get ${verdictKey(PATH)}`, `put ${PATH}`]);
   });
 
   it('probes again when the endpoint changes, and keeps both verdicts', async () => {
