@@ -52,8 +52,8 @@ export interface S3PersistenceOptions<UD, CD, BD> {
    * The largest snapshot object this instance loads; a larger one is refused with
    * `SnapshotTooLargeError` before its body is read, instead of the process running out of memory.
    * Default: on Lambda, what the function's memory can hold by the sample bot's measure (bench/README,
-   * Memory): `(memory - 112 MiB) / 2.5`, at least 1 MiB (128 MB: 6.4 MiB, 512 MB: 160 MiB, 1024 MB:
-   * 365 MiB); elsewhere no limit.
+   * Memory): `(memory - 80 MiB) / 1.5`, at least 1 MiB (128 MB: 32 MiB, 512 MB: 288 MiB, 1024 MB:
+   * 629 MiB); elsewhere no limit.
    */
   maxSnapshotBytes?: number;
   /** Another object store in place of S3 (for example `MemoryObjectStore` in tests). */
@@ -93,12 +93,14 @@ const mergeCallbackDataOnly: MergeFunction = ({ section, base, ours, theirs }) =
 
 /**
  * What a Lambda function loads and updates a single-file snapshot in, measured with the sample bot
- * (`npm run bench -- --only=memory`): the process before any load (about 46 MB), plus what the first
- * update costs whatever the snapshot, plus this many bytes per byte of snapshot. The figures here
- * round those up; see bench/README.md, Memory.
+ * (`npm run bench -- --only=memory`, full run at ac26e8c): the process before any load (44.5 MB),
+ * plus what the first update costs whatever the snapshot (17.6 MB), plus 1.26 bytes per byte of
+ * snapshot (least squares through 40, 120 and 300 MB; the largest ratio measured, 1.70x at 40 MB,
+ * holds the fixed part). The figures here round those up: 80 MiB, and 1.5 bytes per byte. A
+ * snapshot of the 128 MB default (33.4 MB) peaked at 105 MB; see bench/README.md, Memory.
  */
-const LAMBDA_RESERVED_BYTES = 112 * 2 ** 20;
-const LAMBDA_BYTES_PER_SNAPSHOT_BYTE = 2.5;
+const LAMBDA_RESERVED_BYTES = 80 * 2 ** 20;
+const LAMBDA_BYTES_PER_SNAPSHOT_BYTE = 1.5;
 const LAMBDA_MIN_SNAPSHOT_BYTES = 2 ** 20;
 
 /** On Lambda, the largest snapshot the function's memory holds by the measure above; no limit off Lambda (see `maxSnapshotBytes`). */

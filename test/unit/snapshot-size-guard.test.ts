@@ -30,18 +30,18 @@ describe('maxSnapshotBytes', () => {
 
   it('on Lambda defaults to what the function memory holds by the measured ratio, and refuses a larger snapshot', async () => {
     expect(defaultMaxSnapshotBytes({})).toBeUndefined();
-    expect(defaultMaxSnapshotBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' })).toBe(Math.floor(((1024 - 112) * 2 ** 20) / 2.5));
+    expect(defaultMaxSnapshotBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024' })).toBe(Math.floor(((1024 - 80) * 2 ** 20) / 1.5));
     expect(defaultMaxSnapshotBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '64' })).toBe(2 ** 20);
 
-    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128'); // (128 - 112) / 2.5 MiB: 6.4 MiB
+    vi.stubEnv('AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '128'); // (128 - 80) / 1.5 MiB: 32 MiB
     const store = new ControlledStore();
     const writer = new S3Persistence({ filepath: 's3://bucket/bot', store, maxSnapshotBytes: 2 ** 30 });
-    await writer.updateBotData({ blob: 'x'.repeat(6 * 2 ** 20) });
-    expect((await new S3Persistence({ filepath: 's3://bucket/bot', store }).getBotData()).blob).toHaveLength(6 * 2 ** 20);
-    await writer.updateBotData({ blob: 'x'.repeat(7 * 2 ** 20) });
+    await writer.updateBotData({ blob: 'x'.repeat(31 * 2 ** 20) });
+    expect((await new S3Persistence({ filepath: 's3://bucket/bot', store }).getBotData()).blob).toHaveLength(31 * 2 ** 20);
+    await writer.updateBotData({ blob: 'x'.repeat(33 * 2 ** 20) });
     const error = await new S3Persistence({ filepath: 's3://bucket/bot', store }).getBotData().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(SnapshotTooLargeError);
-    expect(error).toMatchObject({ limit: Math.floor((16 * 2 ** 20) / 2.5) });
+    expect(error).toMatchObject({ limit: Math.floor((48 * 2 ** 20) / 1.5) });
   });
 
   it('refuses a limit that is not a positive number', () => {
