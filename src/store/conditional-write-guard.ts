@@ -141,12 +141,9 @@ export class ConditionalWriteGuard implements ObjectStore {
    */
   get(key: string, options?: ReadOptions): Promise<ReadResult> {
     const read = this.store.get(key, options);
-    const readVerdicts = (): void => {
-      this.readStoredVerdicts().catch(() => {
-        // Reported by the first put, which awaits the same read.
-      });
-    };
-    read.then(readVerdicts, readVerdicts);
+    // A failed read of the verdict is reported by the first put, which awaits the same read (or reads again).
+    const readVerdicts = (): Promise<unknown> => this.readStoredVerdicts().catch(() => undefined);
+    read.then(readVerdicts, readVerdicts).catch(() => undefined);
     return read;
   }
 
